@@ -1,0 +1,36 @@
+namespace Gateway.Core.Configuration;
+
+/// <summary>One upstream endpoint that serves a model: where it is, how to authenticate, how to weigh it.</summary>
+public sealed class DeploymentOptions
+{
+    /// <summary>Unique name, shown in the <c>x-gateway-deployment</c> header and usage records.</summary>
+    public string Name { get; set; } = "";
+    /// <summary>openai, openai-compatible, azure-openai, anthropic or mock.</summary>
+    public string Provider { get; set; } = "";
+    /// <summary>The upstream model id (Azure OpenAI: the deployment name).</summary>
+    public string Model { get; set; } = "";
+    /// <summary>Base URL. Defaults: https://api.openai.com/v1 (openai), https://api.anthropic.com (anthropic).</summary>
+    public string? Endpoint { get; set; }
+    /// <summary>Name of the app setting that holds the provider key (the setting may be a Key Vault reference).</summary>
+    public string? ApiKeySetting { get; set; }
+    /// <summary>Azure OpenAI only: "key" (api-key header) or "entra" (managed identity / Azure.Identity token).</summary>
+    public string Auth { get; set; } = "key";
+    /// <summary>Azure OpenAI api-version query parameter.</summary>
+    public string? ApiVersion { get; set; }
+    /// <summary>Anthropic only: the anthropic-version header.</summary>
+    public string AnthropicVersion { get; set; } = "2023-06-01";
+    /// <summary>Anthropic only: max_tokens sent when the client gives none (Anthropic requires it).</summary>
+    public int DefaultMaxTokens { get; set; } = 4096;
+    /// <summary>Share of traffic among deployments of the same priority.</summary>
+    public int Weight { get; set; } = 1;
+    /// <summary>Lower is preferred; deployments of a higher number are used only when the lower ones cannot serve.</summary>
+    public int Priority { get; set; }
+    /// <summary>Whole-request timeout in seconds (for streams: until the last byte).</summary>
+    public double TimeoutSeconds { get; set; } = 600;
+    /// <summary>Mock only: delay before the first token.</summary>
+    public int MockLatencyMs { get; set; }
+    /// <summary>Mock only: delay between streamed chunks.</summary>
+    public int MockChunkDelayMs { get; set; }
+    /// <summary>Mock only: number of words in a reply.</summary>
+    public int MockCompletionTokens { get; set; } = 16;
+}

@@ -1,0 +1,19 @@
+namespace Gateway.Core.Configuration;
+
+/// <summary>Gateway-wide settings (section <c>Gateway</c>).</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>Largest accepted request body, in bytes (413 above it).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+    /// <summary>The admin API key (plain text in settings, or a Key Vault reference). Admin API is off when empty.</summary>
+    public string? AdminKey { get; set; }
+    /// <summary>A gateway key created at startup if absent: for local development only.</summary>
+    public string? DevKey { get; set; }
+    /// <summary>Header that attributes a request to an end user when the body has no <c>user</c> field.</summary>
+    public string UserHeader { get; set; } = "x-gateway-user";
+    /// <summary>How long a key lookup is cached per instance; a revoke takes effect everywhere within this time.</summary>
+    public double KeyCacheSeconds { get; set; } = 30;
+    public CatalogOptions Catalog { get; set; } = new();
+}

@@ -1,0 +1,54 @@
+using Gateway.Core.Errors;
+
+namespace Gateway.Core.Configuration;
+
+/// <summary>A validated, immutable catalog: public names and aliases resolved to models and their deployments.</summary>
+public sealed class ModelCatalog
+{
+    private readonly Dictionary<string, CatalogModel> _byName;
+
+    private ModelCatalog(IReadOnlyList<CatalogModel> models, Dictionary<string, CatalogModel> byName)
+    {
+        Models = models;
+        _byName = byName;
+    }
+
+    public IReadOnlyList<CatalogModel> Models { get; }
+
+    /// <summary>Validates and builds the catalog; throws <see cref="CatalogException"/> listing every problem.</summary>
+    public static ModelCatalog Create(CatalogOptions options, ISecretResolver secrets)
+    {
+        var errors = CatalogValidator.Validate(options, secrets);
+        if (errors.Count > 0) throw new CatalogException(errors);
+        var deployments = options.Deployments.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
+        var models = options.Models.Select(m => new CatalogModel(m.Name, m.Aliases.ToArray(),
+            m.Deployments.Select(d => deployments[d]).ToArray(), m.Fallbacks.ToArray(), m.OwnedBy ?? "llm-gateway")).ToList();
+        var byName = new Dictionary<string, CatalogModel>(StringComparer.Ordinal);
+        foreach (var model in models)
+        {
+            byName[model.Name] = model;
+            foreach (var alias in model.Aliases) byName[alias] = model;
+        }
+        return new ModelCatalog(models, byName);
+    }
+
+    public bool TryResolve(string nameOrAlias, out CatalogModel model) => _byName.TryGetValue(nameOrAlias, out model!);
+
+    public CatalogModel Resolve(string nameOrAlias) =>
+        TryResolve(nameOrAlias, out var model) ? model : throw Errors.Errors.ModelNotFound(nameOrAlias);
+}
+
+/// <summary>A model as served: its public name, aliases, deployments and fallbacks.</summary>
+public sealed record CatalogModel(string Name, IReadOnlyList<string> Aliases, IReadOnlyList<DeploymentOptions> Deployments, IReadOnlyList<string> Fallbacks, string OwnedBy)
+{
+    /// <summary>True when the key's allow-list permits this model by its name or one of its aliases.</summary>
+    public bool IsAllowedBy(IReadOnlyCollection<string> allowedModels) =>
+        allowedModels.Count == 0 || allowedModels.Contains(Name) || Aliases.Any(allowedModels.Contains) || allowedModels.Contains("*");
+}
+
+/// <summary>The configured catalog is invalid; the message lists every problem found.</summary>
+public sealed class CatalogException(IReadOnlyList<string> errors)
+    : Exception("The model catalog is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

@@ -1,0 +1,14 @@
+namespace Gateway.Core.Configuration;
+
+/// <summary>A public model name clients ask for, and the deployments that serve it.</summary>
+public sealed class ModelOptions
+{
+    public string Name { get; set; } = "";
+    public List<string> Aliases { get; set; } = [];
+    /// <summary>Names of deployments (from the catalog's deployment list) that serve this model.</summary>
+    public List<string> Deployments { get; set; } = [];
+    /// <summary>Models to try, in order, when every deployment of this one fails.</summary>
+    public List<string> Fallbacks { get; set; } = [];
+    /// <summary>Shown as <c>owned_by</c> in /v1/models.</summary>
+    public string? OwnedBy { get; set; }
+}

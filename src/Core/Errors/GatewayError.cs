@@ -1,0 +1,32 @@
+using System.Text.Json;
+
+namespace Gateway.Core.Errors;
+
+/// <summary>An error as the client sees it: an HTTP status plus OpenAI's error body fields.</summary>
+public sealed record GatewayError(int Status, string Message, string Type, string? Param = null, string? Code = null)
+{
+    /// <summary>Seconds the client should wait before retrying (sent as Retry-After), when known.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    /// <summary>Writes <c>{"error":{"message","type","param","code"}}</c>.</summary>
+    public void WriteBody(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("error");
+        writer.WriteStartObject();
+        writer.WriteString("message", Message);
+        writer.WriteString("type", Type);
+        if (Param is null) writer.WriteNull("param"); else writer.WriteString("param", Param);
+        if (Code is null) writer.WriteNull("code"); else writer.WriteString("code", Code);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The error body as UTF-8 JSON bytes.</summary>
+    public byte[] ToJsonBytes()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer)) WriteBody(writer);
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,103 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gateway.Core.Errors;
+using Gateway.Core.Providers;
+
+namespace Gateway.Core.Pipeline;
+
+/// <summary>
+/// Writes an upstream stream to the client as server-sent events, chunk by chunk with a flush after
+/// each (never the whole response at once). The usage chunk is passed on only when the client asked for
+/// it (<c>stream_options.include_usage</c>). A failure after the first byte is sent as an error event,
+/// and the stream ends without <c>[DONE]</c>, as OpenAI does.
+/// </summary>
+public static class ChatStreamWriter
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    /// <summary>Writes every chunk; returns how the stream ended.</summary>
+    public static async Task<StreamOutcome> WriteAsync(IChatStream stream, Stream output, bool includeUsage, CancellationToken cancellationToken)
+    {
+        var chunks = 0;
+        using var buffer = new PooledBufferWriter();
+        using var writer = new Utf8JsonWriter(buffer);
+        try
+        {
+            while (await stream.ReadAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
+            {
+                if (!includeUsage)
+                {
+                    if (chunk["choices"] is JsonArray { Count: 0 } && chunk.ContainsKey("usage")) continue;
+                    chunk.Remove("usage");
+                }
+                buffer.Clear();
+                writer.Reset(buffer);
+                buffer.Write(DataPrefix);
+                chunk.WriteTo(writer);
+                writer.Flush();
+                buffer.Write(EventEnd);
+                await output.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                chunks++;
+            }
+            await output.WriteAsync(Done, cancellationToken).ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return new StreamOutcome(chunks, null);
+        }
+        catch (GatewayException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var body = Encoding.UTF8.GetString(ex.Error.ToJsonBytes());
+            await output.WriteAsync(Encoding.UTF8.GetBytes("data: " + body + "\n\n"), cancellationToken).ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return new StreamOutcome(chunks, ex.Error);
+        }
+    }
+}
+
+/// <summary>How many chunks reached the client, and the error that ended the stream early, if any.</summary>
+public sealed record StreamOutcome(int Chunks, GatewayError? Error);
+
+/// <summary>A growable byte buffer for serialising one chunk at a time.</summary>
+internal sealed class PooledBufferWriter : System.Buffers.IBufferWriter<byte>, IDisposable
+{
+    private byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
+    private int _written;
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    public void Clear() => _written = 0;
+
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(GetSpan(bytes.Length));
+        Advance(bytes.Length);
+    }
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        if (_buffer.Length - _written >= Math.Max(sizeHint, 1)) return;
+        var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        _buffer.AsSpan(0, _written).CopyTo(bigger);
+        System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+
+    public void Dispose() => System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+}

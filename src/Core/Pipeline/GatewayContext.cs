@@ -1,0 +1,43 @@
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Protocol;
+
+namespace Gateway.Core.Pipeline;
+
+/// <summary>Reads request headers, whatever the host (Functions HttpRequest, tests, benchmarks).</summary>
+public interface IRequestHeaders
+{
+    /// <summary>The header's first value, or null. Names are case-insensitive.</summary>
+    string? Get(string name);
+}
+
+/// <summary>Everything one request accumulates as it passes through the stages.</summary>
+public sealed class GatewayContext(string requestId, IRequestHeaders headers, Stream body, long? contentLength, TimeProvider time, CancellationToken aborted)
+{
+    public string RequestId { get; } = requestId;
+    public IRequestHeaders Headers { get; } = headers;
+    public Stream Body { get; } = body;
+    public long? ContentLength { get; } = contentLength;
+    public TimeProvider Time { get; } = time;
+    /// <summary>Cancelled when the client goes away; every upstream call observes it.</summary>
+    public CancellationToken Aborted { get; } = aborted;
+    public long StartedAt { get; } = time.GetTimestamp();
+    public DateTimeOffset ReceivedAt { get; } = time.GetUtcNow();
+
+    public GatewayPrincipal? Principal { get; set; }
+    public ChatRequest? Request { get; set; }
+    /// <summary>The end user the request is attributed to: the body's <c>user</c>, the user header, or the key's user.</summary>
+    public string? EndUser { get; set; }
+    public CatalogModel? Model { get; set; }
+    public DeploymentOptions? Deployment { get; set; }
+    public TimeSpan? UpstreamLatency { get; set; }
+
+    /// <summary>Headers every response carries (success or error); stages add theirs here.</summary>
+    public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    public TimeSpan Elapsed => Time.GetElapsedTime(StartedAt);
+
+    public GatewayPrincipal RequirePrincipal() => Principal ?? throw new InvalidOperationException("The authentication stage has not run.");
+    public ChatRequest RequireRequest() => Request ?? throw new InvalidOperationException("The parsing stage has not run.");
+    public CatalogModel RequireModel() => Model ?? throw new InvalidOperationException("The model resolution stage has not run.");
+}

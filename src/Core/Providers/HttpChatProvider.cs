@@ -1,0 +1,162 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gateway.Core.Configuration;
+
+namespace Gateway.Core.Providers;
+
+/// <summary>
+/// The HTTP plumbing shared by the real providers: one timeout per call (for streams, until the last
+/// byte), upstream errors mapped to client errors, and responses read without buffering streams.
+/// </summary>
+public abstract class HttpChatProvider(HttpClient http, DeploymentOptions deployment, string label) : IChatProvider
+{
+    protected DeploymentOptions Deployment { get; } = deployment;
+    protected string Label { get; } = label;
+    protected TimeSpan Timeout { get; } = TimeSpan.FromSeconds(deployment.TimeoutSeconds);
+
+    protected abstract ValueTask<HttpRequestMessage> CreateRequestAsync(ProviderRequest request, bool stream, CancellationToken cancellationToken);
+
+    protected abstract ProviderCompletion ReadCompletion(JsonObject upstream, ProviderRequest request);
+
+    protected abstract ChatStreamBase CreateStream(StreamContext context, ProviderRequest request);
+
+    public async Task<ProviderCompletion> CompleteAsync(ProviderRequest request, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        try
+        {
+            using var message = await CreateRequestAsync(request, stream: false, timeout.Token).ConfigureAwait(false);
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!UpstreamErrors.IsSuccess(response.StatusCode))
+                throw await UpstreamErrors.FromResponseAsync(response, Label, timeout.Token).ConfigureAwait(false);
+            await using var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            var node = await JsonNode.ParseAsync(body, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (node is not JsonObject upstream) throw Errors.Errors.UpstreamProtocol(Label, "the body is not a JSON object");
+            return ReadCompletion(upstream, request);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new Errors.GatewayException(Errors.Errors.UpstreamTimeout(Label, Timeout).Error, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Errors.Errors.UpstreamError(Label, null, ex);
+        }
+        catch (IOException ex)
+        {
+            throw Errors.Errors.UpstreamError(Label, null, ex);
+        }
+        catch (JsonException ex)
+        {
+            throw new Errors.GatewayException(Errors.Errors.UpstreamProtocol(Label, "the body is not valid JSON").Error, ex);
+        }
+    }
+
+    public async Task<IChatStream> OpenStreamAsync(ProviderRequest request, CancellationToken cancellationToken)
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        HttpResponseMessage? response = null;
+        try
+        {
+            using var message = await CreateRequestAsync(request, stream: true, timeout.Token).ConfigureAwait(false);
+            response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!UpstreamErrors.IsSuccess(response.StatusCode))
+                throw await UpstreamErrors.FromResponseAsync(response, Label, timeout.Token).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            var context = new StreamContext(response, new SseReader(body), timeout, Label, Timeout, cancellationToken);
+            response = null;
+            return CreateStream(context, request);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Cleanup(response, timeout);
+            throw new Errors.GatewayException(Errors.Errors.UpstreamTimeout(Label, Timeout).Error, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            Cleanup(response, timeout);
+            throw Errors.Errors.UpstreamError(Label, null, ex);
+        }
+        catch
+        {
+            Cleanup(response, timeout);
+            throw;
+        }
+    }
+
+    private static void Cleanup(HttpResponseMessage? response, CancellationTokenSource timeout)
+    {
+        response?.Dispose();
+        timeout.Dispose();
+    }
+
+    /// <summary>A UTF-8 JSON body for an upstream request.</summary>
+    protected static ByteArrayContentWithType Json(JsonObject body) => new(JsonSerializer.SerializeToUtf8Bytes(body));
+}
+
+/// <summary>A JSON request body with its content type set.</summary>
+public sealed class ByteArrayContentWithType : ByteArrayContent
+{
+    public ByteArrayContentWithType(byte[] content) : base(content) =>
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+}
+
+/// <summary>What an open upstream stream owns: the response, its event reader and the call's timeout.</summary>
+public sealed record StreamContext(HttpResponseMessage Response, SseReader Reader, CancellationTokenSource Timeout, string Label, TimeSpan TimeoutSpan, CancellationToken ClientToken);
+
+/// <summary>Reads events of an open upstream stream, mapping transport failures and timeouts to client errors.</summary>
+public abstract class ChatStreamBase(StreamContext context) : IChatStream
+{
+    private bool _disposed;
+
+    protected StreamContext Context { get; } = context;
+
+    public TokenUsageHolder UsageHolder { get; } = new();
+
+    public Protocol.TokenUsage? Usage => UsageHolder.Value;
+
+    public async ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadCoreAsync(Context.Timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!Context.ClientToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new Errors.GatewayException(Errors.Errors.UpstreamTimeout(Context.Label, Context.TimeoutSpan).Error, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw Errors.Errors.UpstreamError(Context.Label, null, ex);
+        }
+        catch (IOException ex)
+        {
+            throw Errors.Errors.UpstreamError(Context.Label, null, ex);
+        }
+        catch (JsonException ex)
+        {
+            throw new Errors.GatewayException(Errors.Errors.UpstreamProtocol(Context.Label, "a stream event is not valid JSON").Error, ex);
+        }
+    }
+
+    protected abstract ValueTask<JsonObject?> ReadCoreAsync(CancellationToken cancellationToken);
+
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed) return ValueTask.CompletedTask;
+        _disposed = true;
+        Context.Reader.Dispose();
+        Context.Response.Dispose();
+        Context.Timeout.Dispose();
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Mutable slot for the usage a stream learns as it goes.</summary>
+public sealed class TokenUsageHolder
+{
+    public Protocol.TokenUsage? Value { get; set; }
+}

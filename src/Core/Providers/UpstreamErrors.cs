@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Gateway.Core.Errors;
+
+namespace Gateway.Core.Providers;
+
+/// <summary>
+/// Maps an upstream failure to what the client sees. Upstream authentication failures become a 502
+/// without the upstream's message, because providers echo part of the key in it.
+/// </summary>
+public static class UpstreamErrors
+{
+    public const int MaxRetryAfterSeconds = 3600;
+
+    public static async Task<GatewayException> FromResponseAsync(HttpResponseMessage response, string provider, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        string? message = null;
+        if (status is 400 or 413 or 422)
+        {
+            try
+            {
+                var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                message = ExtractMessage(text);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+            {
+                message = null;
+            }
+        }
+        return status switch
+        {
+            429 => Errors.Errors.UpstreamRateLimited(RetryAfterSeconds(response), provider),
+            400 or 422 => Errors.Errors.UpstreamBadRequest(provider, message ?? "no details given"),
+            413 => new GatewayException(new GatewayError(413, $"The upstream provider ({provider}) rejected the request as too large: {message ?? "no details given"}", "invalid_request_error", null, "request_too_large")),
+            408 => new GatewayException(new GatewayError(504, $"The upstream provider ({provider}) timed out.", "timeout", null, "upstream_timeout")),
+            _ => Errors.Errors.UpstreamError(provider, status),
+        };
+    }
+
+    /// <summary>Retry-After in whole seconds (rounded up) from retry-after, retry-after-ms or an HTTP date; capped at an hour.</summary>
+    public static int? RetryAfterSeconds(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var ms) && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
+            return Cap((int)Math.Ceiling(millis / 1000));
+        var retryAfter = response.Headers.RetryAfter;
+        if (retryAfter?.Delta is { } delta) return Cap((int)Math.Ceiling(delta.TotalSeconds));
+        if (retryAfter?.Date is { } date) return Cap((int)Math.Ceiling(Math.Max(0, (date - DateTimeOffset.UtcNow).TotalSeconds)));
+        return null;
+    }
+
+    private static int Cap(int seconds) => Math.Clamp(seconds, 0, MaxRetryAfterSeconds);
+
+    /// <summary>The message of an OpenAI or Anthropic error body, cut to a sensible length.</summary>
+    public static string? ExtractMessage(string body)
+    {
+        try
+        {
+            var node = JsonNode.Parse(body);
+            var msg = (string?)(node?["error"]?["message"] as JsonValue) ?? (string?)(node?["message"] as JsonValue);
+            return msg is null ? null : msg.Length > 1000 ? msg[..1000] : msg;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    public static bool IsSuccess(HttpStatusCode code) => (int)code is >= 200 and < 300;
+}

@@ -1,0 +1,80 @@
+using Gateway.Core.Errors;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Functions;
+
+/// <summary><c>POST /v1/chat/completions</c>: binds the HTTP request to the Core pipeline and writes its answer.</summary>
+public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILogger<ChatCompletionsFunction> logger)
+{
+    [Function("ChatCompletions")]
+    public async Task<IActionResult> Run(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/chat/completions")] HttpRequest request)
+    {
+        var http = request.HttpContext;
+        var aborted = http.RequestAborted;
+        var context = new GatewayContext(
+            GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]),
+            new AspNetRequestHeaders(request.Headers), request.Body, request.ContentLength, runtime.Time, aborted);
+        var response = http.Response;
+        try
+        {
+            var outcome = await runtime.ChatCompletions.HandleAsync(context).ConfigureAwait(false);
+            HttpResponses.ApplyHeaders(response, context.ResponseHeaders);
+            switch (outcome)
+            {
+                case { Error: { } error }:
+                    if (error.Status >= 500) Log.UpstreamFailed(logger, context.RequestId, error.Status, error.Code ?? "");
+                    await HttpResponses.WriteErrorAsync(response, error, aborted).ConfigureAwait(false);
+                    break;
+                case { Result: GatewayResult.Completion completion }:
+                    await HttpResponses.WriteJsonAsync(response, StatusCodes.Status200OK, completion.Body, aborted).ConfigureAwait(false);
+                    break;
+                case { Result: GatewayResult.Streaming streaming }:
+                    await using (streaming.Stream.ConfigureAwait(false))
+                    {
+                        response.StatusCode = StatusCodes.Status200OK;
+                        response.ContentType = "text/event-stream; charset=utf-8";
+                        response.Headers.CacheControl = "no-cache";
+                        response.Headers["X-Accel-Buffering"] = "no";
+                        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                        await response.StartAsync(aborted).ConfigureAwait(false);
+                        var ended = await ChatStreamWriter.WriteAsync(streaming.Stream, response.Body, context.RequireRequest().IncludeUsage, aborted).ConfigureAwait(false);
+                        if (ended.Error is { } streamError) Log.StreamBroken(logger, context.RequestId, ended.Chunks, streamError.Code ?? "");
+                    }
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            Log.ClientGone(logger, context.RequestId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.Unhandled(logger, ex, context.RequestId);
+            await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
+        }
+        return new EmptyResult();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2001, LogLevel.Warning, "Request {RequestId} failed upstream with {Status} ({Code}).")]
+        public static partial void UpstreamFailed(ILogger logger, string requestId, int status, string code);
+
+        [LoggerMessage(2002, LogLevel.Warning, "Request {RequestId}: the upstream stream broke after {Chunks} chunks ({Code}).")]
+        public static partial void StreamBroken(ILogger logger, string requestId, int chunks, string code);
+
+        [LoggerMessage(2003, LogLevel.Information, "Request {RequestId}: the client disconnected; the upstream call was cancelled.")]
+        public static partial void ClientGone(ILogger logger, string requestId);
+
+        [LoggerMessage(2004, LogLevel.Error, "Request {RequestId} failed with an unexpected error.")]
+        public static partial void Unhandled(ILogger logger, Exception exception, string requestId);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Net;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Providers;
+using Gateway.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Functions;
+
+/// <summary>Wires the gateway into the Functions worker: settings, storage, HTTP clients and the runtime.</summary>
+public static class GatewayServiceCollectionExtensions
+{
+    public const string UpstreamClient = "upstream";
+    public const string KeysTable = "gatewaykeys";
+
+    public static IServiceCollection AddGateway(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = GatewayConfiguration.Load(configuration);
+        var secrets = new ConfigurationSecretResolver(configuration);
+        // Fail at startup, naming every bad setting, rather than on the first request.
+        _ = ModelCatalog.Create(options.Catalog, secrets);
+
+        services.AddSingleton(options);
+        services.AddSingleton<ISecretResolver>(secrets);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => StorageConnection.FromConfiguration(configuration));
+        services.AddSingleton<IKeyStore>(sp => new TableKeyStore(sp.GetRequiredService<StorageConnection>().Table(KeysTable)));
+        services.AddSingleton<IAccessTokenSource, AzureIdentityTokenSource>();
+        services.AddHttpClient(UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                EnableMultipleHttp2Connections = true,
+                AutomaticDecompression = DecompressionMethods.All,
+                MaxConnectionsPerServer = 256,
+            })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddSingleton(sp =>
+        {
+            var factory = sp.GetRequiredService<IHttpClientFactory>();
+            return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>());
+        });
+        services.AddHostedService<DevKeyBootstrapper>();
+        return services;
+    }
+}

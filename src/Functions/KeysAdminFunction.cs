@@ -1,0 +1,62 @@
+using System.Text.Json.Nodes;
+using Gateway.Core.Auth;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Pipeline.Stages;
+using Gateway.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Gateway.Functions;
+
+/// <summary>
+/// The key admin API under <c>/gateway/keys</c> (the Functions host reserves <c>/admin</c>), protected by
+/// the admin key: create (the plain key is in the response once), list, revoke.
+/// </summary>
+public sealed class KeysAdminFunction(GatewayRuntime runtime)
+{
+    [Function("CreateKey")]
+    public Task<IActionResult> Create([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "gateway/keys")] HttpRequest request) =>
+        Admin(request, async ct =>
+        {
+            var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 64 * 1024, ct).ConfigureAwait(false);
+            var (record, plain) = await runtime.Keys.CreateAsync(KeyAdministration.ParseCreate(body), ct).ConfigureAwait(false);
+            return (StatusCodes.Status201Created, KeyAdministration.ToJson(record, plain));
+        });
+
+    [Function("ListKeys")]
+    public Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/keys")] HttpRequest request) =>
+        Admin(request, async ct =>
+        {
+            var keys = await runtime.Keys.ListAsync(ct).ConfigureAwait(false);
+            var data = new JsonArray(keys.Select(k => (JsonNode)KeyAdministration.ToJson(k)).ToArray());
+            return (StatusCodes.Status200OK, new JsonObject { ["object"] = "list", ["data"] = data });
+        });
+
+    [Function("RevokeKey")]
+    public Task<IActionResult> Revoke([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "gateway/keys/{id}")] HttpRequest request, string id) =>
+        Admin(request, async ct =>
+        {
+            var record = await runtime.Keys.RevokeAsync(id, ct).ConfigureAwait(false);
+            return (StatusCodes.Status200OK, KeyAdministration.ToJson(record));
+        });
+
+    private async Task<IActionResult> Admin(HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action)
+    {
+        var response = request.HttpContext.Response;
+        response.Headers[GatewayHeaders.RequestId] = GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]);
+        try
+        {
+            var headers = new AspNetRequestHeaders(request.Headers);
+            runtime.Admin.Demand(headers.Get("x-admin-key") ?? AuthenticationStage.PresentedKey(headers));
+            var (status, body) = await action(request.HttpContext.RequestAborted).ConfigureAwait(false);
+            await HttpResponses.WriteJsonAsync(response, status, body, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
+        }
+        return new EmptyResult();
+    }
+}

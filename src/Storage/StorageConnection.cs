@@ -1,0 +1,52 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Identity;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+
+namespace Gateway.Storage;
+
+/// <summary>
+/// Builds Table and Queue clients the way the Functions host reads <c>AzureWebJobsStorage</c>: a
+/// connection string (Azurite, local), or identity-based (<c>AzureWebJobsStorage__accountName</c>, or
+/// explicit service URIs) with the app's managed identity.
+/// </summary>
+public sealed class StorageConnection
+{
+    private readonly string? _connectionString;
+    private readonly Uri? _tableUri;
+    private readonly Uri? _queueUri;
+    private readonly TokenCredential? _credential;
+
+    private StorageConnection(string? connectionString, Uri? tableUri, Uri? queueUri, TokenCredential? credential)
+    {
+        _connectionString = connectionString;
+        _tableUri = tableUri;
+        _queueUri = queueUri;
+        _credential = credential;
+    }
+
+    public static StorageConnection FromConnectionString(string connectionString) => new(connectionString, null, null, null);
+
+    /// <summary>Reads the <c>AzureWebJobsStorage</c> connection as the Functions host does.</summary>
+    public static StorageConnection FromConfiguration(IConfiguration configuration, string name = "AzureWebJobsStorage")
+    {
+        var value = configuration[name];
+        if (!string.IsNullOrEmpty(value)) return FromConnectionString(value);
+        var section = configuration.GetSection(name);
+        var account = section["accountName"];
+        var tableUri = section["tableServiceUri"] is { } t ? new Uri(t) : account is null ? null : new Uri($"https://{account}.table.core.windows.net");
+        var queueUri = section["queueServiceUri"] is { } q ? new Uri(q) : account is null ? null : new Uri($"https://{account}.queue.core.windows.net");
+        if (tableUri is null || queueUri is null)
+            throw new InvalidOperationException($"Storage is not configured: set '{name}' to a connection string, or '{name}__accountName' for identity-based access.");
+        var clientId = section["clientId"];
+        TokenCredential credential = clientId is null ? new DefaultAzureCredential() : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId));
+        return new StorageConnection(null, tableUri, queueUri, credential);
+    }
+
+    public TableClient Table(string tableName) =>
+        _connectionString is not null ? new TableClient(_connectionString, tableName) : new TableClient(_tableUri!, tableName, _credential!);
+
+    public QueueClient Queue(string queueName) =>
+        _connectionString is not null ? new QueueClient(_connectionString, queueName) : new QueueClient(new Uri(_queueUri!, queueName), _credential!);
+}
