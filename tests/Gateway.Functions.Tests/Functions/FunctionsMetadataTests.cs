@@ -1,0 +1,57 @@
+using System.Text.Json.Nodes;
+
+namespace Gateway.Functions.Tests.Functions;
+
+/// <summary>Checks what the Worker SDK generated for the host: routes, methods, auth levels, bindings.</summary>
+public sealed class FunctionsMetadataTests
+{
+    private static JsonArray Metadata()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serverless.sln"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var path = Path.Combine(dir!.FullName, "src", "Functions", "bin", configuration, "net10.0", "functions.metadata");
+        Assert.True(File.Exists(path), $"functions.metadata not found at {path}");
+        return JsonNode.Parse(File.ReadAllText(path))!.AsArray();
+    }
+
+    [Theory]
+    [InlineData("ChatCompletions", "v1/chat/completions", "post")]
+    [InlineData("ListModels", "v1/models", "get")]
+    [InlineData("GetModel", "v1/models/{*id}", "get")]
+    [InlineData("CreateKey", "gateway/keys", "post")]
+    [InlineData("ListKeys", "gateway/keys", "get")]
+    [InlineData("RevokeKey", "gateway/keys/{id}", "delete")]
+    public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
+    {
+        var function = Metadata().Single(f => (string?)f!["name"] == name)!;
+        var trigger = function["bindings"]!.AsArray().Single(b => (string?)b!["type"] == "httpTrigger")!;
+        Assert.Equal(route, (string?)trigger["route"]);
+        Assert.Equal([method], trigger["methods"]!.AsArray().Select(m => (string?)m));
+        // The gateway authenticates with its own keys; host keys would break OpenAI SDK clients.
+        Assert.Equal("Anonymous", (string?)trigger["authLevel"]);
+        Assert.Equal("In", (string?)trigger["direction"]);
+        Assert.Contains(function["bindings"]!.AsArray(), b => (string?)b!["type"] == "http" && (string?)b["direction"] == "Out");
+    }
+
+    [Fact]
+    public void No_route_uses_the_reserved_admin_prefix()
+    {
+        foreach (var function in Metadata())
+        {
+            var route = (string?)function!["bindings"]![0]!["route"];
+            Assert.False(route?.StartsWith("admin", StringComparison.OrdinalIgnoreCase) ?? false, route);
+        }
+    }
+
+    [Fact]
+    public void Host_json_serves_routes_without_the_api_prefix()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serverless.sln"))) dir = dir.Parent;
+        var host = JsonNode.Parse(File.ReadAllText(Path.Combine(dir!.FullName, "host.json")))!;
+        Assert.Equal("2.0", (string?)host["version"]);
+        Assert.Equal("", (string?)host["extensions"]!["http"]!["routePrefix"]);
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Functions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gateway.Functions.Tests.Infrastructure;
+
+/// <summary>The real function classes over a real runtime, for tests that call them with a DefaultHttpContext.</summary>
+public sealed class TestGateway
+{
+    public const string AdminKey = "sk-gw-admin-test";
+
+    public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null)
+    {
+        Options = new GatewayOptions
+        {
+            AdminKey = AdminKey,
+            MaxRequestBodyBytes = 64 * 1024,
+            Catalog = new CatalogOptions
+            {
+                Deployments =
+                [
+                    new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" },
+                    new DeploymentOptions { Name = "mock-b", Provider = "mock", Model = "mock-2", MockCompletionTokens = 4 },
+                ],
+                Models =
+                [
+                    new ModelOptions { Name = "mock-1", Aliases = ["mock"], Deployments = ["mock"] },
+                    new ModelOptions { Name = "mock-2", Deployments = ["mock-b"] },
+                ],
+            },
+        };
+        configure?.Invoke(Options);
+        Keys = keys ?? new InMemoryKeyStore();
+        var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System);
+        Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance);
+        Models = new ModelsFunction(Runtime);
+        Admin = new KeysAdminFunction(Runtime);
+    }
+
+    public GatewayOptions Options { get; }
+    public IKeyStore Keys { get; }
+    public GatewayRuntime Runtime { get; }
+    public ChatCompletionsFunction Chat { get; }
+    public ModelsFunction Models { get; }
+    public KeysAdminFunction Admin { get; }
+
+    public async Task<string> CreateKeyAsync(string name = "test", string? team = "team-a", string? user = "alice", params string[] allowedModels)
+    {
+        var (_, key) = await Runtime.Keys.CreateAsync(new CreateKeyRequest(name, user, team, allowedModels, new Dictionary<string, string>()), CancellationToken.None);
+        return key;
+    }
+
+    /// <summary>A request as the Functions host would hand it over, with a response body we can read.</summary>
+    public static DefaultHttpContext Request(string method, string path, string? body = null, string? key = null, IDictionary<string, string>? headers = null)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = method;
+        context.Request.Path = path;
+        if (body is not null)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            context.Request.Body = new MemoryStream(bytes);
+            context.Request.ContentLength = bytes.Length;
+            context.Request.ContentType = "application/json";
+        }
+        if (key is not null) context.Request.Headers.Authorization = "Bearer " + key;
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>()) context.Request.Headers[name] = value;
+        context.Response.Body = new MemoryStream();
+        return context;
+    }
+
+    public static string ResponseText(HttpContext context)
+    {
+        context.Response.Body.Position = 0;
+        return new StreamReader(context.Response.Body).ReadToEnd();
+    }
+
+    private sealed class DictionarySecrets(IDictionary<string, string?> values) : ISecretResolver
+    {
+        public string? Resolve(string settingName) => values.TryGetValue(settingName, out var v) ? v : null;
+    }
+}
