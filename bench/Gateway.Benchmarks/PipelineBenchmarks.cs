@@ -1,0 +1,100 @@
+using System.Text;
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Protocol;
+using Gateway.Core.Providers;
+
+namespace Gateway.Benchmarks;
+
+/// <summary>
+/// The whole gateway pipeline (authenticate, read and validate the body, resolve the model, route, call
+/// the provider, serialise the answer) against calling the mock provider directly with a parsed request.
+/// The difference is what the gateway adds to every request.
+/// </summary>
+[MemoryDiagnoser]
+public class PipelineBenchmarks
+{
+    private static readonly byte[] Body = Encoding.UTF8.GetBytes(
+        """{"model":"mock-1","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Summarise the quarterly numbers in one sentence."}],"temperature":0,"max_tokens":64}""");
+    private static readonly byte[] StreamBody = Encoding.UTF8.GetBytes(
+        """{"model":"mock-1","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Summarise the quarterly numbers in one sentence."}]}""");
+
+    private GatewayRuntime _runtime = null!;
+    private MockProvider _provider = null!;
+    private ProviderRequest _direct = null!;
+    private ProviderRequest _directStream = null!;
+    private Headers _headers = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var deployment = new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1", MockCompletionTokens = 16 };
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions { Deployments = [deployment], Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }] },
+        };
+        var keys = new InMemoryKeyStore();
+        _runtime = new GatewayRuntime(options, new NoSecrets(), keys, _ => new HttpClient(), TimeProvider.System);
+        var (_, key) = _runtime.Keys.CreateAsync(new CreateKeyRequest("bench", "u", "t", [], new Dictionary<string, string>()), default).GetAwaiter().GetResult();
+        _headers = new Headers(key);
+        _provider = new MockProvider(deployment, TimeProvider.System);
+        _direct = new ProviderRequest(ChatRequestParser.Parse(Body), deployment, "req");
+        _directStream = new ProviderRequest(ChatRequestParser.Parse(StreamBody), deployment, "req");
+    }
+
+    [Benchmark(Baseline = true, Description = "mock provider, direct")]
+    public async Task<long> Direct()
+    {
+        var completion = await _provider.CompleteAsync(_direct, default);
+        using var output = new MemoryStream();
+        await JsonSerializer.SerializeAsync(output, completion.Body);
+        return output.Length;
+    }
+
+    [Benchmark(Description = "full pipeline")]
+    public async Task<long> Pipeline()
+    {
+        var context = new GatewayContext("req_bench", _headers, new MemoryStream(Body, false), Body.Length, TimeProvider.System, default);
+        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
+        var completion = (GatewayResult.Completion)outcome.Result!;
+        using var output = new MemoryStream();
+        await JsonSerializer.SerializeAsync(output, completion.Body);
+        return output.Length;
+    }
+
+    [Benchmark(Description = "mock provider stream, direct")]
+    public async Task<long> DirectStream()
+    {
+        await using var stream = await _provider.OpenStreamAsync(_directStream, default);
+        using var output = new MemoryStream();
+        await ChatStreamWriter.WriteAsync(stream, output, includeUsage: true, default);
+        return output.Length;
+    }
+
+    [Benchmark(Description = "full pipeline, stream")]
+    public async Task<long> PipelineStream()
+    {
+        var context = new GatewayContext("req_bench", _headers, new MemoryStream(StreamBody, false), StreamBody.Length, TimeProvider.System, default);
+        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
+        await using var stream = ((GatewayResult.Streaming)outcome.Result!).Stream;
+        using var output = new MemoryStream();
+        await ChatStreamWriter.WriteAsync(stream, output, includeUsage: true, default);
+        return output.Length;
+    }
+
+    private sealed class Headers(string key) : IRequestHeaders
+    {
+        private readonly string _authorization = "Bearer " + key;
+
+        public string? Get(string name) => string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) ? _authorization : null;
+    }
+
+    private sealed class NoSecrets : ISecretResolver
+    {
+        public string? Resolve(string settingName) => null;
+    }
+}
