@@ -1,0 +1,114 @@
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Functions.Tests.Functions;
+
+/// <summary>How the Functions app reads and validates its settings at startup.</summary>
+public sealed class StartupConfigurationTests
+{
+    private static string RepoFile(params string[] parts)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Serverless.sln"))) dir = dir.Parent;
+        return Path.Combine([dir!.FullName, .. parts]);
+    }
+
+    private static IConfiguration Config(IDictionary<string, string?> settings, bool withShippedCatalog = true)
+    {
+        var builder = new ConfigurationBuilder();
+        if (withShippedCatalog) builder.AddJsonFile(RepoFile("src", "Functions", "catalog.json"));
+        return builder.AddInMemoryCollection(settings).Build();
+    }
+
+    [Fact]
+    public void The_shipped_catalog_is_valid_and_offline()
+    {
+        var services = new ServiceCollection();
+        services.AddGateway(Config(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" }));
+        var options = services.BuildServiceProvider().GetRequiredService<GatewayOptions>();
+        Assert.Contains(options.Catalog.Models, m => m.Name == "mock-1");
+        Assert.All(options.Catalog.Deployments, d => Assert.Equal("mock", d.Provider));
+    }
+
+    [Fact]
+    public void The_sample_local_settings_give_a_dev_key_and_an_admin_key()
+    {
+        var sample = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(RepoFile("local.settings.sample.json")))!;
+        Assert.Equal("sk-gw-dev-local", (string?)sample["Values"]!["Gateway__DevKey"]);
+        Assert.Equal("dotnet-isolated", (string?)sample["Values"]!["FUNCTIONS_WORKER_RUNTIME"]);
+        Assert.False(string.IsNullOrEmpty((string?)sample["Values"]!["Gateway__AdminKey"]));
+    }
+
+    [Fact]
+    public void App_settings_override_the_catalog_file()
+    {
+        var services = new ServiceCollection();
+        services.AddGateway(Config(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Gateway:Catalog:Deployments:0:MockCompletionTokens"] = "3",
+            ["Gateway:MaxRequestBodyBytes"] = "1000",
+        }));
+        var options = services.BuildServiceProvider().GetRequiredService<GatewayOptions>();
+        Assert.Equal(3, options.Catalog.Deployments[0].MockCompletionTokens);
+        Assert.Equal(1000, options.MaxRequestBodyBytes);
+    }
+
+    [Fact]
+    public void A_bad_catalog_stops_startup_naming_every_problem_and_no_secret()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["ANTHROPIC_KEY"] = "sk-ant-very-secret-value",
+            ["KV_KEY"] = "@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/openai/)",
+            ["Gateway:Catalog:Deployments:0:Name"] = "azure-east",
+            ["Gateway:Catalog:Deployments:0:Provider"] = "azure-openai",
+            ["Gateway:Catalog:Deployments:0:Model"] = "gpt4o",
+            ["Gateway:Catalog:Deployments:0:ApiKeySetting"] = "AZURE_KEY",
+            ["Gateway:Catalog:Deployments:1:Name"] = "claude",
+            ["Gateway:Catalog:Deployments:1:Provider"] = "anthropic",
+            ["Gateway:Catalog:Deployments:1:Model"] = "claude-x",
+            ["Gateway:Catalog:Deployments:1:ApiKeySetting"] = "ANTHROPIC_KEY",
+            ["Gateway:Catalog:Deployments:1:Weight"] = "0",
+            ["Gateway:Catalog:Deployments:2:Name"] = "openai",
+            ["Gateway:Catalog:Deployments:2:Provider"] = "openai",
+            ["Gateway:Catalog:Deployments:2:Model"] = "gpt-4o",
+            ["Gateway:Catalog:Deployments:2:ApiKeySetting"] = "KV_KEY",
+            ["Gateway:Catalog:Models:0:Name"] = "gpt-4o",
+            ["Gateway:Catalog:Models:0:Deployments:0"] = "azure-east",
+            ["Gateway:Catalog:Models:0:Deployments:1"] = "nowhere",
+            ["Gateway:Catalog:Models:0:Fallbacks:0"] = "missing-model",
+        };
+        var ex = Assert.Throws<CatalogException>(() => new ServiceCollection().AddGateway(Config(settings, withShippedCatalog: false)));
+        Assert.Contains(ex.Errors, e => e.Contains("Deployments:0 ('azure-east'):Endpoint is required", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("Deployments:0 ('azure-east'):ApiVersion is required", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("'AZURE_KEY', which is not set", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("Deployments:1 ('claude'):Weight", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("Key Vault reference the platform did not resolve", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("names 'nowhere'", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.Contains("names 'missing-model'", StringComparison.Ordinal));
+        Assert.DoesNotContain("sk-ant-very-secret-value", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Identity_based_storage_needs_no_connection_string()
+    {
+        var services = new ServiceCollection();
+        services.AddGateway(Config(new Dictionary<string, string?> { ["AzureWebJobsStorage:accountName"] = "mystorage" }));
+        var connection = services.BuildServiceProvider().GetRequiredService<Gateway.Storage.StorageConnection>();
+        Assert.Equal("https://mystorage.table.core.windows.net/", connection.Table("gatewaykeys").Uri.GetLeftPart(UriPartial.Authority) + "/");
+    }
+
+    [Fact]
+    public void The_runtime_resolves_from_the_container()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddGateway(Config(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true" }));
+        var runtime = services.BuildServiceProvider().GetRequiredService<GatewayRuntime>();
+        Assert.True(runtime.Catalog.TryResolve("mock", out _));
+    }
+}
