@@ -1,0 +1,65 @@
+// Key Vault (RBAC authorization) holding the gateway's secrets, e.g. the admin key.
+
+@description('Azure region for the vault.')
+param location string
+
+@description('Globally unique Key Vault name (3-24 characters).')
+@minLength(3)
+@maxLength(24)
+param keyVaultName string
+
+@description('Turn on purge protection. It cannot be turned off again once on.')
+param enablePurgeProtection bool
+
+@description('Days a deleted vault or secret stays recoverable.')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int
+
+@description('Name of the secret holding the gateway admin key.')
+param adminKeySecretName string
+
+@secure()
+@description('Gateway admin key to store in the vault. Leave empty to set the secret yourself after deployment.')
+param adminKey string
+
+@description('Tags applied to every resource.')
+param tags object
+
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
+  name: keyVaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    // Key Vault rejects an explicit false once purge protection was ever on, so leave it out unless wanted.
+    enablePurgeProtection: enablePurgeProtection ? true : null
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource adminKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(adminKey)) {
+  parent: vault
+  name: adminKeySecretName
+  properties: {
+    value: adminKey
+    contentType: 'text/plain'
+  }
+}
+
+@description('Key Vault name.')
+output name string = vault.name
+
+@description('Key Vault URI, ending in a slash.')
+output vaultUri string = vault.properties.vaultUri
