@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:  ./test.sh
+#
+# 1. installs Azurite (pinned in package.json) into node_modules if it is not there;
+# 2. starts Azurite on free loopback ports with in-memory storage and exports GATEWAY_TEST_STORAGE so the
+#    Table/Queue tests use it (without the variable each test run starts its own Azurite);
+# 3. builds and runs every test project in Serverless.sln (Release);
+# 4. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
+# 5. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$repo_root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required: https://dot.net" >&2; exit 1; }
+command -v node >/dev/null || { echo "test.sh: Node.js 18+ and npm are required for Azurite: https://nodejs.org" >&2; exit 1; }
+
+if [[ ! -x node_modules/.bin/azurite ]]; then
+  echo "test.sh: installing Azurite (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }
+
+work_dir="$(mktemp -d)"
+azurite_pid=""
+cleanup() {
+  if [[ -n "$azurite_pid" ]]; then kill "$azurite_pid" 2>/dev/null || true; wait "$azurite_pid" 2>/dev/null || true; fi
+  rm -rf "$work_dir"
+}
+trap cleanup EXIT
+
+blob_port="$(free_port)"; queue_port="$(free_port)"; table_port="$(free_port)"
+node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --disableProductStyleUrl \
+  --blobHost 127.0.0.1 --blobPort "$blob_port" \
+  --queueHost 127.0.0.1 --queuePort "$queue_port" \
+  --tableHost 127.0.0.1 --tablePort "$table_port" >"$work_dir/azurite.log" 2>&1 &
+azurite_pid=$!
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$table_port") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$queue_port") 2>/dev/null; then break; fi
+  if ! kill -0 "$azurite_pid" 2>/dev/null; then cat "$work_dir/azurite.log" >&2; echo "test.sh: Azurite exited" >&2; exit 1; fi
+  sleep 0.1
+done
+account="devstoreaccount1"
+key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+export GATEWAY_TEST_STORAGE="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/$account;QueueEndpoint=http://127.0.0.1:$queue_port/$account;TableEndpoint=http://127.0.0.1:$table_port/$account;"
+echo "test.sh: Azurite on 127.0.0.1 (blob $blob_port, queue $queue_port, table $table_port)"
+
+results="$work_dir/results"
+status=0
+dotnet test Serverless.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?
+
+passed=0; failed=0; skipped=0; total=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+  get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  total=$((total + $(get total))); passed=$((passed + $(get passed))); failed=$((failed + $(get failed)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+
+bicep_status=0
+bash infra/validate.sh || bicep_status=$?
+
+echo "test.sh: $passed passed, $failed failed, $skipped skipped ($total total)"
+if [[ $status -ne 0 || $failed -ne 0 || $total -eq 0 || $bicep_status -ne 0 ]]; then
+  echo "test.sh: FAILED" >&2
+  exit 1
+fi
+echo "test.sh: OK"

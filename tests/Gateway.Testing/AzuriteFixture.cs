@@ -1,0 +1,117 @@
+using Xunit;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Gateway.Testing;
+
+/// <summary>
+/// Azurite for tests. test.sh starts one Azurite for the whole run and passes its connection string in
+/// <c>GATEWAY_TEST_STORAGE</c>; without it (a test run from an IDE) the fixture starts its own Azurite from the
+/// repository's node_modules on free loopback ports with in-memory storage, and stops it afterwards.
+/// Tests isolate themselves with <see cref="UniqueName"/> rather than by clearing shared tables.
+/// </summary>
+public sealed class AzuriteFixture : IAsyncLifetime
+{
+    public const string EnvironmentVariable = "GATEWAY_TEST_STORAGE";
+    private const string Account = "devstoreaccount1";
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private Process? _process;
+    private int _counter;
+
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>A table- and queue-safe name unique to this test run: lower-case letters and digits.</summary>
+    public string UniqueName(string prefix)
+    {
+        var n = Interlocked.Increment(ref _counter);
+        return $"{prefix.ToLowerInvariant()}{Environment.ProcessId % 100000}x{n}{Guid.NewGuid().ToString("N")[..6]}";
+    }
+
+    public async Task InitializeAsync()
+    {
+        var given = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(given))
+        {
+            ConnectionString = given;
+            return;
+        }
+
+        var azurite = FindAzurite() ?? throw new InvalidOperationException(
+            $"Azurite not found: run the tests with ./test.sh, run `npm ci` at the repository root, or set {EnvironmentVariable}.");
+        int blob = FreePort(), queue = FreePort(), table = FreePort();
+        var start = new ProcessStartInfo(azurite)
+        {
+            ArgumentList =
+            {
+                "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl",
+                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start Azurite");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitForPort(table);
+        await WaitForPort(queue);
+        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
+            $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};";
+    }
+
+    public Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+
+        _process?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private static string? FindAzurite()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "node_modules", ".bin", "azurite");
+            if (File.Exists(candidate)) return candidate;
+        }
+
+        return null;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task WaitForPort(int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process is { HasExited: true }) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException($"Azurite did not listen on port {port} within 30 s");
+    }
+}
