@@ -28,6 +28,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
     private Random? _planRandom;
     private FaultPlan? _faultPlan;
     private int _requestCount;
+    private int _abandoned;
 
     private FakeLlmServer(WebApplication app, Uri baseUri)
     {
@@ -42,6 +43,13 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     /// <summary>Pause between stream events.</summary>
     public TimeSpan ChunkDelay { get; set; }
+
+    /// <summary>When set, a stream stops after its first event until this task completes, so a test can observe
+    /// what the client has received while the upstream is still producing.</summary>
+    public Task? StreamGate { get; set; }
+
+    /// <summary>How many requests the client abandoned (connection closed) while the server was still answering.</summary>
+    public int AbandonedCount => Volatile.Read(ref _abandoned);
 
     /// <summary>Requests received so far, in arrival order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
@@ -75,6 +83,8 @@ public sealed class FakeLlmServer : IAsyncDisposable
         FaultPlan = null;
         RequiredApiKey = null;
         ChunkDelay = TimeSpan.Zero;
+        StreamGate = null;
+        Interlocked.Exchange(ref _abandoned, 0);
         Interlocked.Exchange(ref _requestCount, 0);
     }
 
@@ -200,6 +210,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
                 }
                 catch (OperationCanceledException)
                 {
+                    Interlocked.Increment(ref _abandoned);
                     return;
                 }
 
@@ -233,7 +244,11 @@ public sealed class FakeLlmServer : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            // The client went away.
+            Interlocked.Increment(ref _abandoned);
+        }
+        catch (IOException) when (aborted.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _abandoned);
         }
     }
 
@@ -309,6 +324,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
             }
 
             if (written > 0 && ChunkDelay > TimeSpan.Zero) await Task.Delay(ChunkDelay, aborted);
+            if (written == 1 && StreamGate is { } gate) await gate.WaitAsync(aborted);
             var text = (named && name is not null ? $"event: {name}\n" : "") + "data: " + data.ToJsonString() + "\n\n";
             await response.WriteAsync(text, aborted);
             await response.Body.FlushAsync(aborted);
