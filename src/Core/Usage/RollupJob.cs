@@ -1,0 +1,84 @@
+namespace Gateway.Core.Usage;
+
+/// <summary>What one rollup run did.</summary>
+public sealed record RollupRunResult(int Buckets, int Hours, int Days, int RowsWritten, int SkippedExpired, int LeftDirty);
+
+/// <summary>
+/// Folds new usage records into the 5-minute, hourly and daily rollups. Incremental: only buckets marked dirty by
+/// the writer are recomputed. Idempotent: each affected bucket is recomputed from its source (raw records for
+/// 5-minute rows, 5-minute rows for hours, hours for days) and replaced, never incremented, so a re-run — or a
+/// run after a crash half-way — gives the same rows. Late records mark their old bucket dirty and are folded in
+/// the same way. A mark is cleared only if no record arrived after it was read (version check).
+/// </summary>
+public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, TimeProvider time, UsageRetentionOptions retention)
+{
+    public async Task<RollupRunResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var dirty = await records.ReadDirtyAsync(cancellationToken).ConfigureAwait(false);
+        var rawCutoff = retention.RawCutoff(time.GetUtcNow());
+        var hours = new SortedSet<DateTimeOffset>();
+        var rowsWritten = 0;
+        var skipped = 0;
+        var processed = new List<DirtyBucket>();
+        foreach (var bucket in dirty)
+        {
+            var start = UsageBuckets.Parse(bucket.BucketKey);
+            processed.Add(bucket);
+            if (start < rawCutoff)
+            {
+                // Its raw records are (being) deleted: recomputing would replace good rollups with partial ones.
+                skipped++;
+                continue;
+            }
+
+            var list = new List<UsageRecord>();
+            await foreach (var r in records.ReadBucketAsync(bucket.BucketKey, cancellationToken).ConfigureAwait(false)) list.Add(r);
+            var rows = UsageDimensions.Aggregate(list)
+                .Select(kv => new RollupRow(Granularity.FiveMinutes, start, kv.Key.Dimension, kv.Key.Value, kv.Value))
+                .ToList();
+            await rollups.UpsertAsync(rows, cancellationToken).ConfigureAwait(false);
+            rowsWritten += rows.Count;
+            hours.Add(UsageBuckets.Floor(start, Granularity.Hour));
+        }
+
+        var days = new SortedSet<DateTimeOffset>();
+        foreach (var hour in hours)
+        {
+            rowsWritten += await RecomputeAsync(Granularity.Hour, hour, Granularity.FiveMinutes, cancellationToken).ConfigureAwait(false);
+            days.Add(UsageBuckets.Floor(hour, Granularity.Day));
+        }
+
+        foreach (var day in days)
+        {
+            rowsWritten += await RecomputeAsync(Granularity.Day, day, Granularity.Hour, cancellationToken).ConfigureAwait(false);
+        }
+
+        var leftDirty = 0;
+        foreach (var bucket in processed)
+        {
+            if (!await records.ClearDirtyAsync(bucket, cancellationToken).ConfigureAwait(false)) leftDirty++;
+        }
+
+        return new RollupRunResult(processed.Count - skipped, hours.Count, days.Count, rowsWritten, skipped, leftDirty);
+    }
+
+    private async Task<int> RecomputeAsync(Granularity target, DateTimeOffset start, Granularity source, CancellationToken cancellationToken)
+    {
+        var end = start + UsageBuckets.Length(target);
+        var rows = new List<RollupRow>();
+        foreach (var dimension in UsageDimensions.Names)
+        {
+            var sums = new Dictionary<string, UsageAggregate>(StringComparer.Ordinal);
+            await foreach (var row in rollups.ReadAsync(source, dimension, start, end, null, cancellationToken).ConfigureAwait(false))
+            {
+                if (!sums.TryGetValue(row.Value, out var agg)) sums[row.Value] = agg = new UsageAggregate();
+                agg.Add(row.Totals);
+            }
+
+            rows.AddRange(sums.Select(kv => new RollupRow(target, start, dimension, kv.Key, kv.Value)));
+        }
+
+        await rollups.UpsertAsync(rows, cancellationToken).ConfigureAwait(false);
+        return rows.Count;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.Core.Usage;
+
+/// <summary>
+/// Streams raw usage records as CSV (RFC 4180) or a JSON array, flushing as it goes, so an export of any size never
+/// sits in memory. CSV cells that a spreadsheet would run as a formula (starting with = + - @) are prefixed with '.
+/// </summary>
+public static class UsageExport
+{
+    public static readonly IReadOnlyList<string> Columns =
+    [
+        "request_id", "client_request_id", "at", "key_id", "key_name", "user", "team", "tags", "model_requested", "model_served",
+        "provider", "deployment", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
+        "cost_usd", "cost_estimated", "price_key", "latency_ms", "time_to_first_token_ms", "stream", "cache_status", "outcome", "status", "error_code",
+    ];
+
+    private const int FlushEvery = 256;
+
+    public static async Task<long> WriteCsvAsync(IAsyncEnumerable<UsageRecord> records, Stream output, CancellationToken cancellationToken)
+    {
+        var writer = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+        await using (writer.ConfigureAwait(false))
+        {
+            await writer.WriteAsync(string.Join(',', Columns) + "\r\n").ConfigureAwait(false);
+            long count = 0;
+            var line = new StringBuilder(512);
+            await foreach (var r in records.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                line.Clear();
+                Cell(line, r.RequestId); Cell(line, r.ClientRequestId); Cell(line, Iso(r.At)); Cell(line, r.KeyId); Cell(line, r.KeyName);
+                Cell(line, r.User); Cell(line, r.Team); Cell(line, string.Join(';', r.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value)));
+                Cell(line, r.ModelRequested); Cell(line, r.ModelServed); Cell(line, r.Provider); Cell(line, r.Deployment);
+                Num(line, r.PromptTokens); Num(line, r.CompletionTokens); Num(line, r.CachedTokens); Num(line, r.CacheWriteTokens); Num(line, r.ReasoningTokens);
+                line.Append(r.CostUsd.ToString(CultureInfo.InvariantCulture)).Append(',');
+                line.Append(r.CostEstimated ? "true" : "false").Append(',');
+                Cell(line, r.PriceKey); Num(line, r.LatencyMs);
+                if (r.TimeToFirstTokenMs is { } ttft) Num(line, ttft); else line.Append(',');
+                line.Append(r.Stream ? "true" : "false").Append(',');
+                Cell(line, r.CacheStatus); Cell(line, r.Outcome); Num(line, r.Status); Cell(line, r.ErrorCode);
+                line.Length--; // the last comma
+                line.Append("\r\n");
+                await writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
+                if (++count % FlushEvery == 0) await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return count;
+        }
+    }
+
+    public static async Task<long> WriteJsonAsync(IAsyncEnumerable<UsageRecord> records, Stream output, CancellationToken cancellationToken)
+    {
+        var json = new Utf8JsonWriter(output);
+        await using (json.ConfigureAwait(false))
+        {
+            json.WriteStartArray();
+            long count = 0;
+            await foreach (var r in records.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                json.WriteRawValue(UsageRecordCodec.EncodeUtf8(r), skipInputValidation: true);
+                if (++count % FlushEvery == 0) await json.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            json.WriteEndArray();
+            await json.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return count;
+        }
+    }
+
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    private static void Num(StringBuilder line, long value) => line.Append(value.ToString(CultureInfo.InvariantCulture)).Append(',');
+
+    internal static void Cell(StringBuilder line, string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            line.Append(',');
+            return;
+        }
+
+        var formula = value[0] is '=' or '+' or '-' or '@' or '\t' or '\r';
+        var quote = formula || value.AsSpan().IndexOfAny(",\"\r\n") >= 0;
+        if (!quote)
+        {
+            line.Append(value).Append(',');
+            return;
+        }
+
+        line.Append('"');
+        if (formula) line.Append('\'');
+        line.Append(value.Replace("\"", "\"\"", StringComparison.Ordinal)).Append("\",");
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text.Json.Serialization;
+
+namespace Gateway.Core.Usage;
+
+/// <summary>
+/// One request, as the usage log keeps it: who asked, what was asked and served, the tokens by kind, the cost and
+/// how it went. Written once per request (the gateway's own request id is the key, so a redelivered message
+/// overwrites rather than duplicates). Prompt and completion tokens follow <see cref="Protocol.TokenUsage"/>:
+/// the prompt includes cached and cache-write tokens, the completion includes reasoning tokens.
+/// </summary>
+public sealed record UsageRecord
+{
+    /// <summary>The gateway's id for the request (unique; the row key).</summary>
+    public required string RequestId { get; init; }
+    /// <summary>The client's x-request-id when it sent one.</summary>
+    public string? ClientRequestId { get; init; }
+    /// <summary>When the request arrived (UTC). Buckets and reports use this time.</summary>
+    public required DateTimeOffset At { get; init; }
+    public required string KeyId { get; init; }
+    public string? KeyName { get; init; }
+    public string? User { get; init; }
+    public string? Team { get; init; }
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    /// <summary>The model name the client asked for (public name or alias resolved to its public name).</summary>
+    public string? ModelRequested { get; init; }
+    /// <summary>The upstream model that answered (as the provider reported it, else the deployment's model).</summary>
+    public string? ModelServed { get; init; }
+    public string? Provider { get; init; }
+    public string? Deployment { get; init; }
+    public long PromptTokens { get; init; }
+    public long CompletionTokens { get; init; }
+    public long CachedTokens { get; init; }
+    public long CacheWriteTokens { get; init; }
+    public long ReasoningTokens { get; init; }
+    /// <summary>Exact cost in USD (unrounded decimal).</summary>
+    public decimal CostUsd { get; init; }
+    /// <summary>True when the provider reported no usage and the tokens (and so the cost) were counted by the gateway.</summary>
+    public bool CostEstimated { get; init; }
+    /// <summary>The price used, e.g. <c>openai/gpt-4o@2024-10-01</c>; null when the model has no known price.</summary>
+    public string? PriceKey { get; init; }
+    public long LatencyMs { get; init; }
+    /// <summary>Time to the first content chunk of a stream; null for non-streaming requests.</summary>
+    public long? TimeToFirstTokenMs { get; init; }
+    public bool Stream { get; init; }
+    /// <summary>none, hit or miss (the response cache).</summary>
+    public string CacheStatus { get; init; } = "none";
+    /// <summary>success, error, stream_broken or client_closed.</summary>
+    public required string Outcome { get; init; }
+    /// <summary>The HTTP status the client saw (499 when it went away).</summary>
+    public int Status { get; init; }
+    public string? ErrorCode { get; init; }
+
+    [JsonIgnore]
+    public bool IsError => Outcome != UsageOutcomes.Success;
+}
+
+public static class UsageOutcomes
+{
+    public const string Success = "success";
+    public const string Error = "error";
+    public const string StreamBroken = "stream_broken";
+    public const string ClientClosed = "client_closed";
+}

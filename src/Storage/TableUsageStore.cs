@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Gateway.Core.Usage;
+
+namespace Gateway.Storage;
+
+/// <summary>
+/// Raw usage records in Table Storage. Partition = the record's 5-minute bucket (yyyyMMddHHmm, UTC), row = the
+/// gateway's request id, written with upsert-replace so writing a record again (a redelivered message) leaves exactly
+/// one row. Buckets that received records are marked in a second table for the rollup job. Cost is stored as an
+/// exact decimal string.
+/// </summary>
+public sealed class TableUsageStore(TableClient records, TableClient dirty) : IUsageRecordStore
+{
+    private const string DirtyPartition = "dirty";
+    private readonly LazyTable _records = new(records);
+    private readonly LazyTable _dirty = new(dirty);
+
+    public async Task WriteAsync(IReadOnlyList<UsageRecord> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0) return;
+        var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
+        await TableBatches.SubmitAsync(table, batch.Select(ToEntity), TableTransactionActionType.UpsertReplace, cancellationToken).ConfigureAwait(false);
+
+        // Marked after the rows are durable: the rollup job may then see a mark early, never a row without one.
+        var marks = await _dirty.GetAsync(cancellationToken).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        var buckets = batch.Select(r => UsageBuckets.Key(r.At, Granularity.FiveMinutes)).Distinct(StringComparer.Ordinal)
+            .Select(b => new TableEntity(DirtyPartition, b) { ["MarkedAt"] = now });
+        await TableBatches.SubmitAsync(marks, buckets, TableTransactionActionType.UpsertReplace, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async IAsyncEnumerable<UsageRecord> ReadBucketAsync(string fiveMinuteKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {fiveMinuteKey}"), maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return FromEntity(e);
+        }
+    }
+
+    public async IAsyncEnumerable<UsageRecord> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
+        var fromKey = UsageBuckets.Key(from, Granularity.FiveMinutes);
+        var toKey = UsageBuckets.Key(to - TimeSpan.FromTicks(1), Granularity.FiveMinutes);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {fromKey} and PartitionKey le {toKey}");
+        await foreach (var e in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var r = FromEntity(e);
+            if (r.At >= from && r.At < to) yield return r;
+        }
+    }
+
+    public async Task<IReadOnlyList<DirtyBucket>> ReadDirtyAsync(CancellationToken cancellationToken)
+    {
+        var table = await _dirty.GetAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<DirtyBucket>();
+        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {DirtyPartition}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(new DirtyBucket(e.RowKey, e.ETag.ToString()));
+        }
+
+        return list;
+    }
+
+    public async Task<bool> ClearDirtyAsync(DirtyBucket bucket, CancellationToken cancellationToken)
+    {
+        var table = await _dirty.GetAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await table.DeleteEntityAsync(DirtyPartition, bucket.BucketKey, new ETag(bucket.Version), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return false;
+        }
+    }
+
+    public async Task<long> DeleteBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
+        var key = UsageBuckets.Key(cutoff, Granularity.FiveMinutes);
+        // Rounded down to its bucket: a bucket that holds anything inside the window is kept whole.
+        return await TableBatches.DeleteWhereAsync(table, TableClient.CreateQueryFilter($"PartitionKey lt {key}"), cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static TableEntity ToEntity(UsageRecord r) => new(UsageBuckets.Key(r.At, Granularity.FiveMinutes), r.RequestId)
+    {
+        ["ClientRequestId"] = r.ClientRequestId,
+        ["At"] = r.At,
+        ["KeyId"] = r.KeyId,
+        ["KeyName"] = r.KeyName,
+        ["User"] = r.User,
+        ["Team"] = r.Team,
+        ["Tags"] = r.Tags.Count == 0 ? null : JsonSerializer.Serialize(r.Tags),
+        ["ModelRequested"] = r.ModelRequested,
+        ["ModelServed"] = r.ModelServed,
+        ["Provider"] = r.Provider,
+        ["Deployment"] = r.Deployment,
+        ["PromptTokens"] = r.PromptTokens,
+        ["CompletionTokens"] = r.CompletionTokens,
+        ["CachedTokens"] = r.CachedTokens,
+        ["CacheWriteTokens"] = r.CacheWriteTokens,
+        ["ReasoningTokens"] = r.ReasoningTokens,
+        ["CostUsd"] = r.CostUsd.ToString(CultureInfo.InvariantCulture),
+        ["CostEstimated"] = r.CostEstimated,
+        ["PriceKey"] = r.PriceKey,
+        ["LatencyMs"] = r.LatencyMs,
+        ["TimeToFirstTokenMs"] = r.TimeToFirstTokenMs,
+        ["Stream"] = r.Stream,
+        ["CacheStatus"] = r.CacheStatus,
+        ["Outcome"] = r.Outcome,
+        ["Status"] = r.Status,
+        ["ErrorCode"] = r.ErrorCode,
+    };
+
+    internal static UsageRecord FromEntity(TableEntity e) => new()
+    {
+        RequestId = e.RowKey,
+        ClientRequestId = e.GetString("ClientRequestId"),
+        At = e.GetDateTimeOffset("At") ?? default,
+        KeyId = e.GetString("KeyId") ?? "",
+        KeyName = e.GetString("KeyName"),
+        User = e.GetString("User"),
+        Team = e.GetString("Team"),
+        Tags = e.GetString("Tags") is { } tags ? JsonSerializer.Deserialize<Dictionary<string, string>>(tags) ?? [] : new Dictionary<string, string>(),
+        ModelRequested = e.GetString("ModelRequested"),
+        ModelServed = e.GetString("ModelServed"),
+        Provider = e.GetString("Provider"),
+        Deployment = e.GetString("Deployment"),
+        PromptTokens = e.GetInt64("PromptTokens") ?? 0,
+        CompletionTokens = e.GetInt64("CompletionTokens") ?? 0,
+        CachedTokens = e.GetInt64("CachedTokens") ?? 0,
+        CacheWriteTokens = e.GetInt64("CacheWriteTokens") ?? 0,
+        ReasoningTokens = e.GetInt64("ReasoningTokens") ?? 0,
+        CostUsd = decimal.Parse(e.GetString("CostUsd") ?? "0", NumberStyles.Number, CultureInfo.InvariantCulture),
+        CostEstimated = e.GetBoolean("CostEstimated") ?? false,
+        PriceKey = e.GetString("PriceKey"),
+        LatencyMs = e.GetInt64("LatencyMs") ?? 0,
+        TimeToFirstTokenMs = e.GetInt64("TimeToFirstTokenMs"),
+        Stream = e.GetBoolean("Stream") ?? false,
+        CacheStatus = e.GetString("CacheStatus") ?? "none",
+        Outcome = e.GetString("Outcome") ?? UsageOutcomes.Success,
+        Status = e.GetInt32("Status") ?? 0,
+        ErrorCode = e.GetString("ErrorCode"),
+    };
+}
