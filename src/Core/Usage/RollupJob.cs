@@ -12,6 +12,9 @@ public sealed record RollupRunResult(int Buckets, int Hours, int Days, int RowsW
 /// </summary>
 public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, TimeProvider time, UsageRetentionOptions retention)
 {
+    /// <summary>Buckets (and hours, days) recomputed concurrently.</summary>
+    public int Parallelism { get; init; } = 8;
+
     public async Task<RollupRunResult> RunAsync(CancellationToken cancellationToken)
     {
         var dirty = await records.ReadDirtyAsync(cancellationToken).ConfigureAwait(false);
@@ -20,6 +23,7 @@ public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, T
         var rowsWritten = 0;
         var skipped = 0;
         var processed = new List<DirtyBucket>();
+        var live = new List<(DirtyBucket Bucket, DateTimeOffset Start)>();
         foreach (var bucket in dirty)
         {
             var start = UsageBuckets.Parse(bucket.BucketKey);
@@ -31,27 +35,28 @@ public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, T
                 continue;
             }
 
-            var list = new List<UsageRecord>();
-            await foreach (var r in records.ReadBucketAsync(bucket.BucketKey, cancellationToken).ConfigureAwait(false)) list.Add(r);
-            var rows = UsageDimensions.Aggregate(list)
-                .Select(kv => new RollupRow(Granularity.FiveMinutes, start, kv.Key.Dimension, kv.Key.Value, kv.Value))
-                .ToList();
-            await rollups.UpsertAsync(rows, cancellationToken).ConfigureAwait(false);
-            rowsWritten += rows.Count;
+            live.Add((bucket, start));
             hours.Add(UsageBuckets.Floor(start, Granularity.Hour));
         }
 
-        var days = new SortedSet<DateTimeOffset>();
-        foreach (var hour in hours)
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(live, parallel, async (item, ct) =>
         {
-            rowsWritten += await RecomputeAsync(Granularity.Hour, hour, Granularity.FiveMinutes, cancellationToken).ConfigureAwait(false);
-            days.Add(UsageBuckets.Floor(hour, Granularity.Day));
-        }
+            var list = new List<UsageRecord>();
+            await foreach (var r in records.ReadBucketAsync(item.Bucket.BucketKey, ct).ConfigureAwait(false)) list.Add(r);
+            var rows = UsageDimensions.Aggregate(list)
+                .Select(kv => new RollupRow(Granularity.FiveMinutes, item.Start, kv.Key.Dimension, kv.Key.Value, kv.Value))
+                .ToList();
+            await rollups.UpsertAsync(rows, ct).ConfigureAwait(false);
+            Interlocked.Add(ref rowsWritten, rows.Count);
+        }).ConfigureAwait(false);
 
-        foreach (var day in days)
-        {
-            rowsWritten += await RecomputeAsync(Granularity.Day, day, Granularity.Hour, cancellationToken).ConfigureAwait(false);
-        }
+        // Hours only after all their 5-minute buckets, days only after all their hours.
+        await Parallel.ForEachAsync(hours, parallel, async (hour, ct) =>
+            Interlocked.Add(ref rowsWritten, await RecomputeAsync(Granularity.Hour, hour, Granularity.FiveMinutes, ct).ConfigureAwait(false))).ConfigureAwait(false);
+        var days = new SortedSet<DateTimeOffset>(hours.Select(h => UsageBuckets.Floor(h, Granularity.Day)));
+        await Parallel.ForEachAsync(days, parallel, async (day, ct) =>
+            Interlocked.Add(ref rowsWritten, await RecomputeAsync(Granularity.Day, day, Granularity.Hour, ct).ConfigureAwait(false))).ConfigureAwait(false);
 
         var leftDirty = 0;
         foreach (var bucket in processed)
@@ -59,7 +64,7 @@ public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, T
             if (!await records.ClearDirtyAsync(bucket, cancellationToken).ConfigureAwait(false)) leftDirty++;
         }
 
-        return new RollupRunResult(processed.Count - skipped, hours.Count, days.Count, rowsWritten, skipped, leftDirty);
+        return new RollupRunResult(live.Count, hours.Count, days.Count, rowsWritten, skipped, leftDirty);
     }
 
     private async Task<int> RecomputeAsync(Granularity target, DateTimeOffset start, Granularity source, CancellationToken cancellationToken)
