@@ -1,0 +1,98 @@
+using System.Text;
+using Gateway.Core.Usage;
+
+namespace Gateway.Core.Tests.Usage;
+
+public sealed class UsageRecordTests
+{
+    private static UsageRecord Sample() => new()
+    {
+        RequestId = "req_1",
+        At = DateTimeOffset.Parse("2026-11-25T10:07:31.123Z", System.Globalization.CultureInfo.InvariantCulture),
+        KeyId = "key_a",
+        Team = "payments",
+        Tags = new Dictionary<string, string> { ["env"] = "prod" },
+        PromptTokens = 1200,
+        CompletionTokens = 30,
+        CachedTokens = 1024,
+        CostUsd = 0.0000000025m,
+        Outcome = UsageOutcomes.Success,
+        Status = 200,
+    };
+
+    [Fact]
+    public void Queue_messages_round_trip_exactly_including_sub_nano_dollar_costs()
+    {
+        var record = Sample();
+        var decoded = UsageRecordCodec.Decode(UsageRecordCodec.FromBase64(UsageRecordCodec.ToBase64(record)));
+        Assert.Equal(record.CostUsd, decoded.CostUsd);
+        Assert.Equal(record.Tags, decoded.Tags);
+        Assert.Equal(record with { Tags = decoded.Tags }, decoded);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("[]")]
+    [InlineData("{\"requestId\":\"r\"}")]
+    [InlineData("{\"requestId\":\"a/b\",\"keyId\":\"k\",\"at\":\"2026-01-01T00:00:00Z\",\"outcome\":\"success\"}")]
+    [InlineData("{\"requestId\":\"r\",\"keyId\":\"k\",\"at\":\"2026-01-01T00:00:00Z\",\"outcome\":\"success\",\"promptTokens\":-1}")]
+    public void Incomplete_or_unsafe_messages_are_rejected(string message)
+    {
+        Assert.Throws<UsageDecodeException>(() => UsageRecordCodec.Decode(message));
+    }
+
+    [Fact]
+    public void Aggregates_count_every_dimension_and_each_tag()
+    {
+        var a = Sample();
+        var b = Sample() with { RequestId = "req_2", Team = null, Tags = new Dictionary<string, string> { ["env"] = "dev", ["f"] = "x" }, CostUsd = 1m, Outcome = UsageOutcomes.Error };
+        var sums = UsageDimensions.Aggregate([a, b]);
+        Assert.Equal(2, sums[(UsageDimensions.All, "*")].Requests);
+        Assert.Equal(1, sums[(UsageDimensions.All, "*")].Errors);
+        Assert.Equal(1.0000000025m, sums[(UsageDimensions.All, "*")].CostUsd);
+        Assert.Equal(1, sums[(UsageDimensions.Team, UsageDimensions.None)].Requests);
+        Assert.Equal(1, sums[(UsageDimensions.Tag, "f=x")].Requests);
+        Assert.Equal(2, sums[(UsageDimensions.Key, "key_a")].Requests);
+    }
+
+    [Fact]
+    public async Task Csv_export_quotes_and_neutralises_formulas()
+    {
+        var r = Sample() with { User = "=cmd|' /C calc'!A0", KeyName = "a,\"b\"" };
+        using var output = new MemoryStream();
+        await UsageExport.WriteCsvAsync(One(r), output, default);
+        var lines = Encoding.UTF8.GetString(output.ToArray()).Split("\r\n");
+        Assert.Equal(UsageExport.Columns.Count, lines[0].Split(',').Length);
+        Assert.Contains("\"a,\"\"b\"\"\"", lines[1], StringComparison.Ordinal);
+        Assert.Contains("\"'=cmd|' /C calc'!A0\"", lines[1], StringComparison.Ordinal);
+        Assert.Contains(",0.0000000025,", lines[1], StringComparison.Ordinal);
+        Assert.Contains("2026-11-25T10:07:31.123Z", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Buckets_are_sortable_utc_keys()
+    {
+        var at = DateTimeOffset.Parse("2026-11-25T10:07:31+02:00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("202611250805", UsageBuckets.Key(at, Granularity.FiveMinutes));
+        Assert.Equal("2026112508", UsageBuckets.Key(at, Granularity.Hour));
+        Assert.Equal("20261125", UsageBuckets.Key(at, Granularity.Day));
+        Assert.Equal(UsageBuckets.Floor(at, Granularity.FiveMinutes), UsageBuckets.Parse("202611250805"));
+    }
+
+    [Fact]
+    public void Retention_cutoffs_round_down_so_nothing_inside_the_window_goes()
+    {
+        var options = new UsageRetentionOptions { RawRetentionDays = 30 };
+        var now = DateTimeOffset.Parse("2026-11-25T10:07:31Z", System.Globalization.CultureInfo.InvariantCulture);
+        var cutoff = options.RawCutoff(now);
+        Assert.True(cutoff <= now - TimeSpan.FromDays(30));
+        Assert.True(now - TimeSpan.FromDays(30) - cutoff < TimeSpan.FromMinutes(5));
+        Assert.Contains("RollupRetentionDays", string.Join(";", new UsageRetentionOptions { RawRetentionDays = 100, RollupRetentionDays = 10 }.Validate()), StringComparison.Ordinal);
+    }
+
+    private static async IAsyncEnumerable<UsageRecord> One(UsageRecord r)
+    {
+        await Task.Yield();
+        yield return r;
+    }
+}
