@@ -60,6 +60,18 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
             Log.Unhandled(logger, ex, context.RequestId);
             await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
         }
+        finally
+        {
+            // After the response: the usage record (and later, budget settlement) for every outcome.
+            try
+            {
+                await context.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (AggregateException ex)
+            {
+                Log.AfterResponseFailed(logger, ex, context.RequestId);
+            }
+        }
         return new EmptyResult();
     }
 
@@ -76,5 +88,8 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
 
         [LoggerMessage(2004, LogLevel.Error, "Request {RequestId} failed with an unexpected error.")]
         public static partial void Unhandled(ILogger logger, Exception exception, string requestId);
+
+        [LoggerMessage(2005, LogLevel.Error, "Request {RequestId}: after-response work (usage record) failed.")]
+        public static partial void AfterResponseFailed(ILogger logger, Exception exception, string requestId);
     }
 }

@@ -42,21 +42,6 @@ public sealed class KeysAdminFunction(GatewayRuntime runtime)
             return (StatusCodes.Status200OK, KeyAdministration.ToJson(record));
         });
 
-    private async Task<IActionResult> Admin(HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action)
-    {
-        var response = request.HttpContext.Response;
-        response.Headers[GatewayHeaders.RequestId] = GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]);
-        try
-        {
-            var headers = new AspNetRequestHeaders(request.Headers);
-            runtime.Admin.Demand(headers.Get("x-admin-key") ?? AuthenticationStage.PresentedKey(headers));
-            var (status, body) = await action(request.HttpContext.RequestAborted).ConfigureAwait(false);
-            await HttpResponses.WriteJsonAsync(response, status, body, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
-        }
-        return new EmptyResult();
-    }
+    private Task<IActionResult> Admin(HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action) =>
+        AdminRequests.RunJsonAsync(runtime, request, action);
 }

@@ -7,9 +7,9 @@ using Gateway.Core.Usage;
 namespace Gateway.Storage;
 
 /// <summary>
-/// Rollups in Table Storage. Partition = granularity and dimension (<c>d|team</c>), row = bucket and value
+/// Rollups in Table Storage. Partition = granularity (m, h, d, mo) and dimension (<c>d|team</c>), row = bucket and value
 /// (<c>20261125|payments</c>), so a report over any range of one dimension is one range scan of one partition:
-/// a year of daily rows for a dimension is 365 × (number of values) rows.
+/// a year of monthly rows for a dimension is 12 × (number of values) rows.
 /// </summary>
 public sealed class TableRollupStore(TableClient table) : IRollupStore
 {

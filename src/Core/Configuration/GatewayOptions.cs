@@ -16,4 +16,8 @@ public sealed class GatewayOptions
     /// <summary>How long a key lookup is cached per instance; a revoke takes effect everywhere within this time.</summary>
     public double KeyCacheSeconds { get; set; } = 30;
     public CatalogOptions Catalog { get; set; } = new();
+    /// <summary>Usage log retention (section <c>Gateway:Usage</c>).</summary>
+    public Usage.UsageRetentionOptions Usage { get; set; } = new();
+    /// <summary>Header carrying request tags for usage attribution: <c>key=value</c> pairs separated by commas.</summary>
+    public string TagsHeader { get; set; } = "x-gateway-tags";
 }

@@ -43,6 +43,12 @@ public static class ChatStreamWriter
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
                 chunks++;
             }
+            if (stream is IStreamTrailer { Trailer: { } trailer })
+            {
+                // An SSE comment: shown to people reading the stream, ignored by SDKs.
+                await output.WriteAsync(Encoding.UTF8.GetBytes(": " + trailer.ReplaceLineEndings(" ") + "\n\n"), cancellationToken).ConfigureAwait(false);
+            }
+
             await output.WriteAsync(Done, cancellationToken).ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             return new StreamOutcome(chunks, null);

@@ -35,7 +35,39 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>Headers every response carries (success or error); stages add theirs here.</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Tags for usage attribution: the key's tags overlaid with the request's tags header.</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; set; } = new Dictionary<string, string>();
+
+    /// <summary>The pre-call cost estimate (an upper bound when max_tokens is set), once the usage stage has made it.</summary>
+    public Usage.CostEstimateResult? CostEstimate { get; set; }
+
     public TimeSpan Elapsed => Time.GetElapsedTime(StartedAt);
+
+    private List<Func<ValueTask>>? _completed;
+
+    /// <summary>Runs after the response has been written (or abandoned): usage records, settlements.</summary>
+    public void OnCompleted(Func<ValueTask> callback) => (_completed ??= []).Add(callback);
+
+    /// <summary>Runs the completion callbacks once, all of them even if one fails; failures are thrown together after.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        var callbacks = Interlocked.Exchange(ref _completed, null);
+        if (callbacks is null) return;
+        List<Exception>? failures = null;
+        foreach (var callback in callbacks)
+        {
+            try
+            {
+                await callback().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                (failures ??= []).Add(ex);
+            }
+        }
+
+        if (failures is not null) throw new AggregateException("After-response work failed.", failures);
+    }
 
     public GatewayPrincipal RequirePrincipal() => Principal ?? throw new InvalidOperationException("The authentication stage has not run.");
     public ChatRequest RequireRequest() => Request ?? throw new InvalidOperationException("The parsing stage has not run.");

@@ -31,3 +31,9 @@ public interface IChatStream : IAsyncDisposable
     /// <summary>The usage the upstream reported, once it has (normally with the last chunk).</summary>
     TokenUsage? Usage { get; }
 }
+
+/// <summary>A stream that has a last word for the client once it ends (written as an SSE comment before [DONE]).</summary>
+public interface IStreamTrailer
+{
+    string? Trailer { get; }
+}

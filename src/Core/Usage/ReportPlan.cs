@@ -10,12 +10,12 @@ public sealed record RollupSegment(Granularity Granularity, DateTimeOffset From,
 }
 
 /// <summary>
-/// Covers a time range exactly with the fewest rollup rows: whole days in the middle, whole hours at the day edges,
-/// 5-minute buckets at the hour edges. The range must lie on 5-minute boundaries (the finest rollup).
+/// Covers a time range exactly with the fewest rollup rows: whole months in the middle, whole days at the month
+/// edges, whole hours at the day edges, 5-minute buckets at the hour edges. The range must lie on 5-minute boundaries (the finest rollup).
 /// </summary>
 public static class ReportPlan
 {
-    public static IReadOnlyList<RollupSegment> Cover(DateTimeOffset from, DateTimeOffset to, Granularity coarsest = Granularity.Day)
+    public static IReadOnlyList<RollupSegment> Cover(DateTimeOffset from, DateTimeOffset to, Granularity coarsest = Granularity.Month)
     {
         from = from.ToUniversalTime();
         to = to.ToUniversalTime();
@@ -40,10 +40,9 @@ public static class ReportPlan
             return;
         }
 
-        var length = UsageBuckets.Length(g);
-        var firstWhole = UsageBuckets.Floor(from, g) == from ? from : UsageBuckets.Floor(from, g) + length;
+        var firstWhole = UsageBuckets.Floor(from, g) == from ? from : UsageBuckets.Next(UsageBuckets.Floor(from, g), g);
         var lastWhole = UsageBuckets.Floor(to, g);
-        var finer = g == Granularity.Day ? Granularity.Hour : Granularity.FiveMinutes;
+        var finer = UsageBuckets.Finer(g);
         if (firstWhole >= lastWhole)
         {
             Cover(from, to, finer, segments);

@@ -4,9 +4,9 @@ namespace Gateway.Core.Usage;
 public sealed record RollupRunResult(int Buckets, int Hours, int Days, int RowsWritten, int SkippedExpired, int LeftDirty);
 
 /// <summary>
-/// Folds new usage records into the 5-minute, hourly and daily rollups. Incremental: only buckets marked dirty by
+/// Folds new usage records into the 5-minute, hourly, daily and monthly rollups. Incremental: only buckets marked dirty by
 /// the writer are recomputed. Idempotent: each affected bucket is recomputed from its source (raw records for
-/// 5-minute rows, 5-minute rows for hours, hours for days) and replaced, never incremented, so a re-run — or a
+/// 5-minute rows, 5-minute rows for hours, hours for days, days for months) and replaced, never incremented, so a re-run — or a
 /// run after a crash half-way — gives the same rows. Late records mark their old bucket dirty and are folded in
 /// the same way. A mark is cleared only if no record arrived after it was read (version check).
 /// </summary>
@@ -57,6 +57,9 @@ public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, T
         var days = new SortedSet<DateTimeOffset>(hours.Select(h => UsageBuckets.Floor(h, Granularity.Day)));
         await Parallel.ForEachAsync(days, parallel, async (day, ct) =>
             Interlocked.Add(ref rowsWritten, await RecomputeAsync(Granularity.Day, day, Granularity.Hour, ct).ConfigureAwait(false))).ConfigureAwait(false);
+        var months = new SortedSet<DateTimeOffset>(days.Select(d => UsageBuckets.Floor(d, Granularity.Month)));
+        await Parallel.ForEachAsync(months, parallel, async (month, ct) =>
+            Interlocked.Add(ref rowsWritten, await RecomputeAsync(Granularity.Month, month, Granularity.Day, ct).ConfigureAwait(false))).ConfigureAwait(false);
 
         var leftDirty = 0;
         foreach (var bucket in processed)
@@ -69,7 +72,7 @@ public sealed class RollupJob(IUsageRecordStore records, IRollupStore rollups, T
 
     private async Task<int> RecomputeAsync(Granularity target, DateTimeOffset start, Granularity source, CancellationToken cancellationToken)
     {
-        var end = start + UsageBuckets.Length(target);
+        var end = UsageBuckets.Next(start, target);
         var rows = new List<RollupRow>();
         foreach (var dimension in UsageDimensions.Names)
         {

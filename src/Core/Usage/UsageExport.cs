@@ -95,3 +95,17 @@ public static class UsageExport
         line.Append(value.Replace("\"", "\"\"", StringComparison.Ordinal)).Append("\",");
     }
 }
+
+/// <summary>An export request: <c>from</c>, <c>to</c> (ISO 8601) and <c>format</c> (csv or json, default csv).</summary>
+public sealed record UsageExportQuery(DateTimeOffset From, DateTimeOffset To, string Format)
+{
+    public static UsageExportQuery Parse(Func<string, string?> query)
+    {
+        var from = UsageReportQuery.Time(query("from"), "from");
+        var to = UsageReportQuery.Time(query("to"), "to");
+        if (to <= from) throw Errors.Errors.InvalidRequest("'to' must be after 'from'.", "to");
+        var format = (query("format") ?? "csv").ToLowerInvariant();
+        if (format is not ("csv" or "json")) throw Errors.Errors.InvalidRequest("'format' must be csv or json.", "format");
+        return new UsageExportQuery(from, to, format);
+    }
+}

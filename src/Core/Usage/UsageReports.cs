@@ -82,7 +82,9 @@ public sealed class UsageReportService(IRollupStore rollups, TimeProvider time, 
 {
     public async Task<UsageReport> QueryAsync(UsageReportQuery query, CancellationToken cancellationToken)
     {
-        var segments = ReportPlan.Cover(query.From, query.To, query.Interval == ReportInterval.Hour ? Granularity.Hour : Granularity.Day);
+        var coarsest = query.Interval switch { ReportInterval.Hour => Granularity.Hour, ReportInterval.Day => Granularity.Day, _ => Granularity.Month };
+        // Long runs of fine rows are read as month-sized slices in parallel.
+        var segments = ReportPlan.Cover(query.From, query.To, coarsest).SelectMany(SliceByMonth).ToList();
         var fineCutoff = retention.RollupCutoff(time.GetUtcNow(), Granularity.FiveMinutes);
         if (segments.Any(s => s.Granularity == Granularity.FiveMinutes && s.From < fineCutoff))
         {
@@ -123,6 +125,21 @@ public sealed class UsageReportService(IRollupStore rollups, TimeProvider time, 
         }
 
         return new UsageReport(query, total, list);
+    }
+
+    private static IEnumerable<RollupSegment> SliceByMonth(RollupSegment segment)
+    {
+        if (segment.Granularity == Granularity.Month) return [segment];
+        var slices = new List<RollupSegment>();
+        for (var start = segment.From; start < segment.To;)
+        {
+            var end = UsageBuckets.Next(UsageBuckets.Floor(start, Granularity.Month), Granularity.Month);
+            if (end > segment.To) end = segment.To;
+            slices.Add(segment with { From = start, To = end });
+            start = end;
+        }
+
+        return slices;
     }
 
     /// <summary>The report as JSON. Costs are exact decimals (unrounded sums of per-request costs) in USD and, when a

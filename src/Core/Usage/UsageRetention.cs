@@ -9,7 +9,8 @@ public sealed class UsageRetentionOptions
     /// <summary>5-minute rollups are only needed for recent, fine-grained reports.</summary>
     public int FiveMinuteRollupRetentionDays { get; set; } = 31;
 
-    /// <summary>Hourly and daily rollups (what reports over long ranges read).</summary>
+    /// <summary>Hourly, daily and monthly rollups (what reports over long ranges read). A month is kept until its
+    /// start is older than this.</summary>
     public int RollupRetentionDays { get; set; } = 760;
 
     /// <summary>The start of the oldest 5-minute bucket still inside the raw window. Buckets that start before it are
@@ -39,6 +40,7 @@ public sealed class RetentionJob(IUsageRecordStore records, IRollupStore rollups
         var m = await rollups.DeleteBeforeAsync(Granularity.FiveMinutes, options.RollupCutoff(now, Granularity.FiveMinutes), cancellationToken).ConfigureAwait(false);
         var h = await rollups.DeleteBeforeAsync(Granularity.Hour, options.RollupCutoff(now, Granularity.Hour), cancellationToken).ConfigureAwait(false);
         var d = await rollups.DeleteBeforeAsync(Granularity.Day, options.RollupCutoff(now, Granularity.Day), cancellationToken).ConfigureAwait(false);
+        d += await rollups.DeleteBeforeAsync(Granularity.Month, options.RollupCutoff(now, Granularity.Month), cancellationToken).ConfigureAwait(false);
         return new RetentionRunResult(raw, m, h, d);
     }
 }

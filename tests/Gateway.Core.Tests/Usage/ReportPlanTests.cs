@@ -24,13 +24,27 @@ public sealed class ReportPlanTests
     }
 
     [Fact]
-    public void A_year_is_one_day_segment()
+    public void A_year_is_one_month_segment_and_a_daily_series_one_day_segment()
     {
-        var plan = ReportPlan.Cover(T("2025-01-01T00:00:00Z"), T("2026-01-01T00:00:00Z"));
-        var segment = Assert.Single(plan);
-        Assert.Equal(Granularity.Day, segment.Granularity);
-        Assert.Equal("20250101", segment.FromKey);
-        Assert.Equal("20260101", segment.ToKey);
+        var segment = Assert.Single(ReportPlan.Cover(T("2025-01-01T00:00:00Z"), T("2026-01-01T00:00:00Z")));
+        Assert.Equal(Granularity.Month, segment.Granularity);
+        Assert.Equal("202501", segment.FromKey);
+        Assert.Equal("202601", segment.ToKey);
+        var daily = Assert.Single(ReportPlan.Cover(T("2025-01-01T00:00:00Z"), T("2026-01-01T00:00:00Z"), Granularity.Day));
+        Assert.Equal("20250101", daily.FromKey);
+    }
+
+    [Fact]
+    public void Months_in_the_middle_days_at_the_month_edges()
+    {
+        var plan = ReportPlan.Cover(T("2025-01-30T00:00:00Z"), T("2025-04-02T00:00:00Z"));
+        Assert.Equal(
+            [
+                (Granularity.Day, T("2025-01-30T00:00:00Z"), T("2025-02-01T00:00:00Z")),
+                (Granularity.Month, T("2025-02-01T00:00:00Z"), T("2025-04-01T00:00:00Z")),
+                (Granularity.Day, T("2025-04-01T00:00:00Z"), T("2025-04-02T00:00:00Z")),
+            ],
+            plan.Select(s => (s.Granularity, s.From, s.To)));
     }
 
     [Fact]
@@ -43,14 +57,14 @@ public sealed class ReportPlanTests
     public bool Segments_tile_the_range_exactly_without_gaps_or_overlaps(PositiveInt startSlot, PositiveInt lengthSlots, bool hourly)
     {
         var from = T("2025-06-01T00:00:00Z") + TimeSpan.FromMinutes(5 * (startSlot.Get % 20_000));
-        var to = from + TimeSpan.FromMinutes(5 * (lengthSlots.Get % 30_000));
-        var plan = ReportPlan.Cover(from, to, hourly ? Granularity.Hour : Granularity.Day);
+        var to = from + TimeSpan.FromMinutes(5 * ((long)lengthSlots.Get * 37 % 200_000));
+        var plan = ReportPlan.Cover(from, to, hourly ? Granularity.Hour : Granularity.Month);
         var cursor = from;
         foreach (var s in plan)
         {
             if (s.From != cursor || s.To <= s.From) return false;
             if (UsageBuckets.Floor(s.From, s.Granularity) != s.From || UsageBuckets.Floor(s.To, s.Granularity) != s.To) return false;
-            if (hourly && s.Granularity == Granularity.Day) return false;
+            if (hourly && s.Granularity is Granularity.Day or Granularity.Month) return false;
             cursor = s.To;
         }
 

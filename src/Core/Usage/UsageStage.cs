@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Core.Configuration;
+using Gateway.Core.Errors;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Protocol;
+using Gateway.Core.Providers;
+
+namespace Gateway.Core.Usage;
+
+/// <summary>
+/// Meters every authenticated request: a pre-call cost estimate (header <c>x-gateway-cost-estimate-usd</c>), the
+/// actual cost from the provider's usage (header <c>x-gateway-cost-usd</c>; for streams an <c>x_gateway</c> object on
+/// the usage chunk and a closing SSE comment), and one usage record per request submitted after the response, whatever
+/// the outcome. When a stream ends without usage, the tokens actually relayed are counted and the cost is marked estimated.
+/// </summary>
+public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions options) : IGatewayStage
+{
+    public const string CostHeader = "x-gateway-cost-usd";
+    public const string RecordIdHeader = "x-gateway-request-id";
+    private const int MaxTags = 20;
+    private const int MaxTagLength = 128;
+
+    public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var meterState = new MeterState(context, "req_" + Guid.NewGuid().ToString("N"));
+        context.ResponseHeaders[RecordIdHeader] = meterState.RecordId;
+        context.OnCompleted(() => SubmitAsync(meterState));
+        context.Tags = Tags(context);
+        GatewayResult result;
+        try
+        {
+            result = await next(context).ConfigureAwait(false);
+        }
+        catch (GatewayException ex)
+        {
+            meterState.Fail(ex.Error.Status, ex.Error.Code);
+            throw;
+        }
+        catch (OperationCanceledException) when (context.Aborted.IsCancellationRequested)
+        {
+            meterState.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
+            throw;
+        }
+
+        switch (result)
+        {
+            case GatewayResult.Completion completion:
+                var usage = completion.Usage;
+                var estimated = false;
+                if (usage is null)
+                {
+                    usage = CountCompletion(context, completion.Body);
+                    estimated = true;
+                }
+
+                meterState.Settle(usage.Value, (string?)completion.Body["model"], estimated, meter);
+                context.ResponseHeaders[CostHeader] = Money(meterState.Cost!.CostUsd);
+                return completion;
+            case GatewayResult.Streaming streaming:
+                return new GatewayResult.Streaming(new MeteredStream(streaming.Stream, meterState, meter));
+            default:
+                return result;
+        }
+    }
+
+    /// <summary>Six decimals for display (midpoint away from zero); records keep the exact value.</summary>
+    public static string Money(decimal usd) => Math.Round(usd, 6, MidpointRounding.AwayFromZero).ToString("0.000000", CultureInfo.InvariantCulture);
+
+    private TokenUsage CountCompletion(GatewayContext context, JsonObject body)
+    {
+        var text = new StringBuilder();
+        if (body["choices"] is JsonArray choices)
+        {
+            foreach (var choice in choices)
+            {
+                text.Append(MessageContent.TextOf(choice?["message"]?["content"]));
+                if (choice?["message"]?["tool_calls"] is JsonArray calls)
+                {
+                    foreach (var call in calls) text.Append((string?)call?["function"]?["name"]).Append((string?)call?["function"]?["arguments"]);
+                }
+            }
+        }
+
+        var deployment = context.Deployment;
+        var completion = deployment is null ? 0 : meter.CountTokens(deployment, text.ToString());
+        return new TokenUsage(context.CostEstimate?.PromptTokens ?? 0, completion);
+    }
+
+    private Dictionary<string, string> Tags(GatewayContext context)
+    {
+        var tags = new Dictionary<string, string>(context.Principal?.Tags ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        var header = context.Headers.Get(options.TagsHeader);
+        if (string.IsNullOrWhiteSpace(header)) return tags;
+        foreach (var part in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == part.Length - 1 || part.Length > MaxTagLength)
+            {
+                throw Errors.Errors.InvalidRequest($"The {options.TagsHeader} header must be key=value pairs separated by commas (each at most {MaxTagLength} characters).", options.TagsHeader);
+            }
+
+            tags[part[..eq].Trim()] = part[(eq + 1)..].Trim();
+        }
+
+        if (tags.Count > MaxTags) throw Errors.Errors.InvalidRequest($"At most {MaxTags} tags are allowed per request.", options.TagsHeader);
+        return tags;
+    }
+
+    private async ValueTask SubmitAsync(MeterState state) =>
+        await sink.SubmitAsync(state.ToRecord(), CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>What the stage learns about one request as it runs.</summary>
+    internal sealed class MeterState(GatewayContext context, string recordId)
+    {
+        public string RecordId { get; } = recordId;
+        public GatewayContext Context { get; } = context;
+        public TokenUsage Usage { get; private set; }
+        public CostResult? Cost { get; private set; }
+        public bool Estimated { get; private set; }
+        public string? ServedModel { get; private set; }
+        public long? TimeToFirstTokenMs { get; set; }
+        public string Outcome { get; private set; } = UsageOutcomes.Success;
+        public int Status { get; private set; } = 200;
+        public string? ErrorCode { get; private set; }
+
+        public void Fail(int status, string? code, string outcome = UsageOutcomes.Error)
+        {
+            Outcome = outcome;
+            Status = status;
+            ErrorCode = code;
+        }
+
+        public void Settle(TokenUsage usage, string? servedModel, bool estimated, ICostMeter meter)
+        {
+            Usage = usage;
+            Estimated = estimated;
+            ServedModel = servedModel;
+            Cost = Context.Deployment is { } d ? meter.Cost(d, servedModel, usage, Context.ReceivedAt) : new CostResult(0m, false, null);
+        }
+
+        public UsageRecord ToRecord()
+        {
+            var principal = Context.Principal;
+            var clientId = Context.RequestId == RecordId ? null : Context.RequestId;
+            return new UsageRecord
+            {
+                RequestId = RecordId,
+                ClientRequestId = clientId,
+                At = Context.ReceivedAt,
+                KeyId = principal?.KeyId ?? "(unauthenticated)",
+                KeyName = principal?.KeyName,
+                User = Context.EndUser ?? principal?.User,
+                Team = principal?.Team,
+                Tags = Context.Tags,
+                ModelRequested = Context.Model?.Name ?? Context.Request?.Model,
+                ModelServed = ServedModel ?? Context.Deployment?.Model,
+                Provider = Context.Deployment?.Provider.ToLowerInvariant(),
+                Deployment = Context.Deployment?.Name,
+                PromptTokens = Usage.PromptTokens,
+                CompletionTokens = Usage.CompletionTokens,
+                CachedTokens = Usage.CachedPromptTokens,
+                CacheWriteTokens = Usage.CacheWriteTokens,
+                ReasoningTokens = Usage.ReasoningTokens,
+                CostUsd = Cost?.CostUsd ?? 0m,
+                CostEstimated = Estimated,
+                PriceKey = Cost?.PriceKey,
+                LatencyMs = (long)Context.Elapsed.TotalMilliseconds,
+                TimeToFirstTokenMs = TimeToFirstTokenMs,
+                Stream = Context.Request?.Stream ?? false,
+                Outcome = Outcome,
+                Status = Status,
+                ErrorCode = ErrorCode,
+            };
+        }
+    }
+}
+
+/// <summary>Passes a stream through, watching it: time to first token, the text relayed, the usage, how it ended.</summary>
+internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState state, ICostMeter meter) : IChatStream, IStreamTrailer
+{
+    private readonly StringBuilder _relayed = new();
+    private string? _model;
+    private bool _settled;
+    private bool _ended;
+
+    public TokenUsage? Usage => inner.Usage;
+
+    public string? Trailer { get; private set; }
+
+    public async ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+    {
+        JsonObject? chunk;
+        try
+        {
+            chunk = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (GatewayException ex)
+        {
+            state.Fail(ex.Error.Status, ex.Error.Code, UsageOutcomes.StreamBroken);
+            throw;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            state.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
+            throw;
+        }
+
+        if (chunk is null)
+        {
+            _ended = true;
+            Settle();
+            Trailer = "x-gateway-cost-usd=" + UsageStage.Money(state.Cost!.CostUsd) + (state.Estimated ? " (estimated)" : "");
+            return null;
+        }
+
+        _model ??= (string?)chunk["model"];
+        if (chunk["choices"] is JsonArray choices)
+        {
+            foreach (var choice in choices)
+            {
+                var delta = choice?["delta"];
+                if (delta is null) continue;
+                var content = (string?)delta["content"];
+                var calls = delta["tool_calls"] as JsonArray;
+                if ((content is { Length: > 0 } || calls is not null) && state.TimeToFirstTokenMs is null)
+                {
+                    state.TimeToFirstTokenMs = (long)state.Context.Elapsed.TotalMilliseconds;
+                }
+
+                _relayed.Append(content);
+                if (calls is null) continue;
+                foreach (var call in calls) _relayed.Append((string?)call?["function"]?["name"]).Append((string?)call?["function"]?["arguments"]);
+            }
+        }
+
+        if (chunk["usage"] is JsonObject && inner.Usage is not null)
+        {
+            Settle();
+            chunk["x_gateway"] = new JsonObject { ["cost_usd"] = state.Cost!.CostUsd, ["estimated"] = state.Estimated };
+        }
+
+        return chunk;
+    }
+
+    private void Settle()
+    {
+        if (_settled) return;
+        _settled = true;
+        var usage = inner.Usage;
+        var estimated = usage is null;
+        if (usage is null)
+        {
+            var deployment = state.Context.Deployment;
+            var completion = deployment is null ? 0 : meter.CountTokens(deployment, _relayed.ToString());
+            usage = new TokenUsage(state.Context.CostEstimate?.PromptTokens ?? 0, completion);
+        }
+
+        state.Settle(usage.Value, _model, estimated, meter);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // A stream that ended early (broken, or the client left) is still priced from what was relayed.
+        if (!_ended && state.Outcome == UsageOutcomes.Success)
+        {
+            if (state.Context.Aborted.IsCancellationRequested) state.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
+            else state.Fail(502, "stream_incomplete", UsageOutcomes.StreamBroken);
+        }
+
+        Settle();
+        await inner.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// The pre-call estimate, just before the provider is called (the request is parsed and its model resolved): the
+/// highest cost any of the model's deployments could charge, an upper bound when the request caps its output.
+/// Header <c>x-gateway-cost-estimate-usd</c>; later stages (budgets) read <see cref="GatewayContext.CostEstimate"/>.
+/// </summary>
+public sealed class CostEstimateStage(ICostMeter meter) : IGatewayStage
+{
+    public const string EstimateHeader = "x-gateway-cost-estimate-usd";
+
+    public ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        context.CostEstimate = meter.Estimate(context.RequireRequest(), context.RequireModel().Deployments, context.ReceivedAt);
+        context.ResponseHeaders[EstimateHeader] = UsageStage.Money(context.CostEstimate.MaxCostUsd);
+        return next(context);
+    }
+}
