@@ -2,7 +2,9 @@ using System.Net;
 using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
+using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
+using Gateway.Core.Usage;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -39,12 +41,20 @@ public static class GatewayServiceCollectionExtensions
                 MaxConnectionsPerServer = 256,
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(_ => new PriceCatalogHolder(PriceCatalog.Default));
+        services.AddSingleton(sp => new PriceCatalogSync(sp.GetRequiredService<PriceCatalogHolder>(),
+            new BlobPriceCatalogStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob))));
+        services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogSync>()));
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
             return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
-                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>());
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
+                usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>());
         });
+        services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
+        services.AddHostedService<PriceCatalogRefresher>();
         services.AddHostedService<DevKeyBootstrapper>();
         return services;
     }

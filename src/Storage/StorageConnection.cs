@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
+using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 
@@ -16,10 +17,12 @@ public sealed class StorageConnection
     private readonly string? _connectionString;
     private readonly Uri? _tableUri;
     private readonly Uri? _queueUri;
+    private readonly Uri? _blobUri;
     private readonly TokenCredential? _credential;
 
-    private StorageConnection(string? connectionString, Uri? tableUri, Uri? queueUri, TokenCredential? credential)
+    private StorageConnection(string? connectionString, Uri? tableUri, Uri? queueUri, TokenCredential? credential, Uri? blobUri = null)
     {
+        _blobUri = blobUri;
         _connectionString = connectionString;
         _tableUri = tableUri;
         _queueUri = queueUri;
@@ -37,15 +40,28 @@ public sealed class StorageConnection
         var account = section["accountName"];
         var tableUri = section["tableServiceUri"] is { } t ? new Uri(t) : account is null ? null : new Uri($"https://{account}.table.core.windows.net");
         var queueUri = section["queueServiceUri"] is { } q ? new Uri(q) : account is null ? null : new Uri($"https://{account}.queue.core.windows.net");
+        var blobUri = section["blobServiceUri"] is { } b ? new Uri(b) : account is null ? null : new Uri($"https://{account}.blob.core.windows.net");
         if (tableUri is null || queueUri is null)
             throw new InvalidOperationException($"Storage is not configured: set '{name}' to a connection string, or '{name}__accountName' for identity-based access.");
         var clientId = section["clientId"];
         TokenCredential credential = clientId is null ? new DefaultAzureCredential() : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId));
-        return new StorageConnection(null, tableUri, queueUri, credential);
+        return new StorageConnection(null, tableUri, queueUri, credential, blobUri);
     }
 
     public TableClient Table(string tableName) =>
         _connectionString is not null ? new TableClient(_connectionString, tableName) : new TableClient(_tableUri!, tableName, _credential!);
+
+    /// <summary>A blob named <c>container/name</c>.</summary>
+    public BlobClient Blob(string path)
+    {
+        var slash = path.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == path.Length - 1) throw new ArgumentException($"'{path}' is not container/name.", nameof(path));
+        var container = path[..slash];
+        var name = path[(slash + 1)..];
+        if (_connectionString is not null) return new BlobClient(_connectionString, container, name);
+        if (_blobUri is null) throw new InvalidOperationException("Storage is not configured for blobs: set 'AzureWebJobsStorage__blobServiceUri' or '__accountName'.");
+        return new BlobClient(new Uri(_blobUri, $"{container}/{name}"), _credential!);
+    }
 
     public QueueClient Queue(string queueName) =>
         _connectionString is not null ? new QueueClient(_connectionString, queueName) : new QueueClient(new Uri(_queueUri!, queueName), _credential!);

@@ -56,6 +56,7 @@ public static class CatalogValidator
             if (d.TimeoutSeconds is <= 0 or > 3600) errors.Add($"{at}:TimeoutSeconds must be between 0 and 3600 (was {d.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}).");
             if (d.DefaultMaxTokens < 1) errors.Add($"{at}:DefaultMaxTokens must be at least 1.");
             if (d.MockLatencyMs < 0 || d.MockChunkDelayMs < 0 || d.MockCompletionTokens < 1) errors.Add($"{at}: mock latency and delay must not be negative and MockCompletionTokens must be at least 1.");
+            ValidatePricing(d.Pricing, $"{at}:Pricing", errors);
         }
 
         var publicNames = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -84,4 +85,22 @@ public static class CatalogValidator
     }
 
     private static string I(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    private static void ValidatePricing(DeploymentPricingOptions pricing, string at, List<string> errors)
+    {
+        foreach (var (name, value) in new[] { ("Input", pricing.Input), ("Output", pricing.Output), ("CachedInput", pricing.CachedInput), ("CacheWrite5m", pricing.CacheWrite5m), ("CacheWrite1h", pricing.CacheWrite1h) })
+        {
+            if (value < 0) errors.Add($"{at}:{name} must not be negative (USD per million tokens).");
+        }
+
+        if (pricing.Discount is < 0 or >= 1) errors.Add($"{at}:Discount must be at least 0 and below 1 (0.15 is 15% off).");
+        long previous = -1;
+        for (var i = 0; i < pricing.VolumeTiers.Count; i++)
+        {
+            var tier = pricing.VolumeTiers[i];
+            if (tier.FromMonthlyTokens <= previous) errors.Add($"{at}:VolumeTiers:{i}:FromMonthlyTokens must be above the previous tier's (tiers ascend).");
+            if (tier.Discount is < 0 or >= 1) errors.Add($"{at}:VolumeTiers:{i}:Discount must be at least 0 and below 1.");
+            previous = tier.FromMonthlyTokens;
+        }
+    }
 }

@@ -33,4 +33,6 @@ public sealed class DeploymentOptions
     public int MockChunkDelayMs { get; set; }
     /// <summary>Mock only: number of words in a reply.</summary>
     public int MockCompletionTokens { get; set; } = 16;
+    /// <summary>Price overrides (negotiated prices, discounts, volume tiers, the catalog model to price as).</summary>
+    public DeploymentPricingOptions Pricing { get; set; } = new();
 }

@@ -20,4 +20,6 @@ public sealed class GatewayOptions
     public Usage.UsageRetentionOptions Usage { get; set; } = new();
     /// <summary>Header carrying request tags for usage attribution: <c>key=value</c> pairs separated by commas.</summary>
     public string TagsHeader { get; set; } = "x-gateway-tags";
+    /// <summary>Currencies for reports and where a replacement pricing catalog is kept (section <c>Gateway:Pricing</c>).</summary>
+    public Pricing.PricingOptions Pricing { get; set; } = new();
 }

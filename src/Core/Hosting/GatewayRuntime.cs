@@ -2,8 +2,10 @@ using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
+using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
 using Gateway.Core.Routing;
+using Gateway.Core.Usage;
 
 namespace Gateway.Core.Hosting;
 
@@ -15,7 +17,8 @@ namespace Gateway.Core.Hosting;
 public sealed class GatewayRuntime
 {
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
-        TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null)
+        TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
+        IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null)
     {
         Options = options;
         Time = time;
@@ -24,11 +27,18 @@ public sealed class GatewayRuntime
         Keys = new KeyAdministration(keys, KeyAuthenticator, Catalog, time);
         Admin = new AdminAuthenticator(options);
         Providers = new ProviderRegistry(httpClients, secrets, time, tokens);
+        Prices = prices ?? new PriceCatalogHolder(PriceCatalog.Default);
+        Volume = volume ?? new InMemoryVolumeTracker();
+        CostMeter = new PricingCostMeter(Prices, Volume);
+        Currencies = new CurrencyConverter(options.Pricing.Currencies);
+        UsageSink = usage ?? NullUsageSink.Instance;
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
+            new UsageStage(UsageSink, CostMeter, options),
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
+            new CostEstimateStage(CostMeter),
             new ProviderStage(selector ?? new DeploymentSelector(), Providers),
         ]);
         ChatCompletions = new ChatCompletionService(Pipeline);
@@ -41,6 +51,13 @@ public sealed class GatewayRuntime
     public KeyAdministration Keys { get; }
     public AdminAuthenticator Admin { get; }
     public ProviderRegistry Providers { get; }
+    /// <summary>The pricing catalog in force (replaceable at runtime).</summary>
+    public PriceCatalogHolder Prices { get; }
+    public IVolumeTracker Volume { get; }
+    public PricingCostMeter CostMeter { get; }
+    public CurrencyConverter Currencies { get; }
+    /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
+    public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }
     public ChatCompletionService ChatCompletions { get; }
 }

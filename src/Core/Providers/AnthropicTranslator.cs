@@ -235,8 +235,9 @@ public static class AnthropicTranslator
         var input = TokenUsage.Int(usage?["input_tokens"]);
         var cacheRead = TokenUsage.Int(usage?["cache_read_input_tokens"]);
         var cacheWrite = TokenUsage.Int(usage?["cache_creation_input_tokens"]);
+        var cacheWrite1h = Math.Min(cacheWrite, TokenUsage.Int(usage?["cache_creation"]?["ephemeral_1h_input_tokens"]));
         var output = outputOverride ?? TokenUsage.Int(usage?["output_tokens"]);
-        return new TokenUsage(input + cacheRead + cacheWrite, output, cacheRead, cacheWrite);
+        return new TokenUsage(input + cacheRead + cacheWrite, output, cacheRead, cacheWrite, CacheWrite1hTokens: cacheWrite1h);
     }
 
     /// <summary>Turns an Anthropic message into an OpenAI chat.completion.</summary>

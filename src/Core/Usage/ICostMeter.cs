@@ -3,8 +3,11 @@ using Gateway.Core.Protocol;
 
 namespace Gateway.Core.Usage;
 
-/// <summary>The pre-call estimate: an upper bound on cost when the request caps its output (max_tokens).</summary>
-public sealed record CostEstimateResult(decimal MaxCostUsd, int PromptTokens, int MaxOutputTokens, bool Priced);
+/// <summary>
+/// The pre-call estimate: an upper bound on cost when the request caps its output (max_tokens) or the model's maximum
+/// output is known (<see cref="Bounded"/>), for OpenAI models whose tokenizer is public.
+/// </summary>
+public sealed record CostEstimateResult(decimal MaxCostUsd, int PromptTokens, int MaxOutputTokens, bool Priced, bool Bounded = false);
 
 /// <summary>The cost of a finished request.</summary>
 public sealed record CostResult(decimal CostUsd, bool Priced, string? PriceKey);

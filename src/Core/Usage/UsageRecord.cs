@@ -31,6 +31,8 @@ public sealed record UsageRecord
     public long CompletionTokens { get; init; }
     public long CachedTokens { get; init; }
     public long CacheWriteTokens { get; init; }
+    /// <summary>The part of <see cref="CacheWriteTokens"/> written to a one-hour cache (priced higher).</summary>
+    public long CacheWrite1hTokens { get; init; }
     public long ReasoningTokens { get; init; }
     /// <summary>Exact cost in USD (unrounded decimal).</summary>
     public decimal CostUsd { get; init; }

@@ -162,6 +162,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 CompletionTokens = Usage.CompletionTokens,
                 CachedTokens = Usage.CachedPromptTokens,
                 CacheWriteTokens = Usage.CacheWriteTokens,
+                CacheWrite1hTokens = Usage.CacheWrite1hTokens,
                 ReasoningTokens = Usage.ReasoningTokens,
                 CostUsd = Cost?.CostUsd ?? 0m,
                 CostEstimated = Estimated,
