@@ -63,6 +63,7 @@ public class PipelineBenchmarks
         var completion = (GatewayResult.Completion)outcome.Result!;
         using var output = new MemoryStream();
         await JsonSerializer.SerializeAsync(output, completion.Body);
+        await context.CompleteAsync(); // the usage record, as the function does after the response
         return output.Length;
     }
 
@@ -83,6 +84,8 @@ public class PipelineBenchmarks
         await using var stream = ((GatewayResult.Streaming)outcome.Result!).Stream;
         using var output = new MemoryStream();
         await ChatStreamWriter.WriteAsync(stream, output, includeUsage: true, default);
+        await stream.DisposeAsync();
+        await context.CompleteAsync();
         return output.Length;
     }
 

@@ -13,12 +13,14 @@ public sealed class UsageServices
     public const string DirtyTable = "usagedirty";
     public const string RollupsTable = "usagerollups";
 
-    public UsageServices(StorageConnection storage, GatewayOptions options, TimeProvider time)
+    /// <param name="prefix">Prefixes every table and queue name (tests isolate themselves with it; lower-case letters and digits).</param>
+    public UsageServices(StorageConnection storage, GatewayOptions options, TimeProvider time, string prefix = "")
     {
-        Records = new TableUsageStore(storage.Table(RecordsTable), storage.Table(DirtyTable));
-        Rollups = new TableRollupStore(storage.Table(RollupsTable));
-        Sink = new QueueUsageSink(storage.Queue(Queue));
-        Writer = new UsageQueueWriter(storage.Queue(Queue), storage.Queue(PoisonQueue), Records, new UsageWriterOptions());
+        Records = new TableUsageStore(storage.Table(prefix + RecordsTable), storage.Table(prefix + DirtyTable));
+        Rollups = new TableRollupStore(storage.Table(prefix + RollupsTable));
+        QueueClient = storage.Queue(prefix + Queue);
+        Sink = new QueueUsageSink(QueueClient);
+        Writer = new UsageQueueWriter(QueueClient, storage.Queue(prefix + PoisonQueue), Records, new UsageWriterOptions());
         RollupJob = new RollupJob(Records, Rollups, time, options.Usage);
         RetentionJob = new RetentionJob(Records, Rollups, time, options.Usage);
         Reports = new UsageReportService(Rollups, time, options.Usage);
@@ -27,6 +29,7 @@ public sealed class UsageServices
     public TableUsageStore Records { get; }
     public TableRollupStore Rollups { get; }
     public IUsageSink Sink { get; }
+    public Azure.Storage.Queues.QueueClient QueueClient { get; }
     public UsageQueueWriter Writer { get; }
     public RollupJob RollupJob { get; }
     public RetentionJob RetentionJob { get; }

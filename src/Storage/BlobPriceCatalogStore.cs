@@ -14,11 +14,16 @@ public sealed class BlobPriceCatalogStore(BlobClient blob) : IPriceCatalogStore
     {
         try
         {
-            var conditions = knownETag is null ? null : new BlobRequestConditions { IfNoneMatch = new ETag(knownETag) };
-            var response = await blob.DownloadContentAsync(new BlobDownloadOptions { Conditions = conditions }, cancellationToken).ConfigureAwait(false);
+            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (knownETag is not null && properties.Value.ETag.ToString() == knownETag) return null;
+            // Download only that version: a write in between fails the condition and is picked up next time.
+            var response = await blob.DownloadContentAsync(new BlobDownloadOptions
+            {
+                Conditions = new BlobRequestConditions { IfMatch = properties.Value.ETag },
+            }, cancellationToken).ConfigureAwait(false);
             return new StoredCatalog(response.Value.Content.ToString(), response.Value.Details.ETag.ToString());
         }
-        catch (RequestFailedException ex) when (ex.Status is 304 or 404 || ex.ErrorCode is "ContainerNotFound" or "BlobNotFound")
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
             return null;
         }

@@ -27,10 +27,10 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         var meterState = new MeterState(context, "req_" + Guid.NewGuid().ToString("N"));
         context.ResponseHeaders[RecordIdHeader] = meterState.RecordId;
         context.OnCompleted(() => SubmitAsync(meterState));
-        context.Tags = Tags(context);
         GatewayResult result;
         try
         {
+            context.Tags = Tags(context);
             result = await next(context).ConfigureAwait(false);
         }
         catch (GatewayException ex)
@@ -143,7 +143,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         public UsageRecord ToRecord()
         {
             var principal = Context.Principal;
-            var clientId = Context.RequestId == RecordId ? null : Context.RequestId;
+            var clientId = string.IsNullOrEmpty(Context.Headers.Get(GatewayHeaders.RequestId)) ? null : Context.RequestId;
             return new UsageRecord
             {
                 RequestId = RecordId,

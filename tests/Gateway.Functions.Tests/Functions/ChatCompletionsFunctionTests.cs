@@ -53,8 +53,11 @@ public sealed class ChatCompletionsFunctionTests
 
         Assert.Equal(200, context.Response.StatusCode);
         Assert.StartsWith("text/event-stream", context.Response.ContentType, StringComparison.Ordinal);
-        var events = TestGateway.ResponseText(context).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("data: [DONE]", events[^1]);
+        var all = TestGateway.ResponseText(context).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", all[^1]);
+        // the gateway closes with an SSE comment carrying the cost (clients ignore comments)
+        Assert.StartsWith(": x-gateway-cost-usd=", all[^2], StringComparison.Ordinal);
+        var events = all.Where(e => !e.StartsWith(':')).ToArray();
         var chunks = events[..^1].Select(e => JsonNode.Parse(e["data: ".Length..])!).ToList();
         Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", (string?)c["object"]));
         Assert.True((int)chunks[^1]["usage"]!["completion_tokens"]! > 0);

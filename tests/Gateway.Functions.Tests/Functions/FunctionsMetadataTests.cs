@@ -23,6 +23,10 @@ public sealed class FunctionsMetadataTests
     [InlineData("CreateKey", "gateway/keys", "post")]
     [InlineData("ListKeys", "gateway/keys", "get")]
     [InlineData("RevokeKey", "gateway/keys/{id}", "delete")]
+    [InlineData("GetPricing", "gateway/pricing", "get")]
+    [InlineData("PutPricing", "gateway/pricing", "put")]
+    [InlineData("UsageReport", "gateway/reports/usage", "get")]
+    [InlineData("UsageExport", "gateway/reports/export", "get")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
@@ -33,6 +37,26 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("Anonymous", (string?)trigger["authLevel"]);
         Assert.Equal("In", (string?)trigger["direction"]);
         Assert.Contains(function["bindings"]!.AsArray(), b => (string?)b!["type"] == "http" && (string?)b["direction"] == "Out");
+    }
+
+    [Fact]
+    public void The_usage_writer_is_triggered_by_the_usage_queue_on_the_host_storage_connection()
+    {
+        var function = Metadata().Single(f => (string?)f!["name"] == "WriteUsage")!;
+        var trigger = function["bindings"]!.AsArray().Single()!;
+        Assert.Equal("queueTrigger", (string?)trigger["type"]);
+        Assert.Equal(UsageServices.Queue, (string?)trigger["queueName"]);
+        Assert.Equal("AzureWebJobsStorage", (string?)trigger["connection"]);
+    }
+
+    [Theory]
+    [InlineData("RollupUsage", "0 */5 * * * *")]
+    [InlineData("UsageRetention", "0 17 3 * * *")]
+    public void Timers_run_on_their_schedules(string name, string schedule)
+    {
+        var trigger = Metadata().Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray().Single()!;
+        Assert.Equal("timerTrigger", (string?)trigger["type"]);
+        Assert.Equal(schedule, (string?)trigger["schedule"]);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text;
 using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
+using Gateway.Core.Usage;
 using Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,7 +14,8 @@ public sealed class TestGateway
 {
     public const string AdminKey = "sk-gw-admin-test";
 
-    public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null)
+    public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null,
+        IUsageSink? usage = null)
     {
         Options = new GatewayOptions
         {
@@ -36,7 +38,9 @@ public sealed class TestGateway
         configure?.Invoke(Options);
         Keys = keys ?? new InMemoryKeyStore();
         var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System);
+        UsageSink = usage ?? new InMemoryUsageSink();
+        Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
+            usage: UsageSink);
         Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);
@@ -45,6 +49,9 @@ public sealed class TestGateway
     public GatewayOptions Options { get; }
     public IKeyStore Keys { get; }
     public GatewayRuntime Runtime { get; }
+    public IUsageSink UsageSink { get; }
+    /// <summary>The records submitted so far, when the gateway was built with the default in-memory sink.</summary>
+    public IReadOnlyList<UsageRecord> UsageRecords => ((InMemoryUsageSink)UsageSink).Records;
     public ChatCompletionsFunction Chat { get; }
     public ModelsFunction Models { get; }
     public KeysAdminFunction Admin { get; }
