@@ -53,7 +53,7 @@ public static class CatalogValidator
             }
             if (d.Weight < 1) errors.Add($"{at}:Weight must be at least 1 (was {I(d.Weight)}).");
             if (d.Priority < 0) errors.Add($"{at}:Priority must not be negative (was {I(d.Priority)}).");
-            if (d.TimeoutSeconds is <= 0 or > 3600) errors.Add($"{at}:TimeoutSeconds must be between 0 and 3600 (was {d.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}).");
+            if (double.IsNaN(d.TimeoutSeconds) || d.TimeoutSeconds is <= 0 or > 3600) errors.Add($"{at}:TimeoutSeconds must be between 0 and 3600 (was {d.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}).");
             if (d.DefaultMaxTokens < 1) errors.Add($"{at}:DefaultMaxTokens must be at least 1.");
             if (d.MockLatencyMs < 0 || d.MockChunkDelayMs < 0 || d.MockCompletionTokens < 1) errors.Add($"{at}: mock latency and delay must not be negative and MockCompletionTokens must be at least 1.");
             ValidatePricing(d.Pricing, $"{at}:Pricing", errors);

@@ -14,7 +14,7 @@ public static class ChatRequestParser
     private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool", "function"];
     private static readonly HashSet<string> PartTypes = ["text", "image_url", "input_audio", "file", "refusal"];
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false, AllowDuplicateProperties = false };
 
     public static ChatRequest Parse(ReadOnlySpan<byte> utf8Json)
     {
@@ -28,6 +28,8 @@ public static class ChatRequestParser
         {
             throw Errors.Errors.InvalidJson(ex.Message);
         }
+
+        CheckStrings(utf8Json);
         if (root is not JsonObject body) throw Errors.Errors.InvalidRequest("The request body must be a JSON object.", null, "invalid_json");
         return Validate(body);
     }
@@ -93,6 +95,33 @@ public static class ChatRequestParser
             Logprobs = logprobs,
             Stop = stop,
         };
+    }
+
+    /// <summary>
+    /// What the JSON parser lets through but a string read would later trip on: invalid UTF-8 or a lone surrogate
+    /// escape inside a string. Refused as invalid JSON, so no later read can fail.
+    /// </summary>
+    private static void CheckStrings(ReadOnlySpan<byte> utf8Json)
+    {
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) continue;
+            if (!reader.ValueIsEscaped)
+            {
+                if (System.Text.Unicode.Utf8.IsValid(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan)) continue;
+                throw Errors.Errors.InvalidJson("A string is not valid UTF-8.");
+            }
+
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                throw Errors.Errors.InvalidJson("A string holds invalid UTF-8 or an unpaired surrogate escape.");
+            }
+        }
     }
 
     private static ChatMessage ValidateMessage(JsonNode? node, int index)
@@ -183,7 +212,10 @@ public static class ChatRequestParser
         {
             var path = $"tools[{i.ToString(CultureInfo.InvariantCulture)}]";
             if (tools[i] is not JsonObject tool) throw Errors.Errors.InvalidRequest($"'{path}' must be an object.", path);
-            var type = (string?)(tool["type"] as JsonValue) ?? "function";
+            string type;
+            if (tool["type"] is null) type = "function";
+            else if (tool["type"] is not JsonValue tv || !tv.TryGetValue(out type!))
+                throw Errors.Errors.InvalidRequest($"Invalid type for '{path}.type': expected a string.", $"{path}.type", "invalid_type");
             if (type != "function" && type != "custom") throw Errors.Errors.InvalidRequest($"Invalid value: '{type}'. Supported values are: 'function' and 'custom'.", $"{path}.type", "invalid_value");
             if (type == "function")
             {

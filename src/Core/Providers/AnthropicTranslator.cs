@@ -207,8 +207,9 @@ public static class AnthropicTranslator
             {
                 var existing = content.Select(n => n!.DeepClone()).ToList();
                 content.Clear();
+                // earlier tool results first, in their order, then the new ones, then everything else
+                foreach (var e in existing.Where(e => (string?)e["type"] == "tool_result")) content.Add(e);
                 foreach (var b in blocks.Where(b => (string?)b["type"] == "tool_result")) content.Add(b);
-                foreach (var e in existing.Where(e => (string?)e["type"] == "tool_result")) content.Insert(0, e);
                 foreach (var e in existing.Where(e => (string?)e["type"] != "tool_result")) content.Add(e);
                 foreach (var b in blocks.Where(b => (string?)b["type"] != "tool_result")) content.Add(b);
                 return;

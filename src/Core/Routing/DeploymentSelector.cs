@@ -20,8 +20,11 @@ public sealed class DeploymentSelector(Func<int, int>? random = null)
             var remaining = tier.ToList();
             while (remaining.Count > 0)
             {
-                var total = remaining.Sum(d => d.Weight);
-                var pick = _random(total);
+                // Summed as long: weights the validator accepts may add up past int.MaxValue.
+                var total = remaining.Sum(d => (long)d.Weight);
+                var pick = total <= int.MaxValue
+                    ? _random((int)total)
+                    : Math.Min(total - 1, (long)((double)_random(int.MaxValue) / int.MaxValue * total));
                 var index = 0;
                 while (pick >= remaining[index].Weight) { pick -= remaining[index].Weight; index++; }
                 result.Add(remaining[index]);

@@ -207,9 +207,9 @@ public sealed class PriceCatalogTests
             {"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":100,"cache_creation_input_tokens":300,
              "cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200}}
             """));
-        Assert.Equal(new Protocol.TokenUsage(410, 5, 100, 300, 0, 200), usage);
+        Assert.Equal(new Gateway.Core.Protocol.TokenUsage(410, 5, 100, 300, 0, 200), usage);
         var json = usage.ToJson();
         Assert.Equal(200, (int?)json["prompt_tokens_details"]?["cache_write_1h_tokens"]);
-        Assert.Equal(usage, Protocol.TokenUsage.FromOpenAi(json));
+        Assert.Equal(usage, Gateway.Core.Protocol.TokenUsage.FromOpenAi(json));
     }
 }
