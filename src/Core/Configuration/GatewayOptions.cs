@@ -22,4 +22,6 @@ public sealed class GatewayOptions
     public string TagsHeader { get; set; } = "x-gateway-tags";
     /// <summary>Currencies for reports and where a replacement pricing catalog is kept (section <c>Gateway:Pricing</c>).</summary>
     public Pricing.PricingOptions Pricing { get; set; } = new();
+    /// <summary>How this instance works with budgets (section <c>Gateway:Budgets</c>).</summary>
+    public Budgets.BudgetGateOptions Budgets { get; set; } = new();
 }

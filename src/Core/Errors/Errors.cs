@@ -59,6 +59,13 @@ public static class Errors
     public static GatewayException UpstreamProtocol(string provider, string detail) =>
         new(new GatewayError(502, $"The upstream provider ({provider}) sent a response the gateway could not read: {detail}", "api_error", null, "upstream_protocol_error"));
 
+    /// <summary>A budget on the request's path has no room for it (or is stopped): 429 naming the budget's scope.</summary>
+    public static GatewayException BudgetExceeded(string scope, bool stopped, decimal spentUsd, decimal limitUsd, DateTimeOffset periodEnd) =>
+        new(new GatewayError(429, stopped
+                ? $"The budget '{scope}' is stopped: requests on it are refused until it is resumed."
+                : string.Create(CultureInfo.InvariantCulture, $"The budget '{scope}' has no room for this request: {spentUsd:0.######} of {limitUsd:0.######} USD spent or reserved this period, which ends {periodEnd:yyyy-MM-ddTHH:mm:ssZ}."),
+            "insufficient_quota", null, stopped ? "budget_stopped" : "insufficient_quota"));
+
     public static GatewayException Internal() =>
         new(new GatewayError(500, "The gateway had an internal error while handling your request.", "api_error", null, "internal_error"));
 }

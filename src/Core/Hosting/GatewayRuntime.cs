@@ -1,4 +1,5 @@
 using Gateway.Core.Auth;
+using Gateway.Core.Budgets;
 using Gateway.Core.Configuration;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
@@ -18,7 +19,7 @@ public sealed class GatewayRuntime
 {
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
-        IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null)
+        IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null)
     {
         Options = options;
         Time = time;
@@ -32,6 +33,7 @@ public sealed class GatewayRuntime
         CostMeter = new PricingCostMeter(Prices, Volume);
         Currencies = new CurrencyConverter(options.Pricing.Currencies);
         UsageSink = usage ?? NullUsageSink.Instance;
+        Budgets = budgets ?? new BudgetGate(new InMemoryBudgetBackend(time), time, options.Budgets);
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -39,6 +41,7 @@ public sealed class GatewayRuntime
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
             new CostEstimateStage(CostMeter),
+            new BudgetStage(Budgets),
             new ProviderStage(selector ?? new DeploymentSelector(), Providers),
         ]);
         ChatCompletions = new ChatCompletionService(Pipeline);
@@ -56,6 +59,8 @@ public sealed class GatewayRuntime
     public IVolumeTracker Volume { get; }
     public PricingCostMeter CostMeter { get; }
     public CurrencyConverter Currencies { get; }
+    /// <summary>Budgets: this instance's gate onto them (Durable Entities in the Functions app, in memory otherwise).</summary>
+    public BudgetGate Budgets { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
     public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }

@@ -41,6 +41,9 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>The pre-call cost estimate (an upper bound when max_tokens is set), once the usage stage has made it.</summary>
     public Usage.CostEstimateResult? CostEstimate { get; set; }
 
+    /// <summary>The request's actual cost once known (set by the usage stage; 0 or unset for a request that cost nothing).</summary>
+    public Usage.CostResult? Cost { get; set; }
+
     public TimeSpan Elapsed => Time.GetElapsedTime(StartedAt);
 
     private List<Func<ValueTask>>? _completed;

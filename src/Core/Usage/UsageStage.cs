@@ -138,6 +138,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             Estimated = estimated;
             ServedModel = servedModel;
             Cost = Context.Deployment is { } d ? meter.Cost(d, servedModel, usage, Context.ReceivedAt) : new CostResult(0m, false, null);
+            Context.Cost = Cost;
         }
 
         public UsageRecord ToRecord()

@@ -1,0 +1,33 @@
+using Gateway.Core.Pipeline;
+
+namespace Gateway.Core.Budgets;
+
+/// <summary>
+/// Budgets on the request path: after the pre-call estimate, the request must fit every budget on its path (key, user,
+/// team, tags, global) at its maximum cost, else 429 <c>insufficient_quota</c> naming the budget. After the response the
+/// actual cost is settled (what a failed or cut-short request really cost, possibly nothing).
+/// </summary>
+public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
+{
+    public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var estimate = context.CostEstimate;
+        if (estimate is null || estimate.MaxCostUsd <= 0m) return await next(context).ConfigureAwait(false);
+        var principal = context.RequirePrincipal();
+        var path = BudgetGate.PathOf(principal.KeyId, context.EndUser ?? principal.User, principal.Team, context.Tags);
+        // the usage record's id: unique per request (a client's x-request-id may repeat)
+        var requestId = context.ResponseHeaders.TryGetValue(Usage.UsageStage.RecordIdHeader, out var recordId) ? recordId : "req_" + Guid.NewGuid().ToString("N");
+        var admission = await gate.AdmitAsync(requestId, path, estimate.MaxCostUsd,
+            estimate.Bounded ? estimate.MaxCostUsd : null, context.Aborted).ConfigureAwait(false);
+        if (!admission.Admitted)
+        {
+            var snapshot = admission.RefusingBudget;
+            throw Errors.Errors.BudgetExceeded(admission.RefusedBy!.Value.ToString(), admission.Refusal == BudgetRefusal.Stopped,
+                (snapshot?.SpentUsd ?? 0m) + (snapshot?.ReservedUsd ?? 0m), snapshot?.LimitUsd ?? 0m, snapshot?.PeriodEnd ?? context.ReceivedAt);
+        }
+
+        if (admission.Holds.IsEmpty) return await next(context).ConfigureAwait(false);
+        context.OnCompleted(async () => await gate.SettleAsync(requestId, admission, context.Cost?.CostUsd ?? 0m, CancellationToken.None).ConfigureAwait(false));
+        return await next(context).ConfigureAwait(false);
+    }
+}
