@@ -1,10 +1,12 @@
 using System.Net;
 using Gateway.Core.Auth;
+using Gateway.Core.Budgets;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
 using Gateway.Core.Usage;
+using Gateway.Functions.Budgets;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,12 +48,20 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new PriceCatalogSync(sp.GetRequiredService<PriceCatalogHolder>(),
             new BlobPriceCatalogStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob))));
         services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogSync>()));
+        services.AddHttpClient(BudgetAlertFunctions.WebhookClient, client => client.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton(sp => new DurableBudgetBackend(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IBudgetAlertSink>(sp => new QueueBudgetAlertSink(
+            sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)));
+        services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<DurableBudgetBackend>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
+            sp.GetRequiredService<IBudgetAlertSink>()));
+        services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
             return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
-                usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>());
+                usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
+                budgets: sp.GetRequiredService<BudgetGate>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddHostedService<PriceCatalogRefresher>();

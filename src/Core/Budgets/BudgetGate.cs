@@ -18,6 +18,10 @@ public sealed class BudgetGateOptions
     public double ReservationSeconds { get; set; } = 900;
     /// <summary>This instance's id in leases (default: machine name and a random suffix).</summary>
     public string? InstanceId { get; set; }
+    /// <summary>Where budget alerts are POSTed (signed); none when empty. Alerts always go to the <c>budget-alerts</c> queue.</summary>
+    public string? AlertWebhookUrl { get; set; }
+    /// <summary>The webhook signing secret (an app setting; may be a Key Vault reference).</summary>
+    public string? AlertWebhookSecret { get; set; }
 }
 
 /// <summary>Receives budget alerts (each once per threshold per period) for delivery: a queue, a webhook.</summary>

@@ -27,6 +27,11 @@ public sealed class FunctionsMetadataTests
     [InlineData("PutPricing", "gateway/pricing", "put")]
     [InlineData("UsageReport", "gateway/reports/usage", "get")]
     [InlineData("UsageExport", "gateway/reports/export", "get")]
+    [InlineData("PutBudget", "gateway/budgets/{scope}", "put")]
+    [InlineData("ListBudgets", "gateway/budgets", "get")]
+    [InlineData("GetBudget", "gateway/budgets/{scope}", "get")]
+    [InlineData("DeleteBudget", "gateway/budgets/{scope}", "delete")]
+    [InlineData("BudgetAction", "gateway/budgets/{scope}/{action}", "post")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
@@ -47,6 +52,21 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("queueTrigger", (string?)trigger["type"]);
         Assert.Equal(UsageServices.Queue, (string?)trigger["queueName"]);
         Assert.Equal("AzureWebJobsStorage", (string?)trigger["connection"]);
+    }
+
+    [Fact]
+    public void Budgets_live_in_an_entity_reached_through_an_orchestration_and_a_durable_client()
+    {
+        var metadata = Metadata();
+        Assert.Equal("entityTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "budget")!["bindings"]![0]!["type"]);
+        Assert.Equal("orchestrationTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "BudgetCall")!["bindings"]![0]!["type"]);
+        foreach (var name in new[] { "ChatCompletions", "PutBudget", "ListBudgets", "BudgetAction" })
+        {
+            Assert.Contains(metadata.Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray(), b => (string?)b!["type"] == "durableClient");
+        }
+
+        var alerts = metadata.Single(f => (string?)f!["name"] == "DeliverBudgetAlert")!["bindings"]![0]!;
+        Assert.Equal(("queueTrigger", "budget-alert-webhooks"), ((string?)alerts["type"], (string?)alerts["queueName"]));
     }
 
     [Theory]
