@@ -11,15 +11,20 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Functions;
 
 /// <summary><c>POST /v1/chat/completions</c>: binds the HTTP request to the Core pipeline and writes its answer.</summary>
-public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILogger<ChatCompletionsFunction> logger, Budgets.DurableBudgetBackend? budgets = null)
+public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILogger<ChatCompletionsFunction> logger,
+    Budgets.DurableBudgetBackend? budgets = null, RateLimits.DurableRateLimitBackend? rateLimits = null)
 {
     [Function("ChatCompletions")]
     public async Task<IActionResult> Run(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/chat/completions")] HttpRequest request,
         [DurableClient] Microsoft.DurableTask.Client.DurableTaskClient? durable = null)
     {
-        // budgets live in Durable Entities, reached through the client the host binds to this function
-        if (durable is not null) budgets?.Attach(durable);
+        // budgets and rate-limit counters live in Durable Entities, reached through the client the host binds here
+        if (durable is not null)
+        {
+            budgets?.Attach(durable);
+            rateLimits?.Attach(durable);
+        }
         var http = request.HttpContext;
         var aborted = http.RequestAborted;
         var context = new GatewayContext(

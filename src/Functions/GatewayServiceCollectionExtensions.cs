@@ -6,7 +6,9 @@ using Gateway.Core.Hosting;
 using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
 using Gateway.Core.Usage;
+using Gateway.Core.RateLimits;
 using Gateway.Functions.Budgets;
+using Gateway.Functions.RateLimits;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,13 +57,15 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<DurableBudgetBackend>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
             sp.GetRequiredService<IBudgetAlertSink>()));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
+        services.AddSingleton<DurableRateLimitBackend>();
+        services.AddSingleton(sp => new RateLimitGate(sp.GetRequiredService<DurableRateLimitBackend>(), sp.GetRequiredService<TimeProvider>(), options.RateLimits));
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
             return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
-                budgets: sp.GetRequiredService<BudgetGate>());
+                budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddHostedService<PriceCatalogRefresher>();

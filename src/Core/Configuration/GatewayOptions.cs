@@ -24,4 +24,6 @@ public sealed class GatewayOptions
     public Pricing.PricingOptions Pricing { get; set; } = new();
     /// <summary>How this instance works with budgets (section <c>Gateway:Budgets</c>).</summary>
     public Budgets.BudgetGateOptions Budgets { get; set; } = new();
+    /// <summary>Requests and tokens per minute per key and per (key, model) (section <c>Gateway:RateLimits</c>).</summary>
+    public RateLimits.RateLimitOptions RateLimits { get; set; } = new();
 }

@@ -5,6 +5,7 @@ using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
 using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
+using Gateway.Core.RateLimits;
 using Gateway.Core.Routing;
 using Gateway.Core.Usage;
 
@@ -19,7 +20,8 @@ public sealed class GatewayRuntime
 {
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
-        IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null)
+        IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
+        RateLimitGate? rateLimits = null)
     {
         Options = options;
         Time = time;
@@ -34,6 +36,7 @@ public sealed class GatewayRuntime
         Currencies = new CurrencyConverter(options.Pricing.Currencies);
         UsageSink = usage ?? NullUsageSink.Instance;
         Budgets = budgets ?? new BudgetGate(new InMemoryBudgetBackend(time), time, options.Budgets);
+        RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -41,6 +44,7 @@ public sealed class GatewayRuntime
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
             new CostEstimateStage(CostMeter),
+            new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
             new ProviderStage(selector ?? new DeploymentSelector(), Providers),
         ]);
@@ -61,6 +65,8 @@ public sealed class GatewayRuntime
     public CurrencyConverter Currencies { get; }
     /// <summary>Budgets: this instance's gate onto them (Durable Entities in the Functions app, in memory otherwise).</summary>
     public BudgetGate Budgets { get; }
+    /// <summary>Rate limits: this instance's gate onto the counters (Durable Entities in the Functions app, in memory otherwise).</summary>
+    public RateLimitGate RateLimits { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
     public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }

@@ -44,6 +44,9 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>The request's actual cost once known (set by the usage stage; 0 or unset for a request that cost nothing).</summary>
     public Usage.CostResult? Cost { get; set; }
 
+    /// <summary>The request's tokens once known (reported by the provider, else counted by the gateway).</summary>
+    public Protocol.TokenUsage? Usage { get; set; }
+
     public TimeSpan Elapsed => Time.GetElapsedTime(StartedAt);
 
     private List<Func<ValueTask>>? _completed;

@@ -139,6 +139,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             ServedModel = servedModel;
             Cost = Context.Deployment is { } d ? meter.Cost(d, servedModel, usage, Context.ReceivedAt) : new CostResult(0m, false, null);
             Context.Cost = Cost;
+            Context.Usage = usage;
         }
 
         public UsageRecord ToRecord()

@@ -60,6 +60,8 @@ public sealed class FunctionsMetadataTests
         var metadata = Metadata();
         Assert.Equal("entityTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "budget")!["bindings"]![0]!["type"]);
         Assert.Equal("orchestrationTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "BudgetCall")!["bindings"]![0]!["type"]);
+        Assert.Equal("entityTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "ratelimit")!["bindings"]![0]!["type"]);
+        Assert.Equal("orchestrationTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "RateLimitCall")!["bindings"]![0]!["type"]);
         foreach (var name in new[] { "ChatCompletions", "PutBudget", "ListBudgets", "BudgetAction" })
         {
             Assert.Contains(metadata.Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray(), b => (string?)b!["type"] == "durableClient");

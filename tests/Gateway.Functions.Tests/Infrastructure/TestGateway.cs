@@ -15,7 +15,7 @@ public sealed class TestGateway
     public const string AdminKey = "sk-gw-admin-test";
 
     public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null,
-        IUsageSink? usage = null, Gateway.Core.Budgets.BudgetGate? budgets = null)
+        IUsageSink? usage = null, Gateway.Core.Budgets.BudgetGate? budgets = null, Gateway.Core.RateLimits.RateLimitGate? rateLimits = null)
     {
         Options = new GatewayOptions
         {
@@ -40,7 +40,7 @@ public sealed class TestGateway
         var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         UsageSink = usage ?? new InMemoryUsageSink();
         Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
-            usage: UsageSink, budgets: budgets);
+            usage: UsageSink, budgets: budgets, rateLimits: rateLimits);
         Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);

@@ -1,0 +1,48 @@
+using System.Globalization;
+using Gateway.Core.Errors;
+using Gateway.Core.Pipeline;
+
+namespace Gateway.Core.RateLimits;
+
+/// <summary>
+/// Requests and tokens per minute, per key and per (key, model). Tokens are counted up front as the prompt estimate
+/// plus the output cap (max_tokens × n, else <see cref="RateLimitOptions.DefaultOutputTokens"/>) and corrected with the
+/// real count after the call. Every response carries OpenAI's <c>x-ratelimit-*</c> headers (the tightest counter);
+/// a refusal is 429 <c>rate_limit_exceeded</c> with <c>Retry-After</c>.
+/// </summary>
+public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options) : IGatewayStage
+{
+    public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var principal = context.RequirePrincipal();
+        var counters = gate.CountersFor(principal.KeyId, context.RequireModel().Name);
+        if (counters.Count == 0) return await next(context).ConfigureAwait(false);
+
+        var request = context.RequireRequest();
+        var prompt = context.CostEstimate?.PromptTokens ?? 0;
+        var output = request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : options.DefaultOutputTokens;
+        var estimated = prompt + output;
+        var admission = await gate.AdmitAsync(counters, estimated, context.Aborted).ConfigureAwait(false);
+        if (admission.Status is { } status)
+        {
+            foreach (var (name, value) in RateLimitHeaders.Format(status)) context.ResponseHeaders[name] = value;
+        }
+
+        if (!admission.Allowed)
+        {
+            var retry = admission.RetryAfter is { } wait ? int.Parse(RateLimitHeaders.RetryAfterSeconds(wait), CultureInfo.InvariantCulture) : (int?)null;
+            throw new GatewayException(new GatewayError(429, admission.TooLarge
+                    ? $"This request ({estimated} tokens counted up front) is larger than the rate limit '{admission.RefusedBy}' allows per minute; lower max_tokens."
+                    : $"Rate limit reached for '{admission.RefusedBy}'. Retry after the time given in Retry-After.",
+                "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = retry });
+        }
+
+        context.OnCompleted(() =>
+        {
+            var actual = context.Usage?.TotalTokens ?? 0;
+            gate.Correct(counters, actual - estimated);
+            return ValueTask.CompletedTask;
+        });
+        return await next(context).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using Gateway.Core.RateLimits;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace Gateway.Core.Tests.RateLimits;
+
+/// <summary>The instance side of rate limits: allotments far from the limit, one at a time near it, accuracy over a minute.</summary>
+public sealed class RateLimitGateTests(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    private sealed class CountingBackend(IRateLimitBackend inner) : IRateLimitBackend
+    {
+        public int Calls;
+
+        public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Calls);
+            return inner.SendAsync(counterId, command, cancellationToken);
+        }
+    }
+
+    private static RateLimitOptions Options(long? rpm, long? tpm) => new() { KeyRequestsPerMinute = rpm, KeyTokensPerMinute = tpm };
+
+    [Fact]
+    public async Task Without_limits_nothing_is_counted()
+    {
+        var time = new FakeTimeProvider(Start);
+        var backend = new CountingBackend(new InMemoryRateLimitBackend(time));
+        var gate = new RateLimitGate(backend, time, new RateLimitOptions());
+        Assert.Empty(gate.CountersFor("key_1", "gpt-4o"));
+        Assert.Same(RateLimitAdmission.Unlimited, await gate.AdmitAsync([], 100, default));
+        Assert.Equal(0, backend.Calls);
+    }
+
+    [Fact]
+    public async Task Far_from_the_limit_most_requests_are_admitted_from_a_local_allotment()
+    {
+        var time = new FakeTimeProvider(Start);
+        var backend = new CountingBackend(new InMemoryRateLimitBackend(time));
+        var gate = new RateLimitGate(backend, time, Options(6000, null));
+        var counters = gate.CountersFor("key_1", "gpt-4o");
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True((await gate.AdmitAsync(counters, 10, default)).Allowed);
+            time.Advance(TimeSpan.FromMilliseconds(2));
+        }
+
+        // allotments of 5% (300 requests): the first call learns the status, the second takes a batch
+        Assert.True(backend.Calls <= 3, $"{backend.Calls} round trips for 200 requests");
+    }
+
+    [Fact]
+    public async Task At_the_limit_requests_are_refused_with_a_retry_after_and_headers_count_down()
+    {
+        var time = new FakeTimeProvider(Start);
+        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, Options(3, 1000));
+        var counters = gate.CountersFor("key_1", "m");
+        var first = await gate.AdmitAsync(counters, 100, default);
+        Assert.True(first.Allowed);
+        Assert.Equal(3, first.Status!.LimitRequests);
+        Assert.Equal(2, first.Status.RemainingRequests);
+        Assert.Equal(900, first.Status.RemainingTokens);
+        Assert.True((await gate.AdmitAsync(counters, 100, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(counters, 100, default)).Allowed);
+
+        var refused = await gate.AdmitAsync(counters, 100, default);
+        Assert.False(refused.Allowed);
+        Assert.Equal("key:key_1", refused.RefusedBy);
+        Assert.Equal(TimeSpan.FromSeconds(20), refused.RetryAfter); // one request refills every 20 s at 3 per minute
+        Assert.Equal(0, refused.Status!.RemainingRequests);
+
+        time.Advance(TimeSpan.FromSeconds(20));
+        Assert.True((await gate.AdmitAsync(counters, 100, default)).Allowed);
+    }
+
+    [Fact]
+    public async Task A_request_larger_than_the_token_limit_is_refused_without_a_wait()
+    {
+        var time = new FakeTimeProvider(Start);
+        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, Options(null, 1000));
+        var refused = await gate.AdmitAsync(gate.CountersFor("k", "m"), 5000, default);
+        Assert.False(refused.Allowed);
+        Assert.True(refused.TooLarge);
+        Assert.Null(refused.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Per_model_counters_are_separate_and_key_overrides_replace_the_defaults()
+    {
+        var time = new FakeTimeProvider(Start);
+        var options = new RateLimitOptions { KeyModelRequestsPerMinute = 1, Keys = { ["vip"] = new KeyRateLimitOptions { ModelRequestsPerMinute = 100 } } };
+        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, options);
+        Assert.True((await gate.AdmitAsync(gate.CountersFor("k", "a"), 1, default)).Allowed);
+        Assert.False((await gate.AdmitAsync(gate.CountersFor("k", "a"), 1, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(gate.CountersFor("k", "b"), 1, default)).Allowed);
+        for (var i = 0; i < 10; i++) Assert.True((await gate.AdmitAsync(gate.CountersFor("vip", "a"), 1, default)).Allowed);
+    }
+
+    [Fact]
+    public async Task Corrections_refund_unused_tokens_with_the_next_call()
+    {
+        var time = new FakeTimeProvider(Start);
+        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, Options(null, 1000));
+        var counters = gate.CountersFor("k", "m");
+        Assert.True((await gate.AdmitAsync(counters, 900, default)).Allowed);
+        Assert.False((await gate.AdmitAsync(counters, 900, default)).Allowed);
+        gate.Correct(counters, -800); // the request used 100 of its 900
+        Assert.True((await gate.AdmitAsync(counters, 900, default)).Allowed);
+    }
+
+    /// <summary>
+    /// A minute of mixed traffic from four instances, far more than the limit allows, in 50 ms steps. The stated
+    /// bound: over any interval t from the start, admitted ≤ limit + limit × t / window (a full bucket plus its
+    /// refill), for requests and for tokens (estimates corrected to the real counts); and while saturated the limit is
+    /// used up to what instances took but did not use (one allotment per instance per second).
+    /// </summary>
+    [Fact]
+    public async Task Over_a_minute_of_mixed_traffic_admitted_requests_and_tokens_stay_within_the_stated_bound()
+    {
+        const long rpm = 600, tpm = 120_000;
+        var time = new FakeTimeProvider(Start);
+        var backend = new InMemoryRateLimitBackend(time);
+        var options = Options(rpm, tpm);
+        var gates = Enumerable.Range(0, 4).Select(_ => new RateLimitGate(backend, time, options)).ToArray();
+        var random = new Random(11);
+        long admitted = 0, admittedTokens = 0;
+        var perStep = new List<(double Seconds, long Requests, long Tokens)>();
+
+        for (var step = 0; step < 2400; step++)
+        {
+            long stepRequests = 0, stepTokens = 0;
+            foreach (var gate in gates)
+            {
+                var counters = gate.CountersFor("shared-key", "gpt-4o");
+                for (var i = 0; i < 2; i++)
+                {
+                    var estimate = random.Next(50, 400);
+                    var admission = await gate.AdmitAsync(counters, estimate, default);
+                    if (!admission.Allowed) continue;
+                    var actual = random.Next(estimate / 2, estimate + 1);
+                    gate.Correct(counters, actual - estimate);
+                    stepRequests++;
+                    stepTokens += actual;
+                }
+            }
+
+            admitted += stepRequests;
+            admittedTokens += stepTokens;
+            perStep.Add((Math.Round(step * 0.05, 2), admitted, admittedTokens));
+            time.Advance(TimeSpan.FromMilliseconds(50));
+        }
+
+        foreach (var (seconds, requests, tokens) in perStep)
+        {
+            var t = Math.Round(seconds + 0.05, 2);
+            Assert.True(requests <= rpm + (long)(rpm * t / 60), $"{requests} requests by {t:0.00} s");
+            Assert.True(tokens <= tpm + (long)(tpm * t / 60), $"{tokens} tokens by {t:0.00} s");
+        }
+
+        var firstMinute = perStep.Single(p => p.Seconds == 59.95);
+        var (secondMinuteRequests, secondMinuteTokens) = (admitted - firstMinute.Requests, admittedTokens - firstMinute.Tokens);
+        output.WriteLine($"first minute (from full buckets): {firstMinute.Requests} requests, {firstMinute.Tokens} tokens; " +
+            $"second minute (saturated): {secondMinuteRequests} requests (limit {rpm}), {secondMinuteTokens} tokens (limit {tpm})");
+        // saturated, a minute admits the refill: the limit, give or take what was left in the bucket or taken unused
+        var slack = 4 * (long)(rpm * options.AllotmentShare);
+        Assert.InRange(secondMinuteRequests, rpm - slack, rpm + slack);
+        Assert.True(secondMinuteTokens <= tpm + (tpm / 20), $"{secondMinuteTokens} tokens in the second minute");
+        // demand (8 per 50 ms, 9,600 a minute) far exceeds the limit: the limit is used, not left idle by allotments
+        Assert.True(admitted >= rpm, $"only {admitted} requests admitted in a saturated minute");
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Gateway.Core.RateLimits;
+using Gateway.Functions.RateLimits;
+using Gateway.Functions.Tests.Budgets;
+using Gateway.Functions.Tests.Infrastructure;
+using Microsoft.DurableTask.Entities;
+
+namespace Gateway.Functions.Tests.RateLimits;
+
+/// <summary>Rate limits through the real chat function and the real rate-limit entity class.</summary>
+public sealed class RateLimitFunctionTests
+{
+    private sealed class EntityRateLimitBackend(TimeProvider time) : IRateLimitBackend
+    {
+        public EntityHost Host { get; } = new(() => new RateLimitEntity(time));
+
+        public async Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken) =>
+            (await Host.CallAsync<RateLimitCommandResult>(new EntityInstanceId(RateLimitEntity.Name, counterId), nameof(RateLimitEntity.Apply), command))!;
+    }
+
+    [Fact]
+    public async Task Responses_carry_openai_rate_limit_headers_and_a_429_carries_retry_after()
+    {
+        var backend = new EntityRateLimitBackend(TimeProvider.System);
+        var gateway = new TestGateway(
+            configure: o => o.RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 },
+            rateLimits: new RateLimitGate(backend, TimeProvider.System, new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 }));
+        var key = await gateway.CreateKeyAsync();
+
+        var statuses = new List<int>();
+        Microsoft.AspNetCore.Http.DefaultHttpContext? last = null;
+        for (var i = 0; i < 4; i++)
+        {
+            last = TestGateway.Request("POST", "/v1/chat/completions", """{"model":"mock-1","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", key);
+            await gateway.Chat.Run(last.Request);
+            statuses.Add(last.Response.StatusCode);
+            Assert.Equal("3", last.Response.Headers["x-ratelimit-limit-requests"].ToString());
+            Assert.Equal("100000", last.Response.Headers["x-ratelimit-limit-tokens"].ToString());
+            Assert.False(string.IsNullOrEmpty(last.Response.Headers["x-ratelimit-reset-requests"].ToString()));
+            if (i < 3) Assert.Equal((2 - i).ToString(System.Globalization.CultureInfo.InvariantCulture), last.Response.Headers["x-ratelimit-remaining-requests"].ToString());
+        }
+
+        Assert.Equal([200, 200, 200, 429], statuses);
+        var retryAfter = int.Parse(last!.Response.Headers.RetryAfter.ToString(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 20);
+        var error = JsonNode.Parse(TestGateway.ResponseText(last))!["error"]!;
+        Assert.Equal("rate_limit_exceeded", (string?)error["code"]);
+        Assert.Contains("key:", (string?)error["message"], StringComparison.Ordinal);
+        Assert.NotNull(backend.Host.StoredState($"@{RateLimitEntity.Name}@key:" + (await gateway.Keys.ListAsync(default)).Single().Id));
+    }
+}
