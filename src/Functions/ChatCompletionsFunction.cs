@@ -12,7 +12,7 @@ namespace Gateway.Functions;
 
 /// <summary><c>POST /v1/chat/completions</c>: binds the HTTP request to the Core pipeline and writes its answer.</summary>
 public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILogger<ChatCompletionsFunction> logger,
-    Budgets.DurableBudgetBackend? budgets = null, RateLimits.DurableRateLimitBackend? rateLimits = null)
+    Budgets.DurableBudgetBackend? budgets = null, RateLimits.DurableRateLimitBackend? rateLimits = null, Upstream.DurableUpstreamBackend? upstream = null)
 {
     [Function("ChatCompletions")]
     public async Task<IActionResult> Run(
@@ -24,6 +24,7 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
         {
             budgets?.Attach(durable);
             rateLimits?.Attach(durable);
+            upstream?.Attach(durable);
         }
         var http = request.HttpContext;
         var aborted = http.RequestAborted;

@@ -9,6 +9,8 @@ using Gateway.Core.Usage;
 using Gateway.Core.RateLimits;
 using Gateway.Functions.Budgets;
 using Gateway.Functions.RateLimits;
+using Gateway.Functions.Upstream;
+using Gateway.Core.Routing;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +60,9 @@ public static class GatewayServiceCollectionExtensions
             sp.GetRequiredService<IBudgetAlertSink>()));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
         services.AddSingleton<DurableRateLimitBackend>();
+        services.AddSingleton<DurableUpstreamBackend>();
+        services.AddSingleton(sp => new UpstreamGate(sp.GetRequiredService<DurableUpstreamBackend>(), sp.GetRequiredService<TimeProvider>(), options.Upstream));
+        services.AddSingleton(sp => new StopAdministration(sp.GetRequiredService<UpstreamGate>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new RateLimitGate(sp.GetRequiredService<DurableRateLimitBackend>(), sp.GetRequiredService<TimeProvider>(), options.RateLimits));
         services.AddSingleton(sp =>
         {
@@ -65,7 +70,8 @@ public static class GatewayServiceCollectionExtensions
             return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
-                budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>());
+                budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
+                upstream: sp.GetRequiredService<UpstreamGate>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddHostedService<PriceCatalogRefresher>();

@@ -52,6 +52,8 @@ public static class CatalogValidator
                 errors.Add($"{at}:ApiKeySetting names the setting '{d.ApiKeySetting}', which is not set.");
             }
             if (d.Weight < 1) errors.Add($"{at}:Weight must be at least 1 (was {I(d.Weight)}).");
+            if (d.RequestsPerMinute is < 1) errors.Add($"{at}:RequestsPerMinute must be at least 1 when set.");
+            if (d.TokensPerMinute is < 1) errors.Add($"{at}:TokensPerMinute must be at least 1 when set.");
             if (d.Priority < 0) errors.Add($"{at}:Priority must not be negative (was {I(d.Priority)}).");
             if (double.IsNaN(d.TimeoutSeconds) || d.TimeoutSeconds is <= 0 or > 3600) errors.Add($"{at}:TimeoutSeconds must be between 0 and 3600 (was {d.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}).");
             if (d.DefaultMaxTokens < 1) errors.Add($"{at}:DefaultMaxTokens must be at least 1.");

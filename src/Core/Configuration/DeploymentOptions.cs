@@ -33,6 +33,10 @@ public sealed class DeploymentOptions
     public int MockChunkDelayMs { get; set; }
     /// <summary>Mock only: number of words in a reply.</summary>
     public int MockCompletionTokens { get; set; } = 16;
+    /// <summary>The provider's requests-per-minute quota for this deployment; the gateway shares it fairly among keys and never forwards beyond it.</summary>
+    public long? RequestsPerMinute { get; set; }
+    /// <summary>The provider's tokens-per-minute quota for this deployment (e.g. an Azure OpenAI deployment's TPM).</summary>
+    public long? TokensPerMinute { get; set; }
     /// <summary>Price overrides (negotiated prices, discounts, volume tiers, the catalog model to price as).</summary>
     public DeploymentPricingOptions Pricing { get; set; } = new();
 }

@@ -26,4 +26,6 @@ public sealed class GatewayOptions
     public Budgets.BudgetGateOptions Budgets { get; set; } = new();
     /// <summary>Requests and tokens per minute per key and per (key, model) (section <c>Gateway:RateLimits</c>).</summary>
     public RateLimits.RateLimitOptions RateLimits { get; set; } = new();
+    /// <summary>Upstream quotas and model/provider stops (section <c>Gateway:Upstream</c>).</summary>
+    public Routing.UpstreamOptions Upstream { get; set; } = new();
 }

@@ -21,7 +21,7 @@ public sealed class GatewayRuntime
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
-        RateLimitGate? rateLimits = null)
+        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null)
     {
         Options = options;
         Time = time;
@@ -37,6 +37,7 @@ public sealed class GatewayRuntime
         UsageSink = usage ?? NullUsageSink.Instance;
         Budgets = budgets ?? new BudgetGate(new InMemoryBudgetBackend(time), time, options.Budgets);
         RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
+        Upstream = upstream ?? new UpstreamGate(new InMemoryUpstreamBackend(time), time, options.Upstream);
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -46,7 +47,7 @@ public sealed class GatewayRuntime
             new CostEstimateStage(CostMeter),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
-            new ProviderStage(selector ?? new DeploymentSelector(), Providers),
+            new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens),
         ]);
         ChatCompletions = new ChatCompletionService(Pipeline);
     }
@@ -67,6 +68,8 @@ public sealed class GatewayRuntime
     public BudgetGate Budgets { get; }
     /// <summary>Rate limits: this instance's gate onto the counters (Durable Entities in the Functions app, in memory otherwise).</summary>
     public RateLimitGate RateLimits { get; }
+    /// <summary>Deployments' provider quotas shared fairly among keys, and the model/provider stop list.</summary>
+    public UpstreamGate Upstream { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
     public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }

@@ -32,6 +32,9 @@ public sealed class FunctionsMetadataTests
     [InlineData("GetBudget", "gateway/budgets/{scope}", "get")]
     [InlineData("DeleteBudget", "gateway/budgets/{scope}", "delete")]
     [InlineData("BudgetAction", "gateway/budgets/{scope}/{action}", "post")]
+    [InlineData("ListStops", "gateway/stops", "get")]
+    [InlineData("PutStop", "gateway/stops/{target}/{name}", "put")]
+    [InlineData("DeleteStop", "gateway/stops/{target}/{name}", "delete")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
@@ -62,6 +65,10 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("orchestrationTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "BudgetCall")!["bindings"]![0]!["type"]);
         Assert.Equal("entityTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "ratelimit")!["bindings"]![0]!["type"]);
         Assert.Equal("orchestrationTrigger", (string?)metadata.Single(f => (string?)f!["name"] == "RateLimitCall")!["bindings"]![0]!["type"]);
+        foreach (var entity in new[] { "upstream", "stops" })
+            Assert.Equal("entityTrigger", (string?)metadata.Single(f => (string?)f!["name"] == entity)!["bindings"]![0]!["type"]);
+        foreach (var orchestrator in new[] { "UpstreamCall", "StopsChange" })
+            Assert.Equal("orchestrationTrigger", (string?)metadata.Single(f => (string?)f!["name"] == orchestrator)!["bindings"]![0]!["type"]);
         foreach (var name in new[] { "ChatCompletions", "PutBudget", "ListBudgets", "BudgetAction" })
         {
             Assert.Contains(metadata.Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray(), b => (string?)b!["type"] == "durableClient");

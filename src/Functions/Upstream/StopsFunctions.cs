@@ -1,0 +1,52 @@
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Routing;
+using Gateway.Functions.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+
+namespace Gateway.Functions.Upstream;
+
+/// <summary>
+/// Emergency stops for models and providers (admin key): <c>PUT /gateway/stops/{model|provider}/{name}</c> with an
+/// optional <c>{"reason","until"}</c>, <c>DELETE</c> the same to resume, <c>GET /gateway/stops</c> to list. Every instance
+/// refuses within <c>Gateway:Upstream:StopsRefreshSeconds</c>.
+/// </summary>
+public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration stops, DurableUpstreamBackend? durable = null)
+{
+    private void Attach(DurableTaskClient? client)
+    {
+        if (client is not null) durable?.Attach(client);
+    }
+
+    [Function("ListStops")]
+    public Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/stops")] HttpRequest request,
+        [DurableClient] DurableTaskClient? client = null)
+    {
+        Attach(client);
+        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await stops.ListAsync(ct).ConfigureAwait(false)));
+    }
+
+    [Function("PutStop")]
+    public Task<IActionResult> Put([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "gateway/stops/{target}/{name}")] HttpRequest request, string target, string name,
+        [DurableClient] DurableTaskClient? client = null)
+    {
+        Attach(client);
+        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        {
+            var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 16 * 1024, ct).ConfigureAwait(false);
+            return (StatusCodes.Status200OK, await stops.StopAsync(target, Uri.UnescapeDataString(name), body, ct).ConfigureAwait(false));
+        });
+    }
+
+    [Function("DeleteStop")]
+    public Task<IActionResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "gateway/stops/{target}/{name}")] HttpRequest request, string target, string name,
+        [DurableClient] DurableTaskClient? client = null)
+    {
+        Attach(client);
+        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+            (StatusCodes.Status200OK, await stops.ResumeAsync(target, Uri.UnescapeDataString(name), ct).ConfigureAwait(false)));
+    }
+}
