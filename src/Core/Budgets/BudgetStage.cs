@@ -17,8 +17,15 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
         var path = BudgetGate.PathOf(principal.KeyId, context.EndUser ?? principal.User, principal.Team, context.Tags);
         // the usage record's id: unique per request (a client's x-request-id may repeat)
         var requestId = context.ResponseHeaders.TryGetValue(Usage.UsageStage.RecordIdHeader, out var recordId) ? recordId : "req_" + Guid.NewGuid().ToString("N");
-        var admission = await gate.AdmitAsync(requestId, path, estimate.MaxCostUsd,
-            estimate.Bounded ? estimate.MaxCostUsd : null, context.Aborted).ConfigureAwait(false);
+        BudgetAdmission admission;
+        try
+        {
+            admission = await gate.AdmitAsync(requestId, path, estimate.MaxCostUsd, estimate.Bounded ? estimate.MaxCostUsd : null, context.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
+        {
+            throw Errors.Errors.DependencyUnavailable("its budgets", "budgets_unavailable", ex);
+        }
         if (!admission.Admitted)
         {
             var snapshot = admission.RefusingBudget;

@@ -66,6 +66,10 @@ public static class Errors
                 : string.Create(CultureInfo.InvariantCulture, $"The budget '{scope}' has no room for this request: {spentUsd:0.######} of {limitUsd:0.######} USD spent or reserved this period, which ends {periodEnd:yyyy-MM-ddTHH:mm:ssZ}."),
             "insufficient_quota", null, stopped ? "budget_stopped" : "insufficient_quota"));
 
+    /// <summary>A store the request depends on (budgets, rate limits) could not be reached: fail closed, never a 500.</summary>
+    public static GatewayException DependencyUnavailable(string what, string code, Exception inner) =>
+        new(new GatewayError(503, $"The gateway could not check {what}; the request was not sent. Retry shortly.", "api_error", null, code) { RetryAfterSeconds = 1 }, inner);
+
     public static GatewayException Internal() =>
         new(new GatewayError(500, "The gateway had an internal error while handling your request.", "api_error", null, "internal_error"));
 }

@@ -22,7 +22,15 @@ public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options)
         var prompt = context.CostEstimate?.PromptTokens ?? 0;
         var output = request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : options.DefaultOutputTokens;
         var estimated = prompt + output;
-        var admission = await gate.AdmitAsync(counters, estimated, context.Aborted).ConfigureAwait(false);
+        RateLimitAdmission admission;
+        try
+        {
+            admission = await gate.AdmitAsync(counters, estimated, context.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or GatewayException))
+        {
+            throw Errors.Errors.DependencyUnavailable("its rate limits", "rate_limits_unavailable", ex);
+        }
         if (admission.Status is { } status)
         {
             foreach (var (name, value) in RateLimitHeaders.Format(status)) context.ResponseHeaders[name] = value;

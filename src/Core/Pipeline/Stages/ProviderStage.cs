@@ -76,7 +76,15 @@ public sealed class ProviderStage(DeploymentSelector selector, ProviderRegistry 
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
         var request = context.RequireRequest();
-        var deployment = await ChooseAsync(context).ConfigureAwait(false);
+        DeploymentOptions deployment;
+        try
+        {
+            deployment = await ChooseAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
+        {
+            throw Errors.Errors.DependencyUnavailable("its provider quotas and stops", "upstream_limits_unavailable", ex);
+        }
         context.Deployment = deployment;
         context.ResponseHeaders[GatewayHeaders.Provider] = deployment.Provider.ToLowerInvariant();
         context.ResponseHeaders[GatewayHeaders.Deployment] = deployment.Name;

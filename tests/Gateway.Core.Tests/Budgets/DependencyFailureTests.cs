@@ -1,0 +1,60 @@
+using System.Text;
+using Gateway.Core.Auth;
+using Gateway.Core.Budgets;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.RateLimits;
+
+namespace Gateway.Core.Tests.Budgets;
+
+/// <summary>When the store behind budgets or rate limits cannot be reached, requests fail closed with a 503, never a 500.</summary>
+public sealed class DependencyFailureTests
+{
+    private sealed class Down : IBudgetBackend, IRateLimitBackend
+    {
+        public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
+        public Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
+        public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
+    }
+
+    private sealed class Headers(string key) : IRequestHeaders
+    {
+        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
+    }
+
+    private sealed class NoSecrets : ISecretResolver
+    {
+        public string? Resolve(string settingName) => null;
+    }
+
+    [Theory]
+    [InlineData(true, "budgets_unavailable")]
+    [InlineData(false, "rate_limits_unavailable")]
+    public async Task An_unreachable_store_is_a_503_and_nothing_is_sent_upstream(bool budgets, string code)
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" }],
+                Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
+            },
+            RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 10 },
+        };
+        var down = new Down();
+        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System,
+            budgets: budgets ? new BudgetGate(down, TimeProvider.System, new BudgetGateOptions()) : null,
+            rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits));
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}""");
+        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+
+        Assert.Equal(503, outcome.Error!.Status);
+        Assert.Equal(code, outcome.Error.Code);
+        Assert.Null(context.Deployment);
+        Assert.DoesNotContain("task hub", outcome.Error.Message, StringComparison.Ordinal);
+    }
+}
