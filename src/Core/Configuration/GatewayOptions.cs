@@ -28,4 +28,6 @@ public sealed class GatewayOptions
     public RateLimits.RateLimitOptions RateLimits { get; set; } = new();
     /// <summary>Upstream quotas and model/provider stops (section <c>Gateway:Upstream</c>).</summary>
     public Routing.UpstreamOptions Upstream { get; set; } = new();
+    /// <summary>Retries, backoff and circuit breakers (section <c>Gateway:Resilience</c>).</summary>
+    public Resilience.ResilienceOptions Resilience { get; set; } = new();
 }

@@ -6,6 +6,7 @@ using Gateway.Core.Pipeline.Stages;
 using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
 using Gateway.Core.RateLimits;
+using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
 using Gateway.Core.Usage;
 
@@ -38,6 +39,7 @@ public sealed class GatewayRuntime
         Budgets = budgets ?? new BudgetGate(new InMemoryBudgetBackend(time), time, options.Budgets);
         RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
         Upstream = upstream ?? new UpstreamGate(new InMemoryUpstreamBackend(time), time, options.Upstream);
+        Breakers = new DeploymentBreakers(options.Resilience, time);
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -47,7 +49,7 @@ public sealed class GatewayRuntime
             new CostEstimateStage(CostMeter),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
-            new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens),
+            new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens, Catalog, Breakers, options.Resilience),
         ]);
         ChatCompletions = new ChatCompletionService(Pipeline);
     }
@@ -70,6 +72,8 @@ public sealed class GatewayRuntime
     public RateLimitGate RateLimits { get; }
     /// <summary>Deployments' provider quotas shared fairly among keys, and the model/provider stop list.</summary>
     public UpstreamGate Upstream { get; }
+    /// <summary>One circuit breaker per deployment (per instance).</summary>
+    public DeploymentBreakers Breakers { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
     public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }

@@ -31,6 +31,8 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public CatalogModel? Model { get; set; }
     public DeploymentOptions? Deployment { get; set; }
     public TimeSpan? UpstreamLatency { get; set; }
+    /// <summary>Upstream calls made for this request (retries and fallbacks included).</summary>
+    public int Attempts { get; set; }
 
     /// <summary>Headers every response carries (success or error); stages add theirs here.</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

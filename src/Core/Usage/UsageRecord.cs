@@ -41,6 +41,8 @@ public sealed record UsageRecord
     /// <summary>The price used, e.g. <c>openai/gpt-4o@2024-10-01</c>; null when the model has no known price.</summary>
     public string? PriceKey { get; init; }
     public long LatencyMs { get; init; }
+    /// <summary>Upstream calls made (1 normally; more after retries or fallbacks; 0 when none was made).</summary>
+    public int Attempts { get; init; }
     /// <summary>Time to the first content chunk of a stream; null for non-streaming requests.</summary>
     public long? TimeToFirstTokenMs { get; init; }
     public bool Stream { get; init; }

@@ -170,6 +170,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 CostEstimated = Estimated,
                 PriceKey = Cost?.PriceKey,
                 LatencyMs = (long)Context.Elapsed.TotalMilliseconds,
+                Attempts = Context.Attempts,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
                 Stream = Context.Request?.Stream ?? false,
                 Outcome = Outcome,

@@ -83,6 +83,7 @@ public sealed class UpstreamGateTests
         {
             Catalog = new CatalogOptions { Deployments = [.. deployments], Models = [new ModelOptions { Name = "mock-1", Deployments = [.. deployments.Select(d => d.Name)] }] },
             Upstream = new UpstreamOptions { MaxWaitSeconds = maxWaitSeconds },
+            Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 1 },
         };
         var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), time);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
@@ -121,18 +122,18 @@ public sealed class UpstreamGateTests
     [Fact]
     public async Task Stopped_models_and_providers_are_refused_and_routing_avoids_a_stopped_provider()
     {
-        var time = new FakeTimeProvider(Start);
-        var (runtime, key) = await Runtime(time, 0, Deployment("a", rpm: null, provider: "mock"), Deployment("b", rpm: null, priority: 1, provider: "openai-compatible"));
+        var (runtime, key) = await Runtime(TimeProvider.System, 0, Deployment("a", rpm: null, provider: "mock"), Deployment("b", rpm: null, priority: 1, provider: "openai-compatible"));
         Assert.Equal("a", (await Send(runtime, key)).Headers["x-gateway-deployment"]);
 
+        // (Invalidate stands for the instance's periodic re-read of the stop list)
         await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "mock", "incident 42"), default);
-        time.Advance(TimeSpan.FromSeconds(5));
-        // the mock provider is stopped: its deployment is skipped (the other one would be called next)
+        runtime.Upstream.Invalidate();
+        // the mock provider is stopped: its deployment is skipped for the next one
         var avoided = await Send(runtime, key);
         Assert.Equal("b", avoided.Headers["x-gateway-deployment"]);
 
         await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(true, StopTarget.Model, "mock-1", "runaway costs"), default);
-        time.Advance(TimeSpan.FromSeconds(5));
+        runtime.Upstream.Invalidate();
         var stopped = await Send(runtime, key);
         Assert.Equal(403, stopped.Error!.Status);
         Assert.Equal("model_stopped", stopped.Error.Code);
@@ -140,7 +141,20 @@ public sealed class UpstreamGateTests
 
         await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(false, StopTarget.Model, "mock-1"), default);
         await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(false, StopTarget.Provider, "mock"), default);
-        time.Advance(TimeSpan.FromSeconds(5));
+        runtime.Upstream.Invalidate();
         Assert.Null((await Send(runtime, key)).Error);
+    }
+
+    [Fact]
+    public async Task A_stop_reaches_an_instance_at_its_next_refresh_of_the_stop_list()
+    {
+        var time = new FakeTimeProvider(Start);
+        var gate = new UpstreamGate(new InMemoryUpstreamBackend(time), time, new UpstreamOptions { StopsRefreshSeconds = 5 });
+        Assert.Null(await gate.StoppedAsync(StopTarget.Provider, "anthropic", default));
+        await gate.Backend.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "anthropic", "outage"), default);
+        time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Null(await gate.StoppedAsync(StopTarget.Provider, "anthropic", default));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("outage", (await gate.StoppedAsync(StopTarget.Provider, "Anthropic", default))?.Reason);
     }
 }

@@ -1,104 +1,228 @@
 using System.Globalization;
 using Gateway.Core.Budgets;
 using Gateway.Core.Configuration;
+using Gateway.Core.Errors;
 using Gateway.Core.Providers;
+using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
+using Polly.CircuitBreaker;
 
 namespace Gateway.Core.Pipeline.Stages;
 
 /// <summary>
-/// The terminal stage: picks a deployment and calls its provider, streaming or not. Deployments are tried in the
-/// selector's order (priority, then weight); with an <see cref="UpstreamGate"/>, a stopped model or provider is refused
-/// (403), and a deployment without upstream capacity for the caller's key is passed over for the next; when none has
-/// any, the request waits up to <see cref="UpstreamOptions.MaxWaitSeconds"/> or is refused with 429 and Retry-After, so
-/// the gateway never forwards into the provider's own 429.
+/// The terminal stage: calls a deployment's provider, streaming or not, resiliently.
+/// <list type="bullet">
+/// <item>Candidates: the model's deployments in the selector's order (priority, then weight), then each configured
+/// fallback model's. A stopped model is refused (403 <c>model_stopped</c>); a stopped provider's deployments are skipped.</item>
+/// <item>A candidate is passed over while its circuit breaker is open, or when the caller's key has no room in its
+/// provider quota (<see cref="UpstreamGate"/>); when no candidate has room the request waits up to
+/// <see cref="UpstreamOptions.MaxWaitSeconds"/> or gets 429 with Retry-After — the gateway never forwards into the
+/// provider's own 429.</item>
+/// <item>Failures safe to retry (429, 5xx, timeouts, resets; for streams only while opening, before any byte reached the
+/// client) move the request to the next healthy candidate at once, or — with none left — retry after the provider's
+/// Retry-After (when at most <see cref="ResilienceOptions.MaxRetryAfterSeconds"/>) or exponential backoff with full
+/// jitter. At most <see cref="ResilienceOptions.MaxAttempts"/> calls per request; the count is in
+/// <c>x-gateway-attempts</c> and the usage record.</item>
+/// </list>
 /// </summary>
-public sealed class ProviderStage(DeploymentSelector selector, ProviderRegistry providers, UpstreamGate? upstream = null, int defaultOutputTokens = 1000) : IGatewayStage
+public sealed class ProviderStage(
+    DeploymentSelector selector, ProviderRegistry providers, UpstreamGate? upstream = null, int defaultOutputTokens = 1000,
+    ModelCatalog? catalog = null, DeploymentBreakers? breakers = null, ResilienceOptions? resilience = null) : IGatewayStage
 {
-    private async ValueTask<DeploymentOptions> ChooseAsync(GatewayContext context)
+    public const string AttemptsHeader = "x-gateway-attempts";
+    public const string FallbackHeader = "x-gateway-fallback-model";
+    private readonly ResilienceOptions _resilience = resilience ?? new ResilienceOptions();
+
+    private sealed record Candidate(DeploymentOptions Deployment, string Model);
+
+    private async ValueTask<List<Candidate>> CandidatesAsync(GatewayContext context)
     {
         var model = context.RequireModel();
-        if (upstream is null) return selector.Select(model);
-        var ordered = selector.Ordered(model);
-        var modelStop = await upstream.StoppedAsync(StopTarget.Model, model.Name, context.Aborted).ConfigureAwait(false);
-        if (modelStop is not null)
-            throw new Errors.GatewayException(new Errors.GatewayError(403, $"The model '{model.Name}' is stopped: {modelStop.Reason}", "permission_error", "model", "model_stopped"));
-        var open = new List<DeploymentOptions>(ordered.Count);
+        var models = new List<CatalogModel> { model };
+        if (catalog is not null)
+        {
+            foreach (var name in model.Fallbacks)
+            {
+                if (catalog.TryResolve(name, out var fallback)) models.Add(fallback);
+            }
+        }
+
+        var candidates = new List<Candidate>();
         StopEntry? providerStop = null;
-        foreach (var d in ordered)
+        foreach (var m in models)
         {
-            var stop = await upstream.StoppedAsync(StopTarget.Provider, d.Provider.ToLowerInvariant(), context.Aborted).ConfigureAwait(false);
-            if (stop is null) open.Add(d);
-            else providerStop = stop;
-        }
-
-        if (open.Count == 0)
-            throw new Errors.GatewayException(new Errors.GatewayError(403, $"Every provider of '{model.Name}' is stopped: {providerStop!.Reason}", "permission_error", "model", "provider_stopped"));
-
-        var request = context.RequireRequest();
-        var tokens = (long)(context.CostEstimate?.PromptTokens ?? 0) + (request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : defaultOutputTokens);
-        var key = context.RequirePrincipal().KeyId;
-        var deadline = context.Time.GetTimestamp() + (long)(upstream.Options.MaxWaitSeconds * context.Time.TimestampFrequency);
-        while (true)
-        {
-            var wait = TimeSpan.MaxValue;
-            foreach (var d in open)
+            if (upstream is not null && await upstream.StoppedAsync(StopTarget.Model, m.Name, context.Aborted).ConfigureAwait(false) is { } modelStop)
             {
-                var admission = await upstream.AdmitAsync(d, key, tokens, context.Aborted).ConfigureAwait(false);
-                if (admission.Allowed)
-                {
-                    context.OnCompleted(async () =>
-                    {
-                        var used = context.Usage?.TotalTokens ?? 0;
-                        // small differences are not worth a round trip
-                        if (d.TokensPerMinute is { } tpm && tokens - used > tpm / 100)
-                            await upstream.RefundAsync(d, key, tokens - used, CancellationToken.None).ConfigureAwait(false);
-                    });
-                    return d;
-                }
-
-                if (admission.RetryAfter < wait) wait = admission.RetryAfter;
+                if (m == model) throw new GatewayException(new GatewayError(403, $"The model '{m.Name}' is stopped: {modelStop.Reason}", "permission_error", "model", "model_stopped"));
+                continue;
             }
 
-            var left = TimeSpan.FromSeconds((deadline - context.Time.GetTimestamp()) / (double)context.Time.TimestampFrequency);
-            if (wait > left)
+            foreach (var d in selector.Ordered(m))
             {
-                var seconds = (int)Math.Ceiling(Math.Max(1, wait.TotalSeconds));
-                throw new Errors.GatewayException(new Errors.GatewayError(429,
-                    $"Every deployment of '{model.Name}' is at its provider quota for your key's share. Retry after the time given in Retry-After.",
-                    "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = seconds });
+                var stop = upstream is null ? null : await upstream.StoppedAsync(StopTarget.Provider, d.Provider.ToLowerInvariant(), context.Aborted).ConfigureAwait(false);
+                if (stop is null) candidates.Add(new Candidate(d, m.Name));
+                else providerStop = stop;
             }
-
-            await Task.Delay(wait, context.Time, context.Aborted).ConfigureAwait(false);
         }
+
+        if (candidates.Count == 0)
+            throw new GatewayException(new GatewayError(403, $"Every provider of '{model.Name}' is stopped: {providerStop?.Reason}", "permission_error", "model", "provider_stopped"));
+        return candidates;
     }
 
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
-        var request = context.RequireRequest();
-        DeploymentOptions deployment;
+        List<Candidate> candidates;
         try
         {
-            deployment = await ChooseAsync(context).ConfigureAwait(false);
+            candidates = await CandidatesAsync(context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
+        catch (Exception ex) when (ex is not (OperationCanceledException or GatewayException))
         {
-            throw Errors.Errors.DependencyUnavailable("its provider quotas and stops", "upstream_limits_unavailable", ex);
+            throw Errors.Errors.DependencyUnavailable("its provider stops", "upstream_limits_unavailable", ex);
         }
+
+        var request = context.RequireRequest();
+        var tokens = (long)(context.CostEstimate?.PromptTokens ?? 0) + (request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : defaultOutputTokens);
+        var key = context.RequirePrincipal().KeyId;
+        var failed = new HashSet<string>(StringComparer.Ordinal);
+        var open = new HashSet<string>(StringComparer.Ordinal);
+        var deadline = context.Time.GetTimestamp() + (long)((upstream?.Options.MaxWaitSeconds ?? 0) * context.Time.TimestampFrequency);
+        GatewayException? last = null;
+        var attempts = 0;
+        try
+        {
+            while (attempts < Math.Max(1, _resilience.MaxAttempts))
+            {
+                // the first candidate not failed in this request, not behind an open breaker, with room for this key
+                Candidate? chosen = null;
+                var capacityWait = TimeSpan.MaxValue;
+                // An open breaker refuses at once without calling upstream (BrokenCircuitException, not an attempt); once
+                // its break has passed it lets one probe through, so deployments behind one are not filtered out here.
+                var healthy = candidates.Where(c => !failed.Contains(c.Deployment.Name)).ToList();
+                if (healthy.Count == 0 && last is not null) healthy = [.. candidates.Where(c => !open.Contains(c.Deployment.Name))];
+                if (healthy.Count == 0) break;
+                foreach (var c in healthy)
+                {
+                    var admission = upstream is null ? UpstreamAdmission.Yes : await Admit(upstream, c.Deployment, key, tokens, context).ConfigureAwait(false);
+                    if (admission.Allowed)
+                    {
+                        chosen = c;
+                        break;
+                    }
+
+                    if (admission.RetryAfter < capacityWait) capacityWait = admission.RetryAfter;
+                }
+
+                if (chosen is null)
+                {
+                    var left = TimeSpan.FromSeconds((deadline - context.Time.GetTimestamp()) / (double)context.Time.TimestampFrequency);
+                    if (capacityWait > left)
+                    {
+                        if (last is not null) break;
+                        throw new GatewayException(new GatewayError(429,
+                            $"Every deployment of '{context.RequireModel().Name}' is at its provider quota for your key's share. Retry after the time given in Retry-After.",
+                            "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = (int)Math.Ceiling(Math.Max(1, capacityWait.TotalSeconds)) });
+                    }
+
+                    await Task.Delay(capacityWait, context.Time, context.Aborted).ConfigureAwait(false);
+                    continue;
+                }
+
+                attempts++;
+                try
+                {
+                    return await CallAsync(context, chosen, tokens, key).ConfigureAwait(false);
+                }
+                catch (BrokenCircuitException)
+                {
+                    // the breaker is open: nothing was sent, so it is not an attempt
+                    attempts--;
+                    failed.Add(chosen.Deployment.Name);
+                    open.Add(chosen.Deployment.Name);
+                }
+                catch (GatewayException ex) when (RetryableFailures.IsRetryable(ex) && !context.Aborted.IsCancellationRequested)
+                {
+                    last = ex;
+                    failed.Add(chosen.Deployment.Name);
+                    if (attempts >= _resilience.MaxAttempts) break;
+                    var others = candidates.Any(c => !failed.Contains(c.Deployment.Name));
+                    if (others) continue; // fail over at once
+                    var delay = Backoff(attempts, ex.Error.RetryAfterSeconds);
+                    if (delay is null) break;
+                    await Task.Delay(delay.Value, context.Time, context.Aborted).ConfigureAwait(false);
+                }
+            }
+
+            throw last ?? new GatewayException(new GatewayError(503,
+                $"No deployment of '{context.RequireModel().Name}' is available: every one is failing (circuit open). Retry shortly.", "api_error", null, "no_healthy_deployment")
+            { RetryAfterSeconds = (int)Math.Ceiling(Math.Max(1, _resilience.BreakSeconds)) });
+        }
+        finally
+        {
+            context.Attempts = attempts;
+            context.ResponseHeaders[AttemptsHeader] = attempts.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    private static async ValueTask<UpstreamAdmission> Admit(UpstreamGate upstream, DeploymentOptions d, string key, long tokens, GatewayContext context)
+    {
+        try
+        {
+            return await upstream.AdmitAsync(d, key, tokens, context.Aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or GatewayException))
+        {
+            throw Errors.Errors.DependencyUnavailable("its provider quotas", "upstream_limits_unavailable", ex);
+        }
+    }
+
+    /// <summary>The provider's Retry-After when it is short enough to wait, else exponential backoff with full jitter; null to give up.</summary>
+    private TimeSpan? Backoff(int attempt, int? retryAfterSeconds)
+    {
+        if (retryAfterSeconds is { } seconds)
+            return seconds <= _resilience.MaxRetryAfterSeconds ? TimeSpan.FromSeconds(seconds) : null;
+        var ceiling = Math.Min(_resilience.MaxDelayMs, _resilience.BaseDelayMs * Math.Pow(2, attempt - 1));
+        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
+    }
+
+    private async Task<GatewayResult> CallAsync(GatewayContext context, Candidate candidate, long tokens, string key)
+    {
+        var deployment = candidate.Deployment;
+        var request = context.RequireRequest();
         context.Deployment = deployment;
         context.ResponseHeaders[GatewayHeaders.Provider] = deployment.Provider.ToLowerInvariant();
         context.ResponseHeaders[GatewayHeaders.Deployment] = deployment.Name;
+        if (candidate.Model != context.RequireModel().Name) context.ResponseHeaders[FallbackHeader] = candidate.Model;
+        else context.ResponseHeaders.Remove(FallbackHeader);
+        if (upstream is not null && deployment.TokensPerMinute is { } tpm)
+        {
+            context.OnCompleted(async () =>
+            {
+                // tokens counted up front but not used go back to the quota (small differences are not worth a round trip)
+                var used = context.Usage?.TotalTokens ?? 0;
+                if (ReferenceEquals(context.Deployment, deployment) && tokens - used > tpm / 100)
+                    await upstream.RefundAsync(deployment, key, tokens - used, CancellationToken.None).ConfigureAwait(false);
+            });
+        }
+
         var provider = providers.For(deployment);
         var call = new ProviderRequest(request, deployment, context.RequestId);
         var started = context.Time.GetTimestamp();
         try
         {
+            var breaker = breakers?.For(deployment.Name);
             if (request.Stream)
             {
-                var stream = await provider.OpenStreamAsync(call, context.Aborted).ConfigureAwait(false);
+                var stream = breaker is null
+                    ? await provider.OpenStreamAsync(call, context.Aborted).ConfigureAwait(false)
+                    : await breaker.ExecuteAsync(async ct => await provider.OpenStreamAsync(call, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
                 return new GatewayResult.Streaming(stream);
             }
-            var completion = await provider.CompleteAsync(call, context.Aborted).ConfigureAwait(false);
+
+            var completion = breaker is null
+                ? await provider.CompleteAsync(call, context.Aborted).ConfigureAwait(false)
+                : await breaker.ExecuteAsync(async ct => await provider.CompleteAsync(call, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
             return new GatewayResult.Completion(completion.Body, completion.Usage);
         }
         finally
