@@ -36,16 +36,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(_ => StorageConnection.FromConfiguration(configuration));
         services.AddSingleton<IKeyStore>(sp => new TableKeyStore(sp.GetRequiredService<StorageConnection>().Table(KeysTable)));
         services.AddSingleton<IAccessTokenSource, AzureIdentityTokenSource>();
-        services.AddHttpClient(UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-                EnableMultipleHttp2Connections = true,
-                AutomaticDecompression = DecompressionMethods.All,
-                MaxConnectionsPerServer = 256,
-            })
+        services.AddHttpClient(UpstreamClient, client => UpstreamHttp.Configure(client))
+            .ConfigurePrimaryHttpMessageHandler(() => UpstreamHttp.CreateHandler(options.Http))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new PriceCatalogHolder(PriceCatalog.Default));

@@ -57,6 +57,11 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <summary>How many requests arrived (including those that were faulted).</summary>
     public int RequestCount => Volatile.Read(ref _requestCount);
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _connections = new();
+
+    /// <summary>The TCP connections requests have arrived on (Kestrel connection ids), since start or <see cref="Reset"/>.</summary>
+    public IReadOnlyCollection<string> ConnectionIds => [.. _connections.Keys];
+
     public FaultPlan? FaultPlan
     {
         get => _faultPlan;
@@ -86,6 +91,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
         StreamGate = null;
         Interlocked.Exchange(ref _abandoned, 0);
         Interlocked.Exchange(ref _requestCount, 0);
+        _connections.Clear();
     }
 
     public static async Task<FakeLlmServer> StartAsync()
@@ -95,7 +101,11 @@ public sealed class FakeLlmServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         FakeLlmServer? server = null;
-        app.Run(context => server!.HandleAsync(context));
+        app.Run(context =>
+        {
+            server!._connections.TryAdd(context.Connection.Id, 0);
+            return server.HandleAsync(context);
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server = new FakeLlmServer(app, new Uri(address.TrimEnd('/') + "/"));

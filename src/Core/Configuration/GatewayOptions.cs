@@ -30,4 +30,6 @@ public sealed class GatewayOptions
     public Routing.UpstreamOptions Upstream { get; set; } = new();
     /// <summary>Retries, backoff and circuit breakers (section <c>Gateway:Resilience</c>).</summary>
     public Resilience.ResilienceOptions Resilience { get; set; } = new();
+    /// <summary>Upstream connection pooling (section <c>Gateway:Http</c>).</summary>
+    public Providers.UpstreamHttpOptions Http { get; set; } = new();
 }

@@ -1,0 +1,80 @@
+using System.Text;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Providers;
+using Gateway.Testing;
+
+namespace Gateway.Core.Tests.Resilience;
+
+/// <summary>After warm-up, requests reuse pooled connections: none opens a new one.</summary>
+public sealed class ConnectionReuseTests
+{
+    private sealed class Headers(string key) : IRequestHeaders
+    {
+        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
+    }
+
+    private sealed class Secrets : ISecretResolver
+    {
+        public string? Resolve(string settingName) => "sk-upstream-test";
+    }
+
+    [Fact]
+    public async Task After_warm_up_no_request_opens_a_new_connection()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" }],
+                Models = [new ModelOptions { Name = "gpt-4o", Deployments = ["oai"] }],
+            },
+        };
+        using var handler = UpstreamHttp.CreateHandler(options.Http);
+        using var http = UpstreamHttp.Configure(new HttpClient(handler, disposeHandler: false));
+        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        var plain = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
+        var stream = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+
+        async Task Burst(int requests, int concurrency)
+        {
+            using var gate = new SemaphoreSlim(concurrency);
+            await Task.WhenAll(Enumerable.Range(0, requests).Select(async i =>
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    var body = i % 3 == 0 ? stream : plain;
+                    var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+                    var outcome = await runtime.ChatCompletions.HandleAsync(context);
+                    Assert.Null(outcome.Error);
+                    if (outcome.Result is GatewayResult.Streaming s)
+                    {
+                        await using var chunks = s.Stream;
+                        while (await chunks.ReadAsync(default) is not null)
+                        {
+                        }
+                    }
+
+                    await context.CompleteAsync();
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+        }
+
+        await Burst(16, 8);
+        var warm = upstream.ConnectionIds.ToHashSet();
+        Assert.InRange(warm.Count, 1, 8);
+
+        await Burst(400, 8);
+        Assert.Equal(416, upstream.RequestCount);
+        Assert.Subset(warm, upstream.ConnectionIds.ToHashSet());
+    }
+}
