@@ -69,6 +69,8 @@ public static class CatalogValidator
             var m = catalog.Models[i];
             var at = $"{Root}:Models:{I(i)}" + (string.IsNullOrWhiteSpace(m.Name) ? "" : $" ('{m.Name}')");
             if (string.IsNullOrWhiteSpace(m.Name)) errors.Add($"{at}:Name is required.");
+            if (!Routing.LoadBalancing.All.Contains(m.LoadBalancing.ToLowerInvariant()))
+                errors.Add($"{at}:LoadBalancing '{m.LoadBalancing}' is not known; use one of {string.Join(", ", Routing.LoadBalancing.All)}.");
             foreach (var name in m.Aliases.Prepend(m.Name).Where(n => !string.IsNullOrWhiteSpace(n)))
             {
                 if (publicNames.TryGetValue(name, out var owner)) errors.Add($"{at}: the name '{name}' is already used by model '{owner}'.");

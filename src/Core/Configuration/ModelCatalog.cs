@@ -22,7 +22,8 @@ public sealed class ModelCatalog
         if (errors.Count > 0) throw new CatalogException(errors);
         var deployments = options.Deployments.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
         var models = options.Models.Select(m => new CatalogModel(m.Name, m.Aliases.ToArray(),
-            m.Deployments.Select(d => deployments[d]).ToArray(), m.Fallbacks.ToArray(), m.OwnedBy ?? "llm-gateway")).ToList();
+            m.Deployments.Select(d => deployments[d]).ToArray(), m.Fallbacks.ToArray(), m.OwnedBy ?? "llm-gateway")
+        { LoadBalancing = m.LoadBalancing.ToLowerInvariant() }).ToList();
         var byName = new Dictionary<string, CatalogModel>(StringComparer.Ordinal);
         foreach (var model in models)
         {
@@ -41,6 +42,9 @@ public sealed class ModelCatalog
 /// <summary>A model as served: its public name, aliases, deployments and fallbacks.</summary>
 public sealed record CatalogModel(string Name, IReadOnlyList<string> Aliases, IReadOnlyList<DeploymentOptions> Deployments, IReadOnlyList<string> Fallbacks, string OwnedBy)
 {
+    /// <summary>weighted, least-busy or latency (see <see cref="ModelOptions.LoadBalancing"/>).</summary>
+    public string LoadBalancing { get; init; } = Routing.LoadBalancing.Weighted;
+
     /// <summary>True when the key's allow-list permits this model by its name or one of its aliases.</summary>
     public bool IsAllowedBy(IReadOnlyCollection<string> allowedModels) =>
         allowedModels.Count == 0 || allowedModels.Contains(Name) || Aliases.Any(allowedModels.Contains) || allowedModels.Contains("*");

@@ -209,6 +209,8 @@ public sealed class ProviderStage(
         var provider = providers.For(deployment);
         var call = new ProviderRequest(request, deployment, context.RequestId);
         var started = context.Time.GetTimestamp();
+        var success = false;
+        selector.Stats.Begin(deployment.Name);
         try
         {
             var breaker = breakers?.For(deployment.Name);
@@ -217,17 +219,21 @@ public sealed class ProviderStage(
                 var stream = breaker is null
                     ? await provider.OpenStreamAsync(call, context.Aborted).ConfigureAwait(false)
                     : await breaker.ExecuteAsync(async ct => await provider.OpenStreamAsync(call, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
+                success = true;
                 return new GatewayResult.Streaming(stream);
             }
 
             var completion = breaker is null
                 ? await provider.CompleteAsync(call, context.Aborted).ConfigureAwait(false)
                 : await breaker.ExecuteAsync(async ct => await provider.CompleteAsync(call, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
+            success = true;
             return new GatewayResult.Completion(completion.Body, completion.Usage);
         }
         finally
         {
             context.UpstreamLatency = context.Time.GetElapsedTime(started);
+            // for a stream, the time to open it (its first byte); in flight until then
+            selector.Stats.End(deployment.Name, context.UpstreamLatency.Value, success);
             context.ResponseHeaders[GatewayHeaders.UpstreamLatency] = ((long)context.UpstreamLatency.Value.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         }
     }
