@@ -32,4 +32,6 @@ public sealed class GatewayOptions
     public Resilience.ResilienceOptions Resilience { get; set; } = new();
     /// <summary>Upstream connection pooling (section <c>Gateway:Http</c>).</summary>
     public Providers.UpstreamHttpOptions Http { get; set; } = new();
+    /// <summary>The response cache (section <c>Gateway:Cache</c>).</summary>
+    public Caching.CacheOptions Cache { get; set; } = new();
 }

@@ -1,5 +1,6 @@
 using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
+using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
@@ -22,7 +23,7 @@ public sealed class GatewayRuntime
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
-        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null)
+        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null)
     {
         Options = options;
         Time = time;
@@ -40,6 +41,7 @@ public sealed class GatewayRuntime
         RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
         Upstream = upstream ?? new UpstreamGate(new InMemoryUpstreamBackend(time), time, options.Upstream);
         Breakers = new DeploymentBreakers(options.Resilience, time);
+        Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -49,6 +51,7 @@ public sealed class GatewayRuntime
             new CostEstimateStage(CostMeter),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
+            new CacheStage(Cache, options.Cache),
             new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens, Catalog, Breakers, options.Resilience),
         ]);
         ChatCompletions = new ChatCompletionService(Pipeline);
@@ -74,6 +77,8 @@ public sealed class GatewayRuntime
     public UpstreamGate Upstream { get; }
     /// <summary>One circuit breaker per deployment (per instance).</summary>
     public DeploymentBreakers Breakers { get; }
+    /// <summary>The response cache's store (in memory unless another is given).</summary>
+    public ICacheStore Cache { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
     public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }

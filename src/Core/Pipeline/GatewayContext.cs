@@ -31,6 +31,8 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public CatalogModel? Model { get; set; }
     public DeploymentOptions? Deployment { get; set; }
     public TimeSpan? UpstreamLatency { get; set; }
+    /// <summary>none, bypass, miss, hit or coalesced (the response cache); a hit or coalesced answer costs nothing.</summary>
+    public string CacheStatus { get; set; } = "none";
     /// <summary>Upstream calls made for this request (retries and fallbacks included).</summary>
     public int Attempts { get; set; }
 

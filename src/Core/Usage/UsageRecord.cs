@@ -46,8 +46,10 @@ public sealed record UsageRecord
     /// <summary>Time to the first content chunk of a stream; null for non-streaming requests.</summary>
     public long? TimeToFirstTokenMs { get; init; }
     public bool Stream { get; init; }
-    /// <summary>none, hit or miss (the response cache).</summary>
+    /// <summary>none, bypass, miss, hit or coalesced (the response cache).</summary>
     public string CacheStatus { get; init; } = "none";
+    /// <summary>What a cached or coalesced answer would have cost (its cost is 0).</summary>
+    public decimal SavedUsd { get; init; }
     /// <summary>success, error, stream_broken or client_closed.</summary>
     public required string Outcome { get; init; }
     /// <summary>The HTTP status the client saw (499 when it went away).</summary>

@@ -118,6 +118,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         public GatewayContext Context { get; } = context;
         public TokenUsage Usage { get; private set; }
         public CostResult? Cost { get; private set; }
+        public decimal Saved { get; private set; }
         public bool Estimated { get; private set; }
         public string? ServedModel { get; private set; }
         public long? TimeToFirstTokenMs { get; set; }
@@ -138,6 +139,12 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             Estimated = estimated;
             ServedModel = servedModel;
             Cost = Context.Deployment is { } d ? meter.Cost(d, servedModel, usage, Context.ReceivedAt) : new CostResult(0m, false, null);
+            if (Context.CacheStatus is "hit" or "coalesced")
+            {
+                // answered without an upstream call: free, and the record keeps what it saved
+                Saved = Cost.CostUsd;
+                Cost = Cost with { CostUsd = 0m };
+            }
             Context.Cost = Cost;
             Context.Usage = usage;
         }
@@ -171,6 +178,8 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 PriceKey = Cost?.PriceKey,
                 LatencyMs = (long)Context.Elapsed.TotalMilliseconds,
                 Attempts = Context.Attempts,
+                CacheStatus = Context.CacheStatus,
+                SavedUsd = Saved,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
                 Stream = Context.Request?.Stream ?? false,
                 Outcome = Outcome,

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Gateway.Core.Errors;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Protocol;
+using Gateway.Core.Providers;
+
+namespace Gateway.Core.Caching;
+
+/// <summary>
+/// Exact-match response cache and de-duplication, after admission (rate limits, budgets) and before routing.
+/// <list type="bullet">
+/// <item>Only deterministic requests are cached by default: <c>temperature</c> 0, or the client opts in with
+/// <c>x-gateway-cache: on</c>. <c>Cache-Control: no-store</c> bypasses the cache; <c>no-cache</c> skips the lookup but
+/// stores the fresh answer; <c>x-gateway-cache-ttl: seconds</c> sets the entry's life (up to the configured maximum).</item>
+/// <item>A hit costs nothing; the usage record keeps the tokens and the saving. Streaming clients get the cached answer
+/// replayed as a stream.</item>
+/// <item>Identical requests in flight at once (same key, same scope) share one upstream call: the first, when it is not
+/// streaming, calls upstream and every other caller — streaming or not — gets its whole answer, or its failure.</item>
+/// </list>
+/// The response says which: <c>x-gateway-cache: hit | miss | coalesced | bypass</c>.
+/// </summary>
+public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatewayStage
+{
+    public const string StatusHeader = "x-gateway-cache";
+    public const string TtlHeader = "x-gateway-cache-ttl";
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<CachedCompletion>> _inFlight = new(StringComparer.Ordinal);
+
+    public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var request = context.RequireRequest();
+        var control = context.Headers.Get("Cache-Control") ?? "";
+        var optIn = string.Equals(context.Headers.Get(StatusHeader), "on", StringComparison.OrdinalIgnoreCase);
+        var deterministic = request.Temperature is 0d || optIn;
+        if (!options.Enabled || !deterministic || control.Contains("no-store", StringComparison.OrdinalIgnoreCase))
+        {
+            context.ResponseHeaders[StatusHeader] = "bypass";
+            return await next(context).ConfigureAwait(false);
+        }
+
+        var principal = context.RequirePrincipal();
+        var scope = options.Scope == "key" || principal.Team is null ? "key:" + principal.KeyId : "team:" + principal.Team;
+        var key = CacheKey.For(request, context.RequireModel().Name, scope);
+        var ttl = Ttl(context);
+
+        if (!control.Contains("no-cache", StringComparison.OrdinalIgnoreCase) && await store.GetAsync(key, context.Aborted).ConfigureAwait(false) is { } cached)
+            return Serve(context, cached, "hit");
+
+        if (_inFlight.TryGetValue(key, out var leader))
+        {
+            var shared = await leader.Task.WaitAsync(context.Aborted).ConfigureAwait(false);
+            return Serve(context, shared, "coalesced");
+        }
+
+        context.ResponseHeaders[StatusHeader] = "miss";
+        if (request.Stream) return await next(context).ConfigureAwait(false);
+
+        var mine = new TaskCompletionSource<CachedCompletion>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_inFlight.TryAdd(key, mine))
+        {
+            var shared = await _inFlight[key].Task.WaitAsync(context.Aborted).ConfigureAwait(false);
+            return Serve(context, shared, "coalesced");
+        }
+
+        try
+        {
+            var result = await next(context).ConfigureAwait(false);
+            if (result is GatewayResult.Completion { Usage: { } usage } completion && context.Deployment is { } deployment)
+            {
+                var entry = new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow());
+                await store.SetAsync(key, entry, ttl, CancellationToken.None).ConfigureAwait(false);
+                mine.TrySetResult(entry);
+            }
+            else
+            {
+                mine.TrySetException(new GatewayException(new GatewayError(502, "The shared upstream call returned no usable answer.", "api_error", null, "upstream_error")));
+            }
+
+            return result;
+        }
+        catch (Exception ex)
+        {
+            // the failure reaches every caller that joined
+            mine.TrySetException(ex);
+            _ = mine.Task.Exception;
+            throw;
+        }
+        finally
+        {
+            _inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, mine));
+        }
+    }
+
+    private TimeSpan Ttl(GatewayContext context)
+    {
+        var seconds = options.DefaultTtlSeconds;
+        if (context.Headers.Get(TtlHeader) is { } header)
+        {
+            if (!double.TryParse(header, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out seconds) || seconds <= 0 || double.IsNaN(seconds))
+                throw Errors.Errors.InvalidRequest($"The {TtlHeader} header must be a positive number of seconds.", TtlHeader);
+        }
+
+        return TimeSpan.FromSeconds(Math.Min(seconds, options.MaxTtlSeconds));
+    }
+
+    private static GatewayResult Serve(GatewayContext context, CachedCompletion cached, string status)
+    {
+        context.CacheStatus = status;
+        context.ResponseHeaders[StatusHeader] = status;
+        var deployment = context.RequireModel().Deployments.FirstOrDefault(d => d.Name == cached.Deployment);
+        if (deployment is not null)
+        {
+            context.Deployment = deployment;
+            context.ResponseHeaders[GatewayHeaders.Provider] = deployment.Provider.ToLowerInvariant();
+            context.ResponseHeaders[GatewayHeaders.Deployment] = deployment.Name;
+        }
+
+        var body = (JsonObject)JsonNode.Parse(cached.Body)!;
+        return context.RequireRequest().Stream
+            ? new GatewayResult.Streaming(new ReplayStream(body, cached.Usage))
+            : new GatewayResult.Completion(body, cached.Usage);
+    }
+}
+
+/// <summary>A cached chat.completion replayed as a stream: per choice a role chunk, its content (and tool calls), a finish chunk; then usage.</summary>
+public sealed class ReplayStream(JsonObject completion, TokenUsage usage) : IChatStream
+{
+    private readonly Queue<JsonObject> _chunks = Build(completion, usage);
+
+    public TokenUsage? Usage { get; private set; }
+
+    private static Queue<JsonObject> Build(JsonObject c, TokenUsage usage)
+    {
+        var chunks = new Queue<JsonObject>();
+        JsonObject Chunk(JsonArray choices, JsonObject? usageNode = null) => new()
+        {
+            ["id"] = c["id"]?.DeepClone(), ["object"] = "chat.completion.chunk", ["created"] = c["created"]?.DeepClone(), ["model"] = c["model"]?.DeepClone(),
+            ["choices"] = choices, ["usage"] = usageNode,
+        };
+
+        foreach (var choice in c["choices"] as JsonArray ?? [])
+        {
+            var index = choice?["index"]?.DeepClone() ?? 0;
+            var message = choice?["message"] as JsonObject ?? [];
+            chunks.Enqueue(Chunk([new JsonObject { ["index"] = index, ["delta"] = new JsonObject { ["role"] = "assistant", ["content"] = "" }, ["finish_reason"] = null }]));
+            var delta = new JsonObject();
+            if (message["content"] is JsonValue content) delta["content"] = content.DeepClone();
+            if (message["tool_calls"] is JsonArray calls)
+                delta["tool_calls"] = new JsonArray([.. calls.Select((call, i) => { var copy = (JsonObject)call!.DeepClone(); copy["index"] = i; return (JsonNode)copy; })]);
+            if (delta.Count > 0) chunks.Enqueue(Chunk([new JsonObject { ["index"] = index.DeepClone(), ["delta"] = delta, ["finish_reason"] = null }]));
+            chunks.Enqueue(Chunk([new JsonObject { ["index"] = index.DeepClone(), ["delta"] = new JsonObject(), ["finish_reason"] = choice?["finish_reason"]?.DeepClone() }]));
+        }
+
+        chunks.Enqueue(Chunk([], usage.ToJson()));
+        return chunks;
+    }
+
+    public ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_chunks.TryDequeue(out var chunk)) return ValueTask.FromResult<JsonObject?>(null);
+        if (chunk["usage"] is JsonObject) Usage = usage;
+        return ValueTask.FromResult<JsonObject?>(chunk);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Gateway.Core.Auth;
+using Gateway.Core.Caching;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Protocol;
+using Gateway.Core.Usage;
+using Gateway.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Core.Tests.Caching;
+
+/// <summary>The exact-match response cache and de-duplication of identical requests in flight.</summary>
+public sealed class CacheTests
+{
+    private static ChatRequest Parse(string json) => ChatRequestParser.Parse(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void The_key_ignores_what_cannot_change_the_answer_and_normalises_the_rest()
+    {
+        var a = CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"stream":true,"user":"alice","max_tokens":10}"""), "gpt-4o", "team:a");
+        var b = CacheKey.For(Parse("""{"max_tokens":10.0,"messages":[{"content":"hi","role":"user"}],"temperature":0.0,"model":"alias-of-x","user":"bob","metadata":{"r":"1"}}"""), "gpt-4o", "team:a");
+        Assert.Equal(a, b);
+        Assert.StartsWith("team:a|", a, StringComparison.Ordinal);
+        Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi!"}],"max_tokens":10}"""), "gpt-4o", "team:a"));
+        Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":11}"""), "gpt-4o", "team:a"));
+        Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":10,"seed":1}"""), "gpt-4o", "team:a"));
+        Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":10}"""), "gpt-4o-mini", "team:a"));
+        Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":10}"""), "gpt-4o", "team:b"));
+    }
+
+    private sealed class Headers(string key, IDictionary<string, string>? extra = null) : IRequestHeaders
+    {
+        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key
+            : extra is not null && extra.TryGetValue(name, out var v) ? v : null;
+    }
+
+    private sealed class Secrets : ISecretResolver
+    {
+        public string? Resolve(string settingName) => "sk-upstream-test";
+    }
+
+    private static async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string TeamA, string TeamB)> Gateway(TimeProvider time, DeploymentOptions deployment)
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions { Deployments = [deployment], Models = [new ModelOptions { Name = "m", Deployments = [deployment.Name] }] },
+        };
+        var usage = new InMemoryUsageSink();
+        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage);
+        var (_, a) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
+        var (_, b) = await runtime.Keys.CreateAsync(new CreateKeyRequest("b", null, "beta", [], new Dictionary<string, string>()), default);
+        return (runtime, usage, a, b);
+    }
+
+    private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome, string Text)> Send(GatewayRuntime runtime, string key, string json, IDictionary<string, string>? headers = null)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        var context = new GatewayContext("r", new Headers(key, headers), new MemoryStream(body), body.Length, runtime.Time, default);
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+        var text = "";
+        if (outcome.Result is GatewayResult.Completion c) text = c.Body.ToJsonString();
+        if (outcome.Result is GatewayResult.Streaming s)
+        {
+            using var output = new MemoryStream();
+            await ChatStreamWriter.WriteAsync(s.Stream, output, includeUsage: true, default);
+            await s.Stream.DisposeAsync();
+            text = Encoding.UTF8.GetString(output.ToArray());
+        }
+
+        await context.CompleteAsync();
+        return (context, outcome, text);
+    }
+
+    [Fact]
+    public async Task A_repeated_workload_is_answered_from_the_cache_at_no_cost_and_the_saving_is_recorded()
+    {
+        var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
+        var random = new Random(3);
+        var hits = 0;
+        for (var i = 0; i < 500; i++)
+        {
+            var prompt = random.Next(50);
+            var (context, outcome, _) = await Send(runtime, key, $$"""{"model":"m","temperature":0,"messages":[{"role":"user","content":"question {{prompt}}"}]}""");
+            Assert.Null(outcome.Error);
+            if (context.ResponseHeaders[CacheStage.StatusHeader] == "hit") hits++;
+        }
+
+        Assert.True(hits >= 400, $"hit ratio {hits / 5.0:0.0} %"); // ≥ 80 %
+        var hitRecords = usage.Records.Where(r => r.CacheStatus == "hit").ToList();
+        Assert.Equal(hits, hitRecords.Count);
+        Assert.All(hitRecords, r => Assert.Equal(0m, r.CostUsd));
+        Assert.All(hitRecords, r => Assert.True(r.SavedUsd > 0m));
+        Assert.All(usage.Records.Where(r => r.CacheStatus == "miss"), r => Assert.True(r.CostUsd > 0m));
+    }
+
+    [Fact]
+    public async Task Only_deterministic_requests_are_cached_unless_the_client_opts_in_and_cache_control_is_honoured()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var (runtime, _, key, other) = await Gateway(time, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
+        const string zero = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"hi"}]}""";
+        const string warm = """{"model":"m","temperature":0.7,"messages":[{"role":"user","content":"hi"}]}""";
+        string Status((GatewayContext Context, ChatCompletionOutcome, string) r) => r.Context.ResponseHeaders[CacheStage.StatusHeader];
+
+        Assert.Equal("miss", Status(await Send(runtime, key, zero)));
+        Assert.Equal("hit", Status(await Send(runtime, key, zero)));
+        Assert.Equal("miss", Status(await Send(runtime, other, zero))); // another team never shares
+        Assert.Equal("bypass", Status(await Send(runtime, key, warm)));
+        var optIn = new Dictionary<string, string> { ["x-gateway-cache"] = "on" };
+        Assert.Equal("miss", Status(await Send(runtime, key, warm, optIn)));
+        Assert.Equal("hit", Status(await Send(runtime, key, warm, optIn)));
+        Assert.Equal("bypass", Status(await Send(runtime, key, zero, new Dictionary<string, string> { ["Cache-Control"] = "no-store" })));
+        Assert.Equal("miss", Status(await Send(runtime, key, zero, new Dictionary<string, string> { ["Cache-Control"] = "no-cache" })));
+
+        // a short TTL from the client: gone after it
+        const string brief = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"brief"}]}""";
+        var ttl = new Dictionary<string, string> { [CacheStage.TtlHeader] = "30" };
+        Assert.Equal("miss", Status(await Send(runtime, key, brief, ttl)));
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Equal("hit", Status(await Send(runtime, key, brief)));
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal("miss", Status(await Send(runtime, key, brief)));
+        Assert.Equal(400, (await Send(runtime, key, brief, new Dictionary<string, string> { [CacheStage.TtlHeader] = "soon" })).Outcome.Error!.Status);
+    }
+
+    [Fact]
+    public async Task A_streaming_client_gets_the_cached_answer_replayed()
+    {
+        var (runtime, _, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
+        var (_, first, firstText) = await Send(runtime, key, """{"model":"m","temperature":0,"messages":[{"role":"user","content":"tell me"}]}""");
+        var content = (string)System.Text.Json.Nodes.JsonNode.Parse(firstText)!["choices"]![0]!["message"]!["content"]!;
+        var (context, _, streamed) = await Send(runtime, key, """{"model":"m","temperature":0,"stream":true,"messages":[{"role":"user","content":"tell me"}]}""");
+        Assert.Equal("hit", context.ResponseHeaders[CacheStage.StatusHeader]);
+        var events = streamed.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var replayed = string.Concat(events.Where(e => e.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(e => System.Text.Json.Nodes.JsonNode.Parse(e["data: ".Length..])!["choices"]!.AsArray().Select(c => (string?)c!["delta"]!["content"] ?? "")).SelectMany(x => x));
+        Assert.Equal(content, replayed);
+        Assert.Contains(events, e => e.Contains("\"usage\":{", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task One_hundred_concurrent_identical_requests_make_exactly_one_upstream_call()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        upstream.EnqueueFault(new Hang(TimeSpan.FromMilliseconds(500)));
+        upstream.Enqueue(new FakeReply { Text = "the shared answer", PromptTokens = 12, CompletionTokens = 3 });
+        var (runtime, usage, key, _) = await Gateway(TimeProvider.System,
+            new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
+        const string json = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"same question"}]}""";
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(() => Send(runtime, key, json))));
+
+        Assert.Equal(1, upstream.RequestCount);
+        Assert.All(results, r => Assert.Null(r.Outcome.Error));
+        Assert.All(results, r => Assert.Contains("the shared answer", r.Text, StringComparison.Ordinal));
+        Assert.Equal(99, results.Count(r => r.Context.ResponseHeaders[CacheStage.StatusHeader] is "coalesced" or "hit"));
+        Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
+    }
+
+    [Fact]
+    public async Task Streaming_callers_join_an_identical_call_in_flight_and_a_failure_reaches_every_caller()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        var (runtime, _, key, _) = await Gateway(TimeProvider.System,
+            new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
+
+        upstream.EnqueueFault(new Hang(TimeSpan.FromMilliseconds(500)));
+        upstream.Enqueue(new FakeReply { Text = "joined answer" });
+        const string plain = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"join me"}]}""";
+        const string streaming = """{"model":"m","temperature":0,"stream":true,"messages":[{"role":"user","content":"join me"}]}""";
+        var leader = Task.Run(() => Send(runtime, key, plain));
+        while (upstream.RequestCount == 0) await Task.Delay(10);
+        var followers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Send(runtime, key, streaming)));
+        await leader;
+        Assert.Equal(1, upstream.RequestCount);
+        Assert.All(followers, f => Assert.Equal("coalesced", f.Context.ResponseHeaders[CacheStage.StatusHeader]));
+        Assert.All(followers, f => Assert.Contains("joined answer", f.Text, StringComparison.Ordinal));
+
+        upstream.Reset();
+        upstream.EnqueueFault(new BadRequest("this model refuses"));
+        const string failing = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"fail me"}]}""";
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => Send(runtime, key, failing))));
+        Assert.All(results, r => Assert.Equal(400, r.Outcome.Error?.Status));
+        Assert.True(upstream.RequestCount < 20, $"{upstream.RequestCount} upstream calls");
+    }
+}
