@@ -9,6 +9,7 @@ using Gateway.Core.Providers;
 using Gateway.Core.RateLimits;
 using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
+using Gateway.Core.Telemetry;
 using Gateway.Core.Usage;
 
 namespace Gateway.Core.Hosting;
@@ -23,7 +24,7 @@ public sealed class GatewayRuntime
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
-        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null)
+        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null, GatewayMetrics? metrics = null)
     {
         Options = options;
         Time = time;
@@ -36,11 +37,12 @@ public sealed class GatewayRuntime
         Volume = volume ?? new InMemoryVolumeTracker();
         CostMeter = new PricingCostMeter(Prices, Volume);
         Currencies = new CurrencyConverter(options.Pricing.Currencies);
-        UsageSink = usage ?? NullUsageSink.Instance;
+        Metrics = metrics ?? new GatewayMetrics();
+        UsageSink = new MeteredUsageSink(usage ?? NullUsageSink.Instance, Metrics);
         Budgets = budgets ?? new BudgetGate(new InMemoryBudgetBackend(time), time, options.Budgets);
         RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
         Upstream = upstream ?? new UpstreamGate(new InMemoryUpstreamBackend(time), time, options.Upstream);
-        Breakers = new DeploymentBreakers(options.Resilience, time);
+        Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
         Pipeline = new GatewayPipeline(
         [
@@ -79,7 +81,9 @@ public sealed class GatewayRuntime
     public DeploymentBreakers Breakers { get; }
     /// <summary>The response cache's store (in memory unless another is given).</summary>
     public ICacheStore Cache { get; }
-    /// <summary>Where usage records go (the usage queue in the Functions app).</summary>
+    /// <summary>The gateway's meters (GenAI semantic conventions plus its own).</summary>
+    public GatewayMetrics Metrics { get; }
+    /// <summary>Where usage records go (the usage queue in the Functions app), through the metrics.</summary>
     public IUsageSink UsageSink { get; }
     public GatewayPipeline Pipeline { get; }
     public ChatCompletionService ChatCompletions { get; }

@@ -40,7 +40,7 @@ public sealed record BreakerEvent(string Deployment, CircuitState State, DateTim
 /// <see cref="ResilienceOptions.FailureRatio"/>, stays open for <see cref="ResilienceOptions.BreakSeconds"/>, then lets
 /// one probe through (half-open) and closes on its success.
 /// </summary>
-public sealed class DeploymentBreakers(ResilienceOptions options, TimeProvider time)
+public sealed class DeploymentBreakers(ResilienceOptions options, TimeProvider time, Action<BreakerEvent>? observer = null)
 {
     private readonly ConcurrentDictionary<string, (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State)> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<BreakerEvent> _events = new();
@@ -71,7 +71,9 @@ public sealed class DeploymentBreakers(ResilienceOptions options, TimeProvider t
 
     private ValueTask Record(string deployment, CircuitState state)
     {
-        _events.Enqueue(new BreakerEvent(deployment, state, time.GetUtcNow()));
+        var e = new BreakerEvent(deployment, state, time.GetUtcNow());
+        _events.Enqueue(e);
+        observer?.Invoke(e);
         return ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Gateway.Core.Resilience;
+using Gateway.Core.Usage;
+
+namespace Gateway.Core.Telemetry;
+
+/// <summary>
+/// The gateway's meters. GenAI semantic conventions: <c>gen_ai.client.token.usage</c> (histogram of tokens per request,
+/// by <c>gen_ai.token.type</c> input/output) and <c>gen_ai.client.operation.duration</c> (seconds), tagged with
+/// <c>gen_ai.operation.name</c>, <c>gen_ai.system</c>, <c>gen_ai.request.model</c>, <c>gen_ai.response.model</c> and
+/// <c>error.type</c> on failures. The gateway's own: cost and cache savings (USD), cache hits, coalesced requests,
+/// retries, fallbacks and circuit-breaker transitions. Exported by whatever OpenTelemetry pipeline listens to the
+/// meter <see cref="MeterName"/> (Azure Monitor in the Functions app when configured).
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "LlmGateway";
+
+    private readonly Meter _meter;
+    private readonly Histogram<long> _tokens;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<double> _cost;
+    private readonly Counter<double> _savings;
+    private readonly Counter<long> _cacheHits;
+    private readonly Counter<long> _coalesced;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _breaker;
+
+    public GatewayMetrics(IMeterFactory? factory = null)
+    {
+        _meter = factory?.Create(MeterName, "1.0") ?? new Meter(MeterName, "1.0");
+        _tokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.");
+        _duration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "GenAI operation duration.");
+        _cost = _meter.CreateCounter<double>("llm_gateway.cost", "USD", "What requests cost.");
+        _savings = _meter.CreateCounter<double>("llm_gateway.cache.savings", "USD", "What cached and coalesced answers would have cost.");
+        _cacheHits = _meter.CreateCounter<long>("llm_gateway.cache.hits", "{request}", "Requests answered from the cache.");
+        _coalesced = _meter.CreateCounter<long>("llm_gateway.coalesced", "{request}", "Requests that shared an identical call in flight.");
+        _retries = _meter.CreateCounter<long>("llm_gateway.retries", "{attempt}", "Upstream calls beyond the first, per request.");
+        _requests = _meter.CreateCounter<long>("llm_gateway.requests", "{request}", "Requests by outcome.");
+        _breaker = _meter.CreateCounter<long>("llm_gateway.breaker.transitions", "{transition}", "Circuit-breaker state changes by deployment.");
+    }
+
+    /// <summary>The GenAI system name for a provider (semantic conventions).</summary>
+    public static string SystemOf(string? provider) => provider switch
+    {
+        "openai" or "openai-compatible" => "openai",
+        "azure-openai" => "az.ai.openai",
+        "anthropic" => "anthropic",
+        null => "_OTHER",
+        _ => provider,
+    };
+
+    /// <summary>Records one finished request from its usage record.</summary>
+    public void Record(UsageRecord r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var tags = new TagList
+        {
+            { "gen_ai.operation.name", "chat" },
+            { "gen_ai.system", SystemOf(r.Provider) },
+            { "gen_ai.request.model", r.ModelRequested },
+            { "gen_ai.response.model", r.ModelServed },
+            { "llm_gateway.deployment", r.Deployment },
+        };
+        if (r.IsError) tags.Add("error.type", r.ErrorCode ?? r.Status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        _duration.Record(r.LatencyMs / 1000.0, tags);
+        if (!r.IsError || r.PromptTokens + r.CompletionTokens > 0)
+        {
+            var input = tags;
+            input.Add("gen_ai.token.type", "input");
+            _tokens.Record(r.PromptTokens, input);
+            var output = tags;
+            output.Add("gen_ai.token.type", "output");
+            _tokens.Record(r.CompletionTokens, output);
+        }
+
+        var outcome = new TagList { { "gen_ai.request.model", r.ModelRequested }, { "llm_gateway.outcome", r.Outcome }, { "llm_gateway.cache", r.CacheStatus } };
+        _requests.Add(1, outcome);
+        if (r.CostUsd > 0) _cost.Add((double)r.CostUsd, tags);
+        if (r.CacheStatus == "hit") _cacheHits.Add(1, tags);
+        if (r.CacheStatus == "coalesced") _coalesced.Add(1, tags);
+        if (r.SavedUsd > 0) _savings.Add((double)r.SavedUsd, tags);
+        if (r.Attempts > 1) _retries.Add(r.Attempts - 1, tags);
+    }
+
+    public void Record(BreakerEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        _breaker.Add(1, new TagList { { "llm_gateway.deployment", e.Deployment }, { "llm_gateway.breaker.state", e.State.ToString().ToLowerInvariant() } });
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>Records each usage record in the metrics, then passes it on.</summary>
+public sealed class MeteredUsageSink(IUsageSink inner, GatewayMetrics metrics) : IUsageSink
+{
+    public ValueTask SubmitAsync(UsageRecord record, CancellationToken cancellationToken)
+    {
+        metrics.Record(record);
+        return inner.SubmitAsync(record, cancellationToken);
+    }
+}
