@@ -11,6 +11,9 @@ using Gateway.Functions.Budgets;
 using Gateway.Functions.RateLimits;
 using Gateway.Functions.Upstream;
 using Gateway.Core.Routing;
+using Gateway.Core.Telemetry;
+using Azure.Monitor.OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,6 +59,14 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new UpstreamGate(sp.GetRequiredService<DurableUpstreamBackend>(), sp.GetRequiredService<TimeProvider>(), options.Upstream));
         services.AddSingleton(sp => new StopAdministration(sp.GetRequiredService<UpstreamGate>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new RateLimitGate(sp.GetRequiredService<DurableRateLimitBackend>(), sp.GetRequiredService<TimeProvider>(), options.RateLimits));
+        // Metrics: the gateway's meter, exported to Azure Monitor when Application Insights is configured.
+        services.AddSingleton(sp => new GatewayMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics.AddMeter(GatewayMetrics.MeterName);
+            if (configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } connection)
+                metrics.AddAzureMonitorMetricExporter(o => o.ConnectionString = connection);
+        });
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
@@ -63,7 +74,7 @@ public static class GatewayServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
-                upstream: sp.GetRequiredService<UpstreamGate>());
+                upstream: sp.GetRequiredService<UpstreamGate>(), metrics: sp.GetRequiredService<GatewayMetrics>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddHostedService<PriceCatalogRefresher>();
