@@ -146,7 +146,7 @@ public sealed class CacheTests
     public async Task One_hundred_concurrent_identical_requests_make_exactly_one_upstream_call()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
-        upstream.EnqueueFault(new Hang(TimeSpan.FromMilliseconds(500)));
+        upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(1)));
         upstream.Enqueue(new FakeReply { Text = "the shared answer", PromptTokens = 12, CompletionTokens = 3 });
         var (runtime, usage, key, _) = await Gateway(TimeProvider.System,
             new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
@@ -168,7 +168,8 @@ public sealed class CacheTests
         var (runtime, _, key, _) = await Gateway(TimeProvider.System,
             new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
 
-        upstream.EnqueueFault(new Hang(TimeSpan.FromMilliseconds(500)));
+        // the leader's answer takes 2 s: long enough for every follower to join it, even on a loaded machine
+        upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(2)));
         upstream.Enqueue(new FakeReply { Text = "joined answer" });
         const string plain = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"join me"}]}""";
         const string streaming = """{"model":"m","temperature":0,"stream":true,"messages":[{"role":"user","content":"join me"}]}""";
