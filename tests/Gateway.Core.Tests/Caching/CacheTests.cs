@@ -42,11 +42,12 @@ public sealed class CacheTests
         public string? Resolve(string settingName) => "sk-upstream-test";
     }
 
-    private static async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string TeamA, string TeamB)> Gateway(TimeProvider time, DeploymentOptions deployment)
+    private static async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string TeamA, string TeamB)> Gateway(TimeProvider time, DeploymentOptions deployment, int maxAttempts = 3)
     {
         var options = new GatewayOptions
         {
             Catalog = new CatalogOptions { Deployments = [deployment], Models = [new ModelOptions { Name = "m", Deployments = [deployment.Name] }] },
+            Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = maxAttempts },
         };
         var usage = new InMemoryUsageSink();
         var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage);
@@ -162,7 +163,7 @@ public sealed class CacheTests
     }
 
     [Fact]
-    public async Task Streaming_callers_join_an_identical_call_in_flight_and_a_failure_reaches_every_caller()
+    public async Task Streaming_callers_join_an_identical_call_in_flight()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
         var (runtime, _, key, _) = await Gateway(TimeProvider.System,
@@ -181,11 +182,26 @@ public sealed class CacheTests
         Assert.All(followers, f => Assert.Equal("coalesced", f.Context.ResponseHeaders[CacheStage.StatusHeader]));
         Assert.All(followers, f => Assert.Contains("joined answer", f.Text, StringComparison.Ordinal));
 
-        upstream.Reset();
-        upstream.EnqueueFault(new BadRequest("this model refuses"));
-        const string failing = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"fail me"}]}""";
-        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => Send(runtime, key, failing))));
-        Assert.All(results, r => Assert.Equal(400, r.Outcome.Error?.Status));
-        Assert.True(upstream.RequestCount < 20, $"{upstream.RequestCount} upstream calls");
+    }
+
+    [Fact]
+    public async Task A_failure_of_the_shared_call_reaches_every_caller_that_joined_it()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        // the one upstream call hangs past the deployment's 2 s timeout; no retry, so the leader fails with a 504
+        var (runtime, _, key, _) = await Gateway(TimeProvider.System,
+            new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K", TimeoutSeconds = 2 },
+            maxAttempts: 1);
+        upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(10)));
+        const string plain = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"fail me"}]}""";
+        const string streaming = """{"model":"m","temperature":0,"stream":true,"messages":[{"role":"user","content":"fail me"}]}""";
+        var leader = Task.Run(() => Send(runtime, key, plain));
+        while (upstream.RequestCount == 0) await Task.Delay(10);
+        var followers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Send(runtime, key, i % 2 == 0 ? plain : streaming)));
+        var all = followers.Append(await leader).ToList();
+
+        Assert.Equal(1, upstream.RequestCount);
+        Assert.All(all, r => Assert.Equal(504, r.Outcome.Error?.Status));
+        Assert.All(all, r => Assert.Equal("upstream_timeout", r.Outcome.Error?.Code));
     }
 }
