@@ -53,6 +53,16 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
 
     public TimeSpan Elapsed => Time.GetElapsedTime(StartedAt);
 
+    /// <summary>
+    /// Tokens counted against limits before the call: the prompt estimate plus the output cap (max_tokens × n, else
+    /// <paramref name="defaultOutputTokens"/>); corrected with the real count afterwards.
+    /// </summary>
+    public long UpFrontTokens(int defaultOutputTokens)
+    {
+        var request = RequireRequest();
+        return (long)(CostEstimate?.PromptTokens ?? 0) + (request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : defaultOutputTokens);
+    }
+
     private List<Func<ValueTask>>? _completed;
 
     /// <summary>Runs after the response has been written (or abandoned): usage records, settlements.</summary>

@@ -18,10 +18,7 @@ public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options)
         var counters = gate.CountersFor(principal.KeyId, context.RequireModel().Name);
         if (counters.Count == 0) return await next(context).ConfigureAwait(false);
 
-        var request = context.RequireRequest();
-        var prompt = context.CostEstimate?.PromptTokens ?? 0;
-        var output = request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : options.DefaultOutputTokens;
-        var estimated = prompt + output;
+        var estimated = context.UpFrontTokens(options.DefaultOutputTokens);
         RateLimitAdmission admission;
         try
         {

@@ -27,18 +27,8 @@ public sealed class DurableBudgetBackend(TimeProvider time) : IBudgetBackend
 
     public static EntityInstanceId EntityId(BudgetScope scope) => new(BudgetEntity.Name, scope.ToString());
 
-    public async Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
-    {
-        var client = Client;
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Orchestrator, new BudgetCall(scope.ToString(), command), cancellationToken).ConfigureAwait(false);
-        var done = await client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-            throw new InvalidOperationException($"The budget call for {scope} ended {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
-        var result = done.ReadOutputAs<BudgetCommandResult>() ?? throw new InvalidOperationException($"The budget call for {scope} returned nothing.");
-        // best effort: the orchestration's history is not needed once its answer is read
-        _ = client.PurgeInstanceAsync(instanceId, CancellationToken.None);
-        return result;
-    }
+    public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken) =>
+        DurableCalls.RunAsync<BudgetCommandResult>(_client, Orchestrator, new BudgetCall(scope.ToString(), command), $"budget call for {scope}", cancellationToken);
 
     public async Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken)
     {

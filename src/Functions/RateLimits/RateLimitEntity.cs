@@ -49,17 +49,8 @@ public sealed class DurableRateLimitBackend : IRateLimitBackend
 
     public void Attach(DurableTaskClient client) => Interlocked.CompareExchange(ref _client, client, null);
 
-    public async Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken)
-    {
-        var client = _client ?? throw new InvalidOperationException("The Durable client has not been attached yet.");
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(Orchestrator, new RateLimitCall(counterId, command), cancellationToken).ConfigureAwait(false);
-        var done = await client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-            throw new InvalidOperationException($"The rate-limit call for {counterId} ended {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
-        var result = done.ReadOutputAs<RateLimitCommandResult>() ?? throw new InvalidOperationException($"The rate-limit call for {counterId} returned nothing.");
-        _ = client.PurgeInstanceAsync(instanceId, CancellationToken.None);
-        return result;
-    }
+    public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken) =>
+        DurableCalls.RunAsync<RateLimitCommandResult>(_client, Orchestrator, new RateLimitCall(counterId, command), $"rate-limit call for {counterId}", cancellationToken);
 
     [Function(Orchestrator)]
     public static Task<RateLimitCommandResult> RunOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context)

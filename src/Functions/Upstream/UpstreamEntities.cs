@@ -61,19 +61,9 @@ public sealed class DurableUpstreamBackend : IUpstreamBackend
 
     private DurableTaskClient Client => _client ?? throw new InvalidOperationException("The Durable client has not been attached yet.");
 
-    private async Task<T> RunAsync<T>(string orchestrator, object input, CancellationToken cancellationToken)
-    {
-        var id = await Client.ScheduleNewOrchestrationInstanceAsync(orchestrator, input, cancellationToken).ConfigureAwait(false);
-        var done = await Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        if (done.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-            throw new InvalidOperationException($"{orchestrator} ended {done.RuntimeStatus}: {done.FailureDetails?.ErrorMessage}");
-        var result = done.ReadOutputAs<T>() ?? throw new InvalidOperationException($"{orchestrator} returned nothing.");
-        _ = Client.PurgeInstanceAsync(id, CancellationToken.None);
-        return result;
-    }
 
     public Task<UpstreamResult> SendAsync(string deployment, UpstreamCommand command, CancellationToken cancellationToken) =>
-        RunAsync<UpstreamResult>(Orchestrator, new UpstreamCall(deployment, command), cancellationToken);
+        DurableCalls.RunAsync<UpstreamResult>(_client, Orchestrator, new UpstreamCall(deployment, command), $"upstream call for {deployment}", cancellationToken);
 
     public async Task<StopListState> ReadStopsAsync(CancellationToken cancellationToken)
     {
@@ -83,7 +73,7 @@ public sealed class DurableUpstreamBackend : IUpstreamBackend
     }
 
     public Task<StopListState> ChangeStopsAsync(StopCommand command, CancellationToken cancellationToken) =>
-        RunAsync<StopListState>(StopsOrchestrator, command, cancellationToken);
+        DurableCalls.RunAsync<StopListState>(_client, StopsOrchestrator, command, "stop-list change", cancellationToken);
 
     [Function(Orchestrator)]
     public static Task<UpstreamResult> RunUpstream([OrchestrationTrigger] TaskOrchestrationContext context)

@@ -82,8 +82,7 @@ public sealed class ProviderStage(
             throw Errors.Errors.DependencyUnavailable("its provider stops", "upstream_limits_unavailable", ex);
         }
 
-        var request = context.RequireRequest();
-        var tokens = (long)(context.CostEstimate?.PromptTokens ?? 0) + (request.MaxOutputTokens is { } max ? (long)max * Math.Max(1, request.N) : defaultOutputTokens);
+        var tokens = context.UpFrontTokens(defaultOutputTokens);
         var key = context.RequirePrincipal().KeyId;
         var failed = new HashSet<string>(StringComparer.Ordinal);
         var open = new HashSet<string>(StringComparer.Ordinal);
