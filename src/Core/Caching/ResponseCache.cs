@@ -18,6 +18,15 @@ public sealed class CacheOptions
     public double MaxTtlSeconds { get; set; } = 86400;
     /// <summary>Entries kept in memory at most (oldest evicted first).</summary>
     public int MaxEntries { get; set; } = 10_000;
+    /// <summary>Where entries live: <c>memory</c> (per instance, the default), <c>storage</c> (Azure Blob Storage, shared by
+    /// every instance) or <c>redis</c> (shared). A shared backend is fronted by a short-lived in-memory copy.</summary>
+    public string Backend { get; set; } = "memory";
+    /// <summary>Name of the app setting holding the Redis connection string (a secret; may be a Key Vault reference).</summary>
+    public string RedisConnectionSetting { get; set; } = "Gateway__Cache__RedisConnection";
+    /// <summary>Blob container for the <c>storage</c> backend (in the gateway's storage account).</summary>
+    public string StorageContainer { get; set; } = "response-cache";
+    /// <summary>How long an instance keeps its in-memory copy of a shared entry (bounds how late an expiry is seen).</summary>
+    public double LocalCopySeconds { get; set; } = 30;
 }
 
 /// <summary>A cached answer: the chat.completion body and what produced it.</summary>
