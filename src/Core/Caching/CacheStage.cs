@@ -15,8 +15,11 @@ namespace Gateway.Core.Caching;
 /// stores the fresh answer; <c>x-gateway-cache-ttl: seconds</c> sets the entry's life (up to the configured maximum).</item>
 /// <item>A hit costs nothing; the usage record keeps the tokens and the saving. Streaming clients get the cached answer
 /// replayed as a stream.</item>
-/// <item>Identical requests in flight at once (same key, same scope) share one upstream call: the first, when it is not
-/// streaming, calls upstream and every other caller — streaming or not — gets its whole answer, or its failure.</item>
+/// <item>Identical requests in flight at once (same key, same scope) share one upstream call: the first calls upstream
+/// (streaming or not; a stream is folded back into the whole completion as it passes) and every other caller — streaming
+/// or not — gets its whole answer, or its failure. When the first caller goes away before the answer, the others make
+/// the call themselves.</item>
+/// <item>Streamed misses are stored too, once the stream ended with every choice finished.</item>
 /// </list>
 /// The response says which: <c>x-gateway-cache: hit | miss | coalesced | bypass</c>.
 /// </summary>
@@ -25,6 +28,10 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
     public const string StatusHeader = "x-gateway-cache";
     public const string TtlHeader = "x-gateway-cache-ttl";
     private readonly ConcurrentDictionary<string, TaskCompletionSource<CachedCompletion>> _inFlight = new(StringComparer.Ordinal);
+    private readonly ICacheStore _store = store;
+
+    /// <summary>The leader's client went away (or its answer cannot be shared): followers make the call themselves.</summary>
+    private sealed class LeaderGone : Exception;
 
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
@@ -34,7 +41,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         var deterministic = request.Temperature is 0d || optIn;
         if (!options.Enabled || !deterministic || control.Contains("no-store", StringComparison.OrdinalIgnoreCase))
         {
-            context.ResponseHeaders[StatusHeader] = "bypass";
+            context.CacheStatus = context.ResponseHeaders[StatusHeader] = "bypass";
             return await next(context).ConfigureAwait(false);
         }
 
@@ -43,51 +50,151 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         var key = CacheKey.For(request, context.RequireModel().Name, scope);
         var ttl = Ttl(context);
 
-        if (!control.Contains("no-cache", StringComparison.OrdinalIgnoreCase) && await store.GetAsync(key, context.Aborted).ConfigureAwait(false) is { } cached)
+        if (!control.Contains("no-cache", StringComparison.OrdinalIgnoreCase) && await LookupAsync(key, context.Aborted).ConfigureAwait(false) is { } cached)
             return Serve(context, cached, "hit");
 
-        if (_inFlight.TryGetValue(key, out var leader))
+        while (true)
         {
-            var shared = await leader.Task.WaitAsync(context.Aborted).ConfigureAwait(false);
-            return Serve(context, shared, "coalesced");
+            if (_inFlight.TryGetValue(key, out var leader))
+            {
+                try
+                {
+                    var shared = await leader.Task.WaitAsync(context.Aborted).ConfigureAwait(false);
+                    return Serve(context, shared, "coalesced");
+                }
+                catch (LeaderGone)
+                {
+                    continue; // the leader gave up before an answer: one of the waiting callers leads now
+                }
+            }
+
+            var mine = new TaskCompletionSource<CachedCompletion>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_inFlight.TryAdd(key, mine)) return await LeadAsync(context, next, new Flight(this, key, ttl, mine)).ConfigureAwait(false);
         }
+    }
 
-        context.ResponseHeaders[StatusHeader] = "miss";
-        if (request.Stream) return await next(context).ConfigureAwait(false);
-
-        var mine = new TaskCompletionSource<CachedCompletion>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_inFlight.TryAdd(key, mine))
-        {
-            var shared = await _inFlight[key].Task.WaitAsync(context.Aborted).ConfigureAwait(false);
-            return Serve(context, shared, "coalesced");
-        }
-
+    /// <summary>A miss: this request calls upstream for everyone waiting on the same key, and stores the answer.</summary>
+    private static async ValueTask<GatewayResult> LeadAsync(GatewayContext context, GatewayHandler next, Flight flight)
+    {
+        context.CacheStatus = context.ResponseHeaders[StatusHeader] = "miss";
+        GatewayResult result;
         try
         {
-            var result = await next(context).ConfigureAwait(false);
-            if (result is GatewayResult.Completion { Usage: { } usage } completion && context.Deployment is { } deployment)
-            {
-                var entry = new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow());
-                await store.SetAsync(key, entry, ttl, CancellationToken.None).ConfigureAwait(false);
-                mine.TrySetResult(entry);
-            }
-            else
-            {
-                mine.TrySetException(new GatewayException(new GatewayError(502, "The shared upstream call returned no usable answer.", "api_error", null, "upstream_error")));
-            }
-
-            return result;
+            result = await next(context).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // the failure reaches every caller that joined
-            mine.TrySetException(ex);
-            _ = mine.Task.Exception;
+            flight.Fail(ex, context.Aborted.IsCancellationRequested);
             throw;
         }
-        finally
+
+        switch (result)
         {
-            _inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, mine));
+            case GatewayResult.Completion { Usage: { } usage } completion when context.Deployment is { } deployment:
+                await flight.SucceedAsync(new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow())).ConfigureAwait(false);
+                return result;
+            case GatewayResult.Streaming streaming when context.Deployment is { } deployment:
+                // the answer is known only once the stream ends: it is put together as the client reads it
+                return new GatewayResult.Streaming(new RecordingStream(streaming.Stream, flight, deployment.Name, context.Time));
+            default:
+                flight.Fail(new LeaderGone(), abandoned: true);
+                return result;
+        }
+    }
+
+    /// <summary>One upstream call shared by every caller of the same key, from the leader's start to its answer.</summary>
+    private sealed class Flight(CacheStage stage, string key, TimeSpan ttl, TaskCompletionSource<CachedCompletion> shared)
+    {
+        public async ValueTask SucceedAsync(CachedCompletion entry)
+        {
+            shared.TrySetResult(entry);
+            stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
+            try
+            {
+                await stage._store.SetAsync(key, entry, ttl, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // a cache that cannot store never fails the request that was answered
+            }
+        }
+
+        /// <summary>A failure reaches every caller that joined; a leader whose client left lets them call themselves.</summary>
+        public void Fail(Exception failure, bool abandoned)
+        {
+            shared.TrySetException(abandoned ? new LeaderGone() : failure);
+            _ = shared.Task.Exception;
+            stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
+        }
+    }
+
+    /// <summary>Passes a streamed miss through untouched while folding it into the completion it stands for.</summary>
+    private sealed class RecordingStream(IChatStream inner, Flight flight, string deployment, TimeProvider time) : IChatStream, IStreamTrailer
+    {
+        private readonly StreamAccumulator _accumulator = new();
+        private bool _done;
+
+        public TokenUsage? Usage => inner.Usage;
+
+        public string? Trailer => (inner as IStreamTrailer)?.Trailer;
+
+        public async ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+        {
+            JsonObject? chunk;
+            try
+            {
+                chunk = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _done = true;
+                flight.Fail(ex, cancellationToken.IsCancellationRequested);
+                throw;
+            }
+
+            if (chunk is not null)
+            {
+                _accumulator.Add(chunk);
+                return chunk;
+            }
+
+            if (!_done)
+            {
+                _done = true;
+                if (inner.Usage is { } usage && _accumulator.TryBuild() is { } completion)
+                {
+                    completion["usage"] = usage.ToJson();
+                    await flight.SucceedAsync(new CachedCompletion(completion.ToJsonString(), usage, deployment, time.GetUtcNow())).ConfigureAwait(false);
+                }
+                else
+                    flight.Fail(new LeaderGone(), abandoned: true);
+            }
+
+            return null;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_done)
+            {
+                _done = true;
+                flight.Fail(new LeaderGone(), abandoned: true); // the client left before the end
+            }
+
+            await inner.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A store that cannot answer is a miss, never a failed request.</summary>
+    private async ValueTask<CachedCompletion?> LookupAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
         }
     }
 

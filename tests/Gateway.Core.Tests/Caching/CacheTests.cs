@@ -204,4 +204,66 @@ public sealed class CacheTests
         Assert.All(all, r => Assert.Equal(504, r.Outcome.Error?.Status));
         Assert.All(all, r => Assert.Equal("upstream_timeout", r.Outcome.Error?.Code));
     }
+
+    [Fact]
+    public async Task A_streamed_miss_is_stored_and_a_streaming_leader_shares_its_answer_with_every_caller()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        var (runtime, usage, key, _) = await Gateway(TimeProvider.System,
+            new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
+        upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(2)));
+        upstream.Enqueue(new FakeReply { Text = "streamed and shared", PromptTokens = 9, CompletionTokens = 4 });
+        const string plain = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"stream me"}]}""";
+        const string streaming = """{"model":"m","temperature":0,"stream":true,"messages":[{"role":"user","content":"stream me"}]}""";
+
+        var leader = Task.Run(() => Send(runtime, key, streaming));
+        while (upstream.RequestCount == 0) await Task.Delay(10);
+        var followers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Send(runtime, key, i % 2 == 0 ? plain : streaming)));
+        var first = await leader;
+
+        Assert.Equal(1, upstream.RequestCount);
+        Assert.Equal("miss", first.Context.ResponseHeaders[CacheStage.StatusHeader]);
+        Assert.Contains("streamed", first.Text, StringComparison.Ordinal);
+        Assert.All(followers, f => Assert.Null(f.Outcome.Error));
+        Assert.All(followers, f => Assert.Contains(f.Context.ResponseHeaders[CacheStage.StatusHeader], new[] { "coalesced", "hit" }));
+        foreach (var f in followers.Where((_, i) => i % 2 == 0))
+            Assert.Equal("streamed and shared", (string)System.Text.Json.Nodes.JsonNode.Parse(f.Text)!["choices"]![0]!["message"]!["content"]!);
+
+        // stored once the stream ended: a later caller, streaming or not, is a hit with the same answer and usage
+        var later = await Send(runtime, key, plain);
+        Assert.Equal("hit", later.Context.ResponseHeaders[CacheStage.StatusHeader]);
+        var body = System.Text.Json.Nodes.JsonNode.Parse(later.Text)!;
+        Assert.Equal("streamed and shared", (string)body["choices"]![0]!["message"]!["content"]!);
+        Assert.Equal("stop", (string)body["choices"]![0]!["finish_reason"]!);
+        Assert.Equal(9, (int)body["usage"]!["prompt_tokens"]!);
+        Assert.Equal(1, upstream.RequestCount);
+        Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
+    }
+
+    [Fact]
+    public async Task When_the_leader_goes_away_before_its_answer_the_callers_that_joined_make_the_call_themselves()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        var (runtime, _, key, _) = await Gateway(TimeProvider.System,
+            new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
+        upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(2)));
+        upstream.Enqueue(new FakeReply { Text = "never read" });
+        upstream.Enqueue(new FakeReply { Text = "second-call" });
+        const string streaming = """{"model":"m","temperature":0,"stream":true,"messages":[{"role":"user","content":"leave early"}]}""";
+        const string plain = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"leave early"}]}""";
+
+        var body = Encoding.UTF8.GetBytes(streaming);
+        var leaderContext = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, runtime.Time, default);
+        var leader = Task.Run(async () => await runtime.ChatCompletions.HandleAsync(leaderContext));
+        while (upstream.RequestCount == 0) await Task.Delay(10);
+        var followers = Enumerable.Range(0, 6).Select(i => Task.Run(() => Send(runtime, key, i % 2 == 0 ? plain : streaming))).ToList();
+        var opened = await leader;
+        await ((GatewayResult.Streaming)opened.Result!).Stream.DisposeAsync(); // the leader's client leaves before reading a chunk
+        await leaderContext.CompleteAsync();
+        var results = await Task.WhenAll(followers);
+
+        Assert.All(results, r => Assert.Null(r.Outcome.Error));
+        Assert.All(results, r => Assert.Contains("second-call", r.Text, StringComparison.Ordinal));
+        Assert.Equal(2, upstream.RequestCount);
+    }
 }
