@@ -44,6 +44,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <summary>Pause between stream events.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
+    /// <summary>Pause after a stream's status and headers are sent, before its first event (a slow first token).</summary>
+    public TimeSpan FirstEventDelay { get; set; }
+
     /// <summary>When set, a stream stops after its first event until this task completes, so a test can observe
     /// what the client has received while the upstream is still producing.</summary>
     public Task? StreamGate { get; set; }
@@ -88,6 +91,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
         FaultPlan = null;
         RequiredApiKey = null;
         ChunkDelay = TimeSpan.Zero;
+        FirstEventDelay = TimeSpan.Zero;
         StreamGate = null;
         Interlocked.Exchange(ref _abandoned, 0);
         Interlocked.Exchange(ref _requestCount, 0);
@@ -333,6 +337,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
                 return;
             }
 
+            if (written == 0 && FirstEventDelay > TimeSpan.Zero) await Task.Delay(FirstEventDelay, aborted);
             if (written > 0 && ChunkDelay > TimeSpan.Zero) await Task.Delay(ChunkDelay, aborted);
             if (written == 1 && StreamGate is { } gate) await gate.WaitAsync(aborted);
             var text = (named && name is not null ? $"event: {name}\n" : "") + "data: " + data.ToJsonString() + "\n\n";

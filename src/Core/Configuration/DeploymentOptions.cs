@@ -27,6 +27,11 @@ public sealed class DeploymentOptions
     public int Priority { get; set; }
     /// <summary>Whole-request timeout in seconds (for streams: until the last byte).</summary>
     public double TimeoutSeconds { get; set; } = 600;
+    /// <summary>Streams only: how long the upstream may take to send the first chunk (counted from the request). A slow
+    /// start fails over to the next deployment before anything reached the client. Unset: only the whole-request timeout.</summary>
+    public double? FirstTokenTimeoutSeconds { get; set; }
+    /// <summary>TCP connect timeout for new connections to this endpoint (default: Gateway:Http:ConnectTimeoutSeconds).</summary>
+    public double? ConnectTimeoutSeconds { get; set; }
     /// <summary>Mock only: delay before the first token.</summary>
     public int MockLatencyMs { get; set; }
     /// <summary>Mock only: delay between streamed chunks.</summary>

@@ -27,6 +27,7 @@ public abstract class HttpChatProvider(HttpClient http, DeploymentOptions deploy
         try
         {
             using var message = await CreateRequestAsync(request, stream: false, timeout.Token).ConfigureAwait(false);
+            SetConnectTimeout(message);
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (!UpstreamErrors.IsSuccess(response.StatusCode))
                 throw await UpstreamErrors.FromResponseAsync(response, Label, timeout.Token).ConfigureAwait(false);
@@ -61,6 +62,7 @@ public abstract class HttpChatProvider(HttpClient http, DeploymentOptions deploy
         try
         {
             using var message = await CreateRequestAsync(request, stream: true, timeout.Token).ConfigureAwait(false);
+            SetConnectTimeout(message);
             response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (!UpstreamErrors.IsSuccess(response.StatusCode))
                 throw await UpstreamErrors.FromResponseAsync(response, Label, timeout.Token).ConfigureAwait(false);
@@ -84,6 +86,11 @@ public abstract class HttpChatProvider(HttpClient http, DeploymentOptions deploy
             Cleanup(response, timeout);
             throw;
         }
+    }
+
+    private void SetConnectTimeout(HttpRequestMessage message)
+    {
+        if (Deployment.ConnectTimeoutSeconds is { } seconds) message.Options.Set(UpstreamHttp.ConnectTimeout, TimeSpan.FromSeconds(seconds));
     }
 
     private static void Cleanup(HttpResponseMessage? response, CancellationTokenSource timeout)

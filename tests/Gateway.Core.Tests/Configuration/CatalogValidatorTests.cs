@@ -225,6 +225,25 @@ public sealed class CatalogValidatorTests
         else Assert.Equal([$"Gateway:Catalog:Deployments:0 ('mock-d'):TimeoutSeconds must be between 0 and 3600 (was {seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)})."], errors);
     }
 
+    [Theory]
+    [InlineData(0.5, null, true)]
+    [InlineData(600.0, null, true)]
+    [InlineData(601.0, null, false)]
+    [InlineData(0.0, null, false)]
+    [InlineData(double.NaN, null, false)]
+    [InlineData(null, 5.0, true)]
+    [InlineData(null, 0.0, false)]
+    [InlineData(null, 121.0, false)]
+    public void First_token_and_connect_timeouts_are_positive_and_within_their_bounds(double? firstToken, double? connect, bool valid)
+    {
+        var d = Mock();
+        d.FirstTokenTimeoutSeconds = firstToken;
+        d.ConnectTimeoutSeconds = connect;
+        var errors = ValidateOne(d);
+        if (valid) Assert.Empty(errors);
+        else Assert.Single(errors, e => e.Contains(firstToken is null ? "ConnectTimeoutSeconds" : "FirstTokenTimeoutSeconds", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Default_max_tokens_must_be_positive()
     {

@@ -18,6 +18,9 @@ namespace Gateway.Core.Pipeline.Stages;
 /// provider quota (<see cref="UpstreamGate"/>); when no candidate has room the request waits up to
 /// <see cref="UpstreamOptions.MaxWaitSeconds"/> or gets 429 with Retry-After — the gateway never forwards into the
 /// provider's own 429.</item>
+/// <item>Timeouts per deployment: connect (<see cref="DeploymentOptions.ConnectTimeoutSeconds"/>), first token for streams
+/// (<see cref="DeploymentOptions.FirstTokenTimeoutSeconds"/>: the first chunk is read before the stream is handed on, so a
+/// slow start is still safe to retry) and the whole request (<see cref="DeploymentOptions.TimeoutSeconds"/>).</item>
 /// <item>Failures safe to retry (429, 5xx, timeouts, resets; for streams only while opening, before any byte reached the
 /// client) move the request to the next healthy candidate at once, or — with none left — retry after the provider's
 /// Retry-After (when at most <see cref="ResilienceOptions.MaxRetryAfterSeconds"/>) or exponential backoff with full
@@ -216,8 +219,8 @@ public sealed class ProviderStage(
             if (request.Stream)
             {
                 var stream = breaker is null
-                    ? await provider.OpenStreamAsync(call, context.Aborted).ConfigureAwait(false)
-                    : await breaker.ExecuteAsync(async ct => await provider.OpenStreamAsync(call, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
+                    ? await FirstTokenTimeout.OpenAsync(provider, call, context.Time, context.Aborted).ConfigureAwait(false)
+                    : await breaker.ExecuteAsync(async ct => await FirstTokenTimeout.OpenAsync(provider, call, context.Time, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
                 success = true;
                 return new GatewayResult.Streaming(stream);
             }

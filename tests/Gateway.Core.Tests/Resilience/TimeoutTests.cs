@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Pipeline.Stages;
+using Gateway.Core.Providers;
+using Gateway.Testing;
+
+namespace Gateway.Core.Tests.Resilience;
+
+/// <summary>Per-deployment timeouts: first token (streams) and connect, each failing over before the client saw a byte.</summary>
+public sealed class TimeoutTests
+{
+    private sealed class Headers(string key) : IRequestHeaders
+    {
+        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
+    }
+
+    private sealed class Secrets : ISecretResolver
+    {
+        public string? Resolve(string settingName) => "sk-upstream-test";
+    }
+
+    private static async Task<(GatewayRuntime Runtime, string Key)> Gateway(HttpClient http, params DeploymentOptions[] deployments)
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions { Deployments = [.. deployments], Models = [new ModelOptions { Name = "m", Deployments = [.. deployments.Select(d => d.Name)] }] },
+            Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 3 },
+        };
+        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        return (runtime, key);
+    }
+
+    private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome, string Text)> Stream(GatewayRuntime runtime, string key)
+    {
+        var body = Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hello"}]}""");
+        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+        var text = "";
+        if (outcome.Result is GatewayResult.Streaming s)
+        {
+            using var output = new MemoryStream();
+            var end = await ChatStreamWriter.WriteAsync(s.Stream, output, includeUsage: true, default);
+            Assert.Null(end.Error);
+            await s.Stream.DisposeAsync();
+            text = Encoding.UTF8.GetString(output.ToArray());
+        }
+
+        await context.CompleteAsync();
+        return (context, outcome, text);
+    }
+
+    [Fact]
+    public async Task A_stream_whose_first_token_is_late_fails_over_before_the_client_saw_a_byte()
+    {
+        await using var slow = await FakeLlmServer.StartAsync();
+        await using var fast = await FakeLlmServer.StartAsync();
+        slow.FirstEventDelay = TimeSpan.FromSeconds(30); // headers at once, then nothing
+        slow.Enqueue(new FakeReply { Text = "too-late" });
+        fast.Enqueue(new FakeReply { Text = "from-b" });
+        using var http = UpstreamHttp.Configure(new HttpClient(UpstreamHttp.CreateHandler(new UpstreamHttpOptions())));
+        var (runtime, key) = await Gateway(http,
+            new DeploymentOptions { Name = "a", Provider = "openai", Model = "gpt-4o", Endpoint = slow.BaseUri + "v1", ApiKeySetting = "K", Priority = 0, FirstTokenTimeoutSeconds = 0.5 },
+            new DeploymentOptions { Name = "b", Provider = "openai", Model = "gpt-4o", Endpoint = fast.BaseUri + "v1", ApiKeySetting = "K", Priority = 1 });
+
+        var (context, outcome, text) = await Stream(runtime, key);
+
+        Assert.Null(outcome.Error);
+        Assert.Contains("from-b", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("too-late", text, StringComparison.Ordinal);
+        Assert.Equal(2, context.Attempts);
+        Assert.Equal("b", context.ResponseHeaders[GatewayHeaders.Deployment]);
+        Assert.Equal(1, slow.RequestCount);
+    }
+
+    [Fact]
+    public async Task Once_the_first_token_arrived_a_slow_stream_is_not_cut_by_the_first_token_timeout()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        upstream.ChunkDelay = TimeSpan.FromSeconds(0.4); // 4 events after the first: well past the 0.5 s first-token limit in all
+        upstream.Enqueue(new FakeReply { Text = "one two three" });
+        using var http = UpstreamHttp.Configure(new HttpClient(UpstreamHttp.CreateHandler(new UpstreamHttpOptions())));
+        var (runtime, key) = await Gateway(http,
+            new DeploymentOptions { Name = "a", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K", FirstTokenTimeoutSeconds = 0.5 });
+
+        var (context, outcome, text) = await Stream(runtime, key);
+
+        Assert.Null(outcome.Error);
+        Assert.Equal(1, context.Attempts);
+        Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+        Assert.Contains("three", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_deployment_that_cannot_be_connected_to_in_its_connect_timeout_fails_over()
+    {
+        // a listener whose backlog is full: further connection attempts are not accepted, so connecting hangs
+        using var full = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        full.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        full.Listen(0);
+        var port = ((IPEndPoint)full.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
+                try { s.Connect(IPAddress.Loopback, port); } catch (SocketException) { }
+                fillers.Add(s);
+            }
+
+            await using var healthy = await FakeLlmServer.StartAsync();
+            healthy.Enqueue(new FakeReply { Text = "from-b" });
+            // the default connect timeout is long: only the deployment's own 0.5 s lets this finish (the guard below fails it otherwise)
+            using var http = UpstreamHttp.Configure(new HttpClient(UpstreamHttp.CreateHandler(new UpstreamHttpOptions { ConnectTimeoutSeconds = 600 })));
+            var (runtime, key) = await Gateway(http,
+                new DeploymentOptions { Name = "a", Provider = "openai", Model = "gpt-4o", Endpoint = $"http://127.0.0.1:{port}/v1", ApiKeySetting = "K", Priority = 0, ConnectTimeoutSeconds = 0.5 },
+                new DeploymentOptions { Name = "b", Provider = "openai", Model = "gpt-4o", Endpoint = healthy.BaseUri + "v1", ApiKeySetting = "K", Priority = 1 });
+
+            var (context, outcome, text) = await Stream(runtime, key).WaitAsync(TimeSpan.FromSeconds(120));
+
+            Assert.Null(outcome.Error);
+            Assert.Contains("from-b", text, StringComparison.Ordinal);
+            Assert.Equal("b", context.ResponseHeaders[GatewayHeaders.Deployment]);
+            Assert.Equal(2, context.Attempts);
+        }
+        finally
+        {
+            foreach (var s in fillers) s.Dispose();
+        }
+    }
+}
