@@ -81,31 +81,81 @@ public static class CacheKey
 
     public static string For(ChatRequest request, string model, string scope)
     {
-        var canonical = new JsonObject();
-        foreach (var (name, value) in request.Body.OrderBy(p => p.Key, StringComparer.Ordinal))
+        // the canonical JSON is written straight into a pooled buffer and hashed there (no copy of the request is built)
+        using var buffer = new Pipeline.PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            if (Ignored.Contains(name) || name == "model") continue;
-            canonical[name] = Canonical(value);
+            var names = new List<string>(request.Body.Count + 1) { "model" };
+            foreach (var (name, _) in request.Body)
+            {
+                if (!Ignored.Contains(name) && name != "model") names.Add(name);
+            }
+
+            names.Sort(StringComparer.Ordinal);
+            writer.WriteStartObject();
+            foreach (var name in names)
+            {
+                writer.WritePropertyName(name);
+                if (name == "model") writer.WriteStringValue(model);
+                else Write(writer, request.Body[name]);
+            }
+
+            writer.WriteEndObject();
         }
 
-        canonical["model"] = model;
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString()));
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.WrittenMemory.Span, hash);
         return scope + "|" + Convert.ToHexStringLower(hash);
     }
 
-    private static JsonNode? Canonical(JsonNode? node) => node switch
+    private static void Write(Utf8JsonWriter writer, JsonNode? node)
     {
-        null => null,
-        JsonObject o => new JsonObject(o.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, Canonical(p.Value)))),
-        JsonArray a => new JsonArray([.. a.Select(Canonical)]),
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => Number(v),
-        _ => node.DeepClone(),
-    };
+        switch (node)
+        {
+            case null:
+                writer.WriteNullValue();
+                break;
+            case JsonObject o:
+                writer.WriteStartObject();
+                if (o.Count > 0)
+                {
+                    var properties = new KeyValuePair<string, JsonNode?>[o.Count];
+                    var i = 0;
+                    foreach (var property in o) properties[i++] = property;
+                    Array.Sort(properties, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+                    foreach (var (name, value) in properties)
+                    {
+                        writer.WritePropertyName(name);
+                        Write(writer, value);
+                    }
+                }
 
-    private static JsonValue Number(JsonValue value)
+                writer.WriteEndObject();
+                break;
+            case JsonArray a:
+                writer.WriteStartArray();
+                foreach (var item in a) Write(writer, item);
+                writer.WriteEndArray();
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+                WriteNumber(writer, v);
+                break;
+            default:
+                node.WriteTo(writer);
+                break;
+        }
+    }
+
+    /// <summary>Numbers by value: 1, 1.0 and 1e0 are written alike.</summary>
+    private static void WriteNumber(Utf8JsonWriter writer, JsonValue value)
     {
-        var text = value.ToJsonString();
-        if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return JsonValue.Create(d / 1.000000000000000000000000000000000m)!;
-        return JsonValue.Create(double.Parse(text, CultureInfo.InvariantCulture))!;
+        if (value.TryGetValue<decimal>(out var d)
+            || decimal.TryParse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
+        {
+            writer.WriteNumberValue(d / 1.000000000000000000000000000000000m);
+            return;
+        }
+
+        writer.WriteNumberValue(double.Parse(value.ToJsonString(), CultureInfo.InvariantCulture));
     }
 }

@@ -23,7 +23,9 @@ public sealed class CacheTests
         var a = CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"stream":true,"user":"alice","max_tokens":10}"""), "gpt-4o", "team:a");
         var b = CacheKey.For(Parse("""{"max_tokens":10.0,"messages":[{"content":"hi","role":"user"}],"temperature":0.0,"model":"alias-of-x","user":"bob","metadata":{"r":"1"}}"""), "gpt-4o", "team:a");
         Assert.Equal(a, b);
+        Assert.Equal(a, CacheKey.For(Parse("""{"model":"x","temperature":0e0,"messages":[{"role":"user","content":"hi"}],"max_tokens":1e1}"""), "gpt-4o", "team:a"));
         Assert.StartsWith("team:a|", a, StringComparison.Ordinal);
+        Assert.Matches("^team:a\\|[0-9a-f]{64}$", a);
         Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi!"}],"max_tokens":10}"""), "gpt-4o", "team:a"));
         Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":11}"""), "gpt-4o", "team:a"));
         Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":10,"seed":1}"""), "gpt-4o", "team:a"));
