@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:  ./test.sh
 #
-# 1. installs Azurite (pinned in package.json) into node_modules if it is not there;
+# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server (Debian's
+#    package, through apt-get when running as root) if it is not on the PATH;
 # 2. starts Azurite on free loopback ports with in-memory storage and exports GATEWAY_TEST_STORAGE so the
-#    Table/Queue tests use it (without the variable each test run starts its own Azurite);
-# 3. builds and runs every test project in Serverless.sln (Release);
-# 4. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
-# 5. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
+#    Table/Queue/Blob tests use it (without the variable each test run starts its own Azurite);
+# 3. starts redis-server on a free loopback port with persistence off and exports GATEWAY_TEST_REDIS (host:port) for
+#    the Redis cache tests (without it they start their own redis-server; a GATEWAY_TEST_REDIS already set is used as is);
+# 4. builds and runs every test project in Serverless.sln (Release);
+# 5. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
+# 6. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$repo_root"
@@ -20,18 +23,30 @@ if [[ ! -x node_modules/.bin/azurite ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+if [[ -z "${GATEWAY_TEST_REDIS:-}" ]] && ! command -v redis-server >/dev/null; then
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing redis-server (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "test.sh: redis-server is required for the Redis cache tests: install it (apt-get install redis-server), or set GATEWAY_TEST_REDIS=host:port" >&2
+    exit 1
+  fi
+fi
+
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }
 
 work_dir="$(mktemp -d)"
 azurite_pid=""
+redis_pid=""
 cleanup() {
   if [[ -n "$azurite_pid" ]]; then kill "$azurite_pid" 2>/dev/null || true; wait "$azurite_pid" 2>/dev/null || true; fi
+  if [[ -n "$redis_pid" ]]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
   rm -rf "$work_dir"
 }
 trap cleanup EXIT
 
 blob_port="$(free_port)"; queue_port="$(free_port)"; table_port="$(free_port)"
-node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --disableProductStyleUrl \
+node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --disableProductStyleUrl --disableTelemetry \
   --blobHost 127.0.0.1 --blobPort "$blob_port" \
   --queueHost 127.0.0.1 --queuePort "$queue_port" \
   --tableHost 127.0.0.1 --tablePort "$table_port" >"$work_dir/azurite.log" 2>&1 &
@@ -45,6 +60,22 @@ account="devstoreaccount1"
 key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 export GATEWAY_TEST_STORAGE="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/$account;QueueEndpoint=http://127.0.0.1:$queue_port/$account;TableEndpoint=http://127.0.0.1:$table_port/$account;"
 echo "test.sh: Azurite on 127.0.0.1 (blob $blob_port, queue $queue_port, table $table_port)"
+
+if [[ -z "${GATEWAY_TEST_REDIS:-}" ]]; then
+  redis_port="$(free_port)"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$work_dir/redis.log" 2>&1 &
+  redis_pid=$!
+  redis_up=""
+  for _ in $(seq 1 100); do
+    if ! kill -0 "$redis_pid" 2>/dev/null; then cat "$work_dir/redis.log" >&2; echo "test.sh: redis-server exited" >&2; exit 1; fi
+    reply="$( (exec 3<>"/dev/tcp/127.0.0.1/$redis_port" && printf 'PING\r\n' >&3 && read -r -t 2 line <&3 && printf '%s' "$line") 2>/dev/null || true)"
+    if [[ "$reply" == +PONG* ]]; then redis_up=1; break; fi
+    sleep 0.1
+  done
+  if [[ -z "$redis_up" ]]; then cat "$work_dir/redis.log" >&2; echo "test.sh: redis-server did not answer PING" >&2; exit 1; fi
+  export GATEWAY_TEST_REDIS="127.0.0.1:$redis_port"
+  echo "test.sh: redis-server on $GATEWAY_TEST_REDIS"
+fi
 
 results="$work_dir/results"
 status=0

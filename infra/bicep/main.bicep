@@ -73,6 +73,7 @@ var keyVaultName = take('kv-${prefix}-${environmentName}-${resourceToken}', 24)
 var logAnalyticsName = 'log-${prefix}-${environmentName}-${resourceToken}'
 var appInsightsName = 'appi-${prefix}-${environmentName}-${resourceToken}'
 var deploymentContainerName = 'app-package'
+var cacheContainerName = 'response-cache'
 var adminKeySecretName = 'gateway-admin-key'
 
 module storage 'modules/storage.bicep' = {
@@ -81,6 +82,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     storageAccountName: storageAccountName
     deploymentContainerName: deploymentContainerName
+    cacheContainerName: cacheContainerName
     tableNames: [
       'gatewaykeys'
       'usage'

@@ -1,6 +1,7 @@
 using System.Net;
 using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
+using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pricing;
@@ -17,6 +18,7 @@ using OpenTelemetry.Metrics;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Functions;
 
@@ -32,6 +34,9 @@ public static class GatewayServiceCollectionExtensions
         var secrets = new ConfigurationSecretResolver(configuration);
         // Fail at startup, naming every bad setting, rather than on the first request.
         _ = ModelCatalog.Create(options.Catalog, secrets);
+        var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
+        if (cacheErrors.Count > 0)
+            throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
 
         services.AddSingleton(options);
         services.AddSingleton<ISecretResolver>(secrets);
@@ -67,6 +72,7 @@ public static class GatewayServiceCollectionExtensions
             if (configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } connection)
                 metrics.AddAzureMonitorMetricExporter(o => o.ConnectionString = connection);
         });
+        AddSharedCache(services, configuration, options.Cache);
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
@@ -74,11 +80,58 @@ public static class GatewayServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
-                upstream: sp.GetRequiredService<UpstreamGate>(), metrics: sp.GetRequiredService<GatewayMetrics>());
+                upstream: sp.GetRequiredService<UpstreamGate>(), cache: sp.GetService<ICacheStore>(), metrics: sp.GetRequiredService<GatewayMetrics>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddHostedService<PriceCatalogRefresher>();
         services.AddHostedService<DevKeyBootstrapper>();
         return services;
+    }
+
+    /// <summary>
+    /// The response cache's store by <c>Gateway:Cache:Backend</c>: <c>memory</c> registers none (the runtime keeps its
+    /// own in-memory store); <c>storage</c> and <c>redis</c> register the shared store behind this instance's local copy.
+    /// A missing or unparsable Redis connection string stops startup, naming the setting and never its value.
+    /// </summary>
+    private static void AddSharedCache(IServiceCollection services, IConfiguration configuration, CacheOptions cache)
+    {
+        var localCopy = TimeSpan.FromSeconds(cache.LocalCopySeconds);
+        ICacheStore Tiered(IServiceProvider sp, ICacheStore shared) => new TieredCacheStore(shared, sp.GetRequiredService<TimeProvider>(), localCopy,
+            cache.MaxEntries, sp.GetService<ILoggerFactory>()?.CreateLogger<TieredCacheStore>());
+
+        switch (CacheBackends.Normalize(cache.Backend))
+        {
+            case CacheBackends.Storage:
+                // A lookup must not hold a request up for long: few retries, a short network timeout.
+                var blobOptions = new Azure.Storage.Blobs.BlobClientOptions();
+                blobOptions.Retry.MaxRetries = 2;
+                blobOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
+                services.AddSingleton(sp => new BlobCacheStore(sp.GetRequiredService<StorageConnection>().BlobContainer(cache.StorageContainer, blobOptions),
+                    sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton(sp => Tiered(sp, sp.GetRequiredService<BlobCacheStore>()));
+                break;
+            case CacheBackends.Redis:
+                var setting = cache.RedisConnectionSetting;
+                // app settings arrive as environment variables, where '__' reads as ':' (Gateway__Cache__RedisConnection is Gateway:Cache:RedisConnection)
+                var connection = configuration[setting] ?? configuration[setting.Replace("__", ":", StringComparison.Ordinal)];
+                if (string.IsNullOrWhiteSpace(connection))
+                    throw new InvalidOperationException($"Gateway:Cache:Backend is 'redis' but the setting '{setting}' (named by Gateway:Cache:RedisConnectionSetting) holding the Redis connection string is not set.");
+                if (SecretReference.IsUnresolvedKeyVaultReference(connection))
+                    throw new InvalidOperationException($"The setting '{setting}' (the Redis connection string) holds a Key Vault reference the platform did not resolve (check the app's identity has 'Key Vault Secrets User' on the vault).");
+                RedisCacheStore redis;
+                try
+                {
+                    redis = new RedisCacheStore(connection);
+                }
+                catch (ArgumentException)
+                {
+                    // the parser's message may quote the connection string: leave it out
+                    throw new InvalidOperationException($"The setting '{setting}' does not hold a valid Redis connection string (host:port,password=...,ssl=true).");
+                }
+
+                services.AddSingleton(_ => redis);
+                services.AddSingleton(sp => Tiered(sp, sp.GetRequiredService<RedisCacheStore>()));
+                break;
+        }
     }
 }

@@ -63,6 +63,14 @@ public sealed class StorageConnection
         return new BlobClient(new Uri(_blobUri, $"{container}/{name}"), _credential!);
     }
 
+    /// <summary>A blob container, with client options (retries, timeouts) for its use.</summary>
+    public BlobContainerClient BlobContainer(string containerName, BlobClientOptions? options = null)
+    {
+        if (_connectionString is not null) return new BlobContainerClient(_connectionString, containerName, options);
+        if (_blobUri is null) throw new InvalidOperationException("Storage is not configured for blobs: set 'AzureWebJobsStorage__blobServiceUri' or '__accountName'.");
+        return new BlobContainerClient(new Uri(_blobUri, containerName), _credential!, options);
+    }
+
     public QueueClient Queue(string queueName) =>
         _connectionString is not null ? new QueueClient(_connectionString, queueName) : new QueueClient(new Uri(_queueUri!, queueName), _credential!);
 }

@@ -1,5 +1,6 @@
 // Storage account used by the function app through its managed identity: Functions host storage,
-// the Flex Consumption deployment package container, and the gateway's own tables and queues.
+// the Flex Consumption deployment package container, the gateway's own tables and queues, and the response-cache
+// container (Gateway:Cache:Backend = storage) with a lifecycle rule that deletes entries nobody read again.
 
 @description('Azure region for the storage account.')
 param location string
@@ -11,6 +12,13 @@ param storageAccountName string
 
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
+
+@description('Blob container of the shared response cache (Gateway:Cache:StorageContainer).')
+param cacheContainerName string
+
+@description('Days after its last write that a response-cache blob is deleted (above the longest cache TTL, one day).')
+@minValue(1)
+param cacheRetentionDays int = 2
 
 @description('Tables the gateway uses.')
 param tableNames string[]
@@ -56,6 +64,48 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+resource cacheContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-06-01' = {
+  parent: blobService
+  name: cacheContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// The gateway deletes an expired entry when it reads it; this rule deletes the ones never read again.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2026-06-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-response-cache'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${cacheContainer.name}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: cacheRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
   }
 }
 
