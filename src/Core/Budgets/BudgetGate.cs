@@ -10,8 +10,11 @@ public sealed class BudgetGateOptions
     public double RefreshSeconds { get; set; } = 5;
     /// <summary>How often an instance reports what it spent under its leases.</summary>
     public double ReportSeconds { get; set; } = 2;
-    /// <summary>A lease is asked for this many times the request's maximum cost (the budget may grant less).</summary>
+    /// <summary>A lease is asked for this many times the request's maximum cost at least (the budget may grant less).</summary>
     public int LeaseRequests { get; set; } = 20;
+    /// <summary>A lease is asked to cover this many seconds of the spend this instance saw under its previous lease, so
+    /// busy instances renew every few tens of seconds rather than every few requests (the budget may grant less).</summary>
+    public double LeaseTargetSeconds { get; set; } = 30;
     /// <summary>How long a lease lives; it must outlive the longest request (the budget's lease policy).</summary>
     public double LeaseSeconds { get; set; } = 900;
     /// <summary>How long a reservation made at the budget lives before it expires unsettled.</summary>
@@ -161,7 +164,7 @@ public sealed class BudgetGate(IBudgetBackend backend, TimeProvider time, Budget
                 {
                     Op = BudgetOp.Lease,
                     InstanceId = InstanceId,
-                    AmountUsd = Math.Max(amount, 0.000001m) * Math.Max(1, options.LeaseRequests),
+                    AmountUsd = LeaseAmount(latest, amount, now),
                     Ttl = TimeSpan.FromSeconds(options.LeaseSeconds),
                 }, cancellationToken).ConfigureAwait(false);
                 await PublishAsync(granted, cancellationToken).ConfigureAwait(false);
@@ -193,6 +196,21 @@ public sealed class BudgetGate(IBudgetBackend backend, TimeProvider time, Budget
         }, cancellationToken).ConfigureAwait(false);
         await PublishAsync(reserved, cancellationToken).ConfigureAwait(false);
         return reserved.Admitted ? (new BudgetHold(scope, null), BudgetRefusal.None, null) : (null, reserved.Refusal, reserved.Snapshot);
+    }
+
+    /// <summary>
+    /// What to ask for: <see cref="BudgetGateOptions.LeaseRequests"/> times this request's maximum cost, or — when the
+    /// previous lease showed this instance spending faster — <see cref="BudgetGateOptions.LeaseTargetSeconds"/> of that
+    /// rate. The budget grants at most its lease policy's share of what is left, so near the limit leases stay small.
+    /// </summary>
+    private decimal LeaseAmount(BudgetLeaseLedger? previous, decimal requestMaxUsd, DateTimeOffset now)
+    {
+        var floor = Math.Max(requestMaxUsd, 0.000001m) * Math.Max(1, options.LeaseRequests);
+        if (previous is null || options.LeaseTargetSeconds <= 0) return floor;
+        var seconds = (decimal)Math.Max(1, (now - previous.Grant.GrantedAt).TotalSeconds);
+        var used = previous.GetSnapshot();
+        var rate = (used.SpentUsd + used.ExposureUsd) / seconds;
+        return Math.Max(floor, decimal.Round(rate * (decimal)options.LeaseTargetSeconds, 6, MidpointRounding.AwayFromZero));
     }
 
     /// <summary>Settles a request's actual cost on every budget it was admitted by (0 for a request that cost nothing).</summary>
@@ -241,11 +259,14 @@ public sealed class BudgetGate(IBudgetBackend backend, TimeProvider time, Budget
             Interlocked.Exchange(ref _lastReport, time.GetTimestamp());
             foreach (var (scope, ledger) in _ledgers)
             {
+                // Only the cumulative spend is sent, not the ids of the requests settled under the lease: a request held
+                // by a lease is settled by this ledger alone (which counts each id once), never at the budget, so the
+                // budget has nothing to de-duplicate — and keeping every id for a day would grow its state with traffic.
                 var report = ledger.TakeReport();
                 var result = await backend.SendAsync(scope, new BudgetCommand
                 {
                     Op = BudgetOp.SettleLease, InstanceId = report.InstanceId, LeaseId = report.LeaseId,
-                    CumulativeSpentUsd = report.CumulativeSpentUsd, SettledRequestIds = report.SettledRequestIds,
+                    CumulativeSpentUsd = report.CumulativeSpentUsd,
                 }, cancellationToken).ConfigureAwait(false);
                 await PublishAsync(result, cancellationToken).ConfigureAwait(false);
                 if (result.Stopped || (result.Exists && !result.Admitted)) Retire(scope, ledger);
@@ -259,7 +280,7 @@ public sealed class BudgetGate(IBudgetBackend backend, TimeProvider time, Budget
                 var result = await backend.SendAsync(retired.Grant.Scope, new BudgetCommand
                 {
                     Op = done ? BudgetOp.ReturnLease : BudgetOp.SettleLease, InstanceId = report.InstanceId, LeaseId = report.LeaseId,
-                    CumulativeSpentUsd = report.CumulativeSpentUsd, SettledRequestIds = report.SettledRequestIds,
+                    CumulativeSpentUsd = report.CumulativeSpentUsd,
                 }, cancellationToken).ConfigureAwait(false);
                 await PublishAsync(result, cancellationToken).ConfigureAwait(false);
                 if (!done) keep.Add(retired);

@@ -99,6 +99,55 @@ public sealed class BudgetGateTests
     }
 
     [Fact]
+    public async Task A_busy_instance_leases_for_its_recent_spend_so_round_trips_and_budget_state_do_not_grow_with_traffic()
+    {
+        var time = new FakeTimeProvider(Start);
+        var store = new OneBudgetBackend(time);
+        var backend = new CountingBackend(store);
+        await Configure(backend, Budget(Team, 1_000_000m, 1m));
+        var gate = Gate(backend, time, "i1");
+
+        // 20,000 requests over 200 s (100 per second) at 1 cent each: 20 × max cost per lease would mean 1,000 leases
+        for (var i = 0; i < 20_000; i++)
+        {
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, default);
+            Assert.True(admission.Admitted);
+            await gate.SettleAsync($"r{i}", admission, 0.01m, default);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        await gate.ReportAsync(default);
+        Assert.True(backend.Count(BudgetOp.Lease) <= 15, $"{backend.Count(BudgetOp.Lease)} leases");
+        var state = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default);
+        Assert.Equal(200m, state.Snapshot!.SpentUsd); // every cent counted once
+        // lease reports carry the spend, not the request ids: the budget's state does not grow per request
+        Assert.Empty(store.State!.SettledRequests);
+        Assert.True(store.State.ClosedLeases.Count <= 15);
+        Assert.Equal(0, backend.Count(BudgetOp.Reserve));
+    }
+
+    /// <summary>One budget's state kept as the entity keeps it, readable by the test.</summary>
+    private sealed class OneBudgetBackend(TimeProvider time) : IBudgetBackend
+    {
+        private readonly Lock _gate = new();
+
+        public BudgetState? State { get; private set; }
+
+        public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                var (next, result) = BudgetCommands.Apply(State, command, time.GetUtcNow());
+                State = next;
+                return Task.FromResult(result);
+            }
+        }
+
+        public async Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) =>
+            State is null ? [] : [(await SendAsync(State.Definition.Scope, new BudgetCommand { Op = BudgetOp.Get }, cancellationToken)).Snapshot!];
+    }
+
+    [Fact]
     public async Task Near_the_limit_each_request_reserves_at_the_budget_and_the_refusal_names_the_scope()
     {
         var time = new FakeTimeProvider(Start);
