@@ -43,6 +43,7 @@ public sealed class GatewayRuntime
         RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
         Upstream = upstream ?? new UpstreamGate(new InMemoryUpstreamBackend(time), time, options.Upstream);
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
+        Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
         Pipeline = new GatewayPipeline(
         [

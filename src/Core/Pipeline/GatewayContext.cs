@@ -35,6 +35,8 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public string CacheStatus { get; set; } = "none";
     /// <summary>Upstream calls made for this request (retries and fallbacks included).</summary>
     public int Attempts { get; set; }
+    /// <summary>The fallback model that served the request (the requested model's deployments could not); else null.</summary>
+    public string? FallbackModel { get; set; }
 
     /// <summary>Headers every response carries (success or error); stages add theirs here.</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

@@ -47,6 +47,9 @@ public sealed class DeploymentBreakers(ResilienceOptions options, TimeProvider t
 
     public IReadOnlyList<BreakerEvent> Events => [.. _events];
 
+    /// <summary>Every deployment's breaker state as this instance knows it (deployments never called are not listed).</summary>
+    public IEnumerable<(string Deployment, CircuitState State)> States => _breakers.Select(b => (b.Key, b.Value.State.CircuitState));
+
     public CircuitState StateOf(string deployment) => _breakers.TryGetValue(deployment, out var b) ? b.State.CircuitState : CircuitState.Closed;
 
     public ResiliencePipeline For(string deployment) => _breakers.GetOrAdd(deployment, name =>

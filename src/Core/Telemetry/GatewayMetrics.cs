@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gateway.Core.Resilience;
 using Gateway.Core.Usage;
+using Polly.CircuitBreaker;
 
 namespace Gateway.Core.Telemetry;
 
@@ -27,6 +28,8 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _breaker;
+    private readonly Counter<long> _fallbacks;
+    private Func<IEnumerable<(string Deployment, CircuitState State)>>? _breakerStates;
 
     public GatewayMetrics(IMeterFactory? factory = null)
     {
@@ -40,6 +43,9 @@ public sealed class GatewayMetrics : IDisposable
         _retries = _meter.CreateCounter<long>("llm_gateway.retries", "{attempt}", "Upstream calls beyond the first, per request.");
         _requests = _meter.CreateCounter<long>("llm_gateway.requests", "{request}", "Requests by outcome.");
         _breaker = _meter.CreateCounter<long>("llm_gateway.breaker.transitions", "{transition}", "Circuit-breaker state changes by deployment.");
+        _fallbacks = _meter.CreateCounter<long>("llm_gateway.fallbacks", "{request}", "Requests answered by a configured fallback model.");
+        _meter.CreateObservableGauge("llm_gateway.breaker.state", ObserveBreakers, "{state}",
+            "Circuit-breaker state per deployment on this instance: 0 closed, 1 half-open, 2 open (3 isolated).");
     }
 
     /// <summary>The GenAI system name for a provider (semantic conventions).</summary>
@@ -84,7 +90,29 @@ public sealed class GatewayMetrics : IDisposable
         if (r.CacheStatus == "coalesced") _coalesced.Add(1, tags);
         if (r.SavedUsd > 0) _savings.Add((double)r.SavedUsd, tags);
         if (r.Attempts > 1) _retries.Add(r.Attempts - 1, tags);
+        if (r.FallbackModel is { } fallback)
+        {
+            var fallbackTags = tags;
+            fallbackTags.Add("llm_gateway.fallback_model", fallback);
+            _fallbacks.Add(1, fallbackTags);
+        }
     }
+
+    /// <summary>Reports the breakers' states through the <c>llm_gateway.breaker.state</c> gauge.</summary>
+    public void ObserveBreakers(DeploymentBreakers breakers)
+    {
+        ArgumentNullException.ThrowIfNull(breakers);
+        _breakerStates = () => breakers.States;
+    }
+
+    private IEnumerable<Measurement<int>> ObserveBreakers() =>
+        (_breakerStates?.Invoke() ?? []).Select(b => new Measurement<int>(b.State switch
+        {
+            CircuitState.Closed => 0,
+            CircuitState.HalfOpen => 1,
+            CircuitState.Open => 2,
+            _ => 3,
+        }, new KeyValuePair<string, object?>("llm_gateway.deployment", b.Deployment)));
 
     public void Record(BreakerEvent e)
     {

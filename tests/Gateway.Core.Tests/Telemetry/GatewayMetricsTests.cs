@@ -72,6 +72,54 @@ public sealed class GatewayMetricsTests
         Assert.Equal(measurements.Single(m => m.Instrument == "llm_gateway.cost").Value, saved.Value);
     }
 
+    [Fact]
+    public async Task A_fallback_is_counted_and_every_called_deployment_reports_its_breaker_state()
+    {
+        await using var upstream = await Gateway.Testing.FakeLlmServer.StartAsync();
+        upstream.EnqueueFault(new Gateway.Testing.ServerError(500));
+        using var metrics = new GatewayMetrics();
+        var measurements = new ConcurrentQueue<Measurement>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == GatewayMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        void On<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) where T : struct =>
+            measurements.Enqueue(new Measurement(instrument.Name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture), tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
+        listener.SetMeasurementEventCallback<long>(On);
+        listener.SetMeasurementEventCallback<int>(On);
+        listener.Start();
+
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments =
+                [
+                    new DeploymentOptions { Name = "a", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1" },
+                    new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" },
+                ],
+                Models = [new ModelOptions { Name = "primary", Deployments = ["a"], Fallbacks = ["backup"] }, new ModelOptions { Name = "backup", Deployments = ["mock"] }],
+            },
+            Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 2 },
+        };
+        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
+        var body = Encoding.UTF8.GetBytes("""{"model":"primary","messages":[{"role":"user","content":"hello"}]}""");
+        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        Assert.Null((await runtime.ChatCompletions.HandleAsync(context)).Error);
+        await context.CompleteAsync();
+        Assert.Equal("backup", context.ResponseHeaders[Gateway.Core.Pipeline.Stages.ProviderStage.FallbackHeader]);
+
+        listener.RecordObservableInstruments();
+        var fallback = Assert.Single(measurements, m => m.Instrument == "llm_gateway.fallbacks");
+        Assert.Equal("backup", fallback.Tags["llm_gateway.fallback_model"]);
+        Assert.Equal("primary", fallback.Tags["gen_ai.request.model"]);
+        var states = measurements.Where(m => m.Instrument == "llm_gateway.breaker.state").ToDictionary(m => (string)m.Tags["llm_gateway.deployment"]!, m => m.Value);
+        Assert.Equal(0d, states["a"]); // one failure does not open it
+        Assert.Equal(0d, states["mock"]);
+    }
+
     [Theory]
     [InlineData("openai", "openai")]
     [InlineData("azure-openai", "az.ai.openai")]

@@ -195,7 +195,8 @@ public sealed class ProviderStage(
         context.Deployment = deployment;
         context.ResponseHeaders[GatewayHeaders.Provider] = deployment.Provider.ToLowerInvariant();
         context.ResponseHeaders[GatewayHeaders.Deployment] = deployment.Name;
-        if (candidate.Model != context.RequireModel().Name) context.ResponseHeaders[FallbackHeader] = candidate.Model;
+        context.FallbackModel = candidate.Model != context.RequireModel().Name ? candidate.Model : null;
+        if (context.FallbackModel is { } fallback) context.ResponseHeaders[FallbackHeader] = fallback;
         else context.ResponseHeaders.Remove(FallbackHeader);
         if (upstream is not null && deployment.TokensPerMinute is { } tpm)
         {
