@@ -35,6 +35,8 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public string CacheStatus { get; set; } = "none";
     /// <summary>Upstream calls made for this request (retries and fallbacks included).</summary>
     public int Attempts { get; set; }
+    /// <summary>Each upstream call in order (<c>deployment status[ code]</c>, <c>; </c>-separated); null when none was made.</summary>
+    public string? AttemptLog { get; set; }
     /// <summary>The fallback model that served the request (the requested model's deployments could not); else null.</summary>
     public string? FallbackModel { get; set; }
 

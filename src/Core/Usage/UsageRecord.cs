@@ -43,6 +43,8 @@ public sealed record UsageRecord
     public long LatencyMs { get; init; }
     /// <summary>Upstream calls made (1 normally; more after retries or fallbacks; 0 when none was made).</summary>
     public int Attempts { get; init; }
+    /// <summary>Each upstream call in order, e.g. <c>east 504 upstream_timeout; west 200</c>.</summary>
+    public string? AttemptLog { get; init; }
     /// <summary>The configured fallback model that answered when the requested model's deployments could not; else null.</summary>
     public string? FallbackModel { get; init; }
     /// <summary>Time to the first content chunk of a stream; null for non-streaming requests.</summary>

@@ -178,6 +178,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 PriceKey = Cost?.PriceKey,
                 LatencyMs = (long)Context.Elapsed.TotalMilliseconds,
                 Attempts = Context.Attempts,
+                AttemptLog = Context.AttemptLog,
                 FallbackModel = Context.FallbackModel,
                 CacheStatus = Context.CacheStatus,
                 SavedUsd = Saved,

@@ -135,11 +135,13 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
         var (bad, badOutcome) = await Send();
         Assert.Equal(400, badOutcome.Error!.Status);
         Assert.Equal(1, bad.Attempts);
+        Assert.Equal("a 400 upstream_invalid_request", bad.AttemptLog);
 
         _a.EnqueueFault(new RateLimited(1));
         var (limited, limitedOutcome) = await Send();
         Assert.Null(limitedOutcome.Error);
         Assert.Equal(2, limited.Attempts);
+        Assert.Equal("a 429 rate_limit_exceeded; a 200", limited.ResponseHeaders[Gateway.Core.Pipeline.Stages.ProviderStage.AttemptLogHeader]);
         Assert.Equal("2", limited.ResponseHeaders[Gateway.Core.Pipeline.Stages.ProviderStage.AttemptsHeader]);
 
         // a Retry-After longer than the configured cap is passed on rather than waited out

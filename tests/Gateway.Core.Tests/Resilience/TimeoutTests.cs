@@ -75,6 +75,7 @@ public sealed class TimeoutTests
         Assert.DoesNotContain("too-late", text, StringComparison.Ordinal);
         Assert.Equal(2, context.Attempts);
         Assert.Equal("b", context.ResponseHeaders[GatewayHeaders.Deployment]);
+        Assert.Equal("a 504 upstream_timeout; b 200", context.ResponseHeaders[ProviderStage.AttemptLogHeader]);
         Assert.Equal(1, slow.RequestCount);
     }
 
@@ -128,6 +129,7 @@ public sealed class TimeoutTests
             Assert.Contains("from-b", text, StringComparison.Ordinal);
             Assert.Equal("b", context.ResponseHeaders[GatewayHeaders.Deployment]);
             Assert.Equal(2, context.Attempts);
+            Assert.Equal("a 502 upstream_error; b 200", context.AttemptLog);
         }
         finally
         {

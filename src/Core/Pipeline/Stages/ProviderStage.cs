@@ -34,6 +34,8 @@ public sealed class ProviderStage(
 {
     public const string AttemptsHeader = "x-gateway-attempts";
     public const string FallbackHeader = "x-gateway-fallback-model";
+    /// <summary>Every upstream call of the request in order: <c>deployment status[ code]</c>, separated by <c>; </c>.</summary>
+    public const string AttemptLogHeader = "x-gateway-attempt-log";
     private readonly ResilienceOptions _resilience = resilience ?? new ResilienceOptions();
 
     private sealed record Candidate(DeploymentOptions Deployment, string Model);
@@ -92,6 +94,7 @@ public sealed class ProviderStage(
         var deadline = context.Time.GetTimestamp() + (long)((upstream?.Options.MaxWaitSeconds ?? 0) * context.Time.TimestampFrequency);
         GatewayException? last = null;
         var attempts = 0;
+        var log = new List<string>(2);
         try
         {
             while (attempts < Math.Max(1, _resilience.MaxAttempts))
@@ -134,17 +137,21 @@ public sealed class ProviderStage(
                 attempts++;
                 try
                 {
-                    return await CallAsync(context, chosen, tokens, key).ConfigureAwait(false);
+                    var result = await CallAsync(context, chosen, tokens, key).ConfigureAwait(false);
+                    log.Add(chosen.Deployment.Name + " 200");
+                    return result;
                 }
                 catch (BrokenCircuitException)
                 {
                     // the breaker is open: nothing was sent, so it is not an attempt
                     attempts--;
+                    log.Add(chosen.Deployment.Name + " circuit_open");
                     failed.Add(chosen.Deployment.Name);
                     open.Add(chosen.Deployment.Name);
                 }
                 catch (GatewayException ex) when (RetryableFailures.IsRetryable(ex) && !context.Aborted.IsCancellationRequested)
                 {
+                    log.Add(Logged(chosen, ex));
                     last = ex;
                     failed.Add(chosen.Deployment.Name);
                     if (attempts >= _resilience.MaxAttempts) break;
@@ -153,6 +160,11 @@ public sealed class ProviderStage(
                     var delay = Backoff(attempts, ex.Error.RetryAfterSeconds);
                     if (delay is null) break;
                     await Task.Delay(delay.Value, context.Time, context.Aborted).ConfigureAwait(false);
+                }
+                catch (GatewayException ex)
+                {
+                    log.Add(Logged(chosen, ex));
+                    throw;
                 }
             }
 
@@ -164,8 +176,12 @@ public sealed class ProviderStage(
         {
             context.Attempts = attempts;
             context.ResponseHeaders[AttemptsHeader] = attempts.ToString(CultureInfo.InvariantCulture);
+            if (log.Count > 0) context.ResponseHeaders[AttemptLogHeader] = context.AttemptLog = string.Join("; ", log);
         }
     }
+
+    private static string Logged(Candidate candidate, GatewayException ex) =>
+        candidate.Deployment.Name + " " + ex.Error.Status.ToString(CultureInfo.InvariantCulture) + (ex.Error.Code is { } code ? " " + code : "");
 
     private static async ValueTask<UpstreamAdmission> Admit(UpstreamGate upstream, DeploymentOptions d, string key, long tokens, GatewayContext context)
     {
