@@ -23,6 +23,9 @@ public class PipelineBenchmarks
     private static readonly byte[] StreamBody = Encoding.UTF8.GetBytes(
         """{"model":"mock-1","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Summarise the quarterly numbers in one sentence."}]}""");
 
+    private static readonly byte[] StreamCachedBody = Encoding.UTF8.GetBytes(
+        """{"model":"mock-1","stream":true,"temperature":0,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Summarise the quarterly numbers in one sentence."}]}""");
+
     private GatewayRuntime _runtime = null!;
     private MockProvider _provider = null!;
     private ProviderRequest _direct = null!;
@@ -95,6 +98,19 @@ public class PipelineBenchmarks
     public async Task<long> PipelineStream()
     {
         var context = new GatewayContext("req_bench", _headers, new MemoryStream(StreamBody, false), StreamBody.Length, TimeProvider.System, default);
+        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
+        await using var stream = ((GatewayResult.Streaming)outcome.Result!).Stream;
+        using var output = new MemoryStream();
+        await ChatStreamWriter.WriteAsync(stream, output, includeUsage: true, default);
+        await stream.DisposeAsync();
+        await context.CompleteAsync();
+        return output.Length;
+    }
+
+    [Benchmark(Description = "full pipeline, stream, cache hit (replayed)")]
+    public async Task<long> PipelineStreamCacheHit()
+    {
+        var context = new GatewayContext("req_bench", _cachingHeaders, new MemoryStream(StreamCachedBody, false), StreamCachedBody.Length, TimeProvider.System, default);
         var outcome = await _runtime.ChatCompletions.HandleAsync(context);
         await using var stream = ((GatewayResult.Streaming)outcome.Result!).Stream;
         using var output = new MemoryStream();
