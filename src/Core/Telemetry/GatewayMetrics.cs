@@ -48,6 +48,9 @@ public sealed class GatewayMetrics : IDisposable
             "Circuit-breaker state per deployment on this instance: 0 closed, 1 half-open, 2 open (3 isolated).");
     }
 
+    /// <summary>This instance's meter (several gateways in one process each have their own).</summary>
+    public Meter Meter => _meter;
+
     /// <summary>The GenAI system name for a provider (semantic conventions).</summary>
     public static string SystemOf(string? provider) => provider switch
     {

@@ -32,8 +32,8 @@ public sealed class GatewayMetricsTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter == null || instrument.Meter.Name != GatewayMetrics.MeterName) return;
-            l.EnableMeasurementEvents(instrument);
+            // only this test's meter: other tests' gateways in this process publish under the same name
+            if (instrument.Meter == metrics.Meter) l.EnableMeasurementEvents(instrument);
         };
         void On<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) where T : struct =>
             measurements.Enqueue(new Measurement(instrument.Name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture), tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
@@ -82,7 +82,7 @@ public sealed class GatewayMetricsTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == GatewayMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            if (instrument.Meter == metrics.Meter) l.EnableMeasurementEvents(instrument);
         };
         void On<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) where T : struct =>
             measurements.Enqueue(new Measurement(instrument.Name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture), tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
