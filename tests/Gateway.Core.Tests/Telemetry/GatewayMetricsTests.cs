@@ -24,22 +24,29 @@ public sealed class GatewayMetricsTests
         public string? Resolve(string settingName) => null;
     }
 
-    [Fact]
-    public async Task Requests_record_token_usage_duration_cost_and_cache_hits()
+    /// <summary>Collects every measurement of this gateway's meter only (other tests' gateways in this process publish under the same name).</summary>
+    private static MeterListener Listen(GatewayMetrics metrics, ConcurrentQueue<Measurement> measurements)
     {
-        using var metrics = new GatewayMetrics();
-        var measurements = new ConcurrentQueue<Measurement>();
-        using var listener = new MeterListener();
+        var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            // only this test's meter: other tests' gateways in this process publish under the same name
             if (instrument.Meter == metrics.Meter) l.EnableMeasurementEvents(instrument);
         };
         void On<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) where T : struct =>
             measurements.Enqueue(new Measurement(instrument.Name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture), tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
         listener.SetMeasurementEventCallback<long>(On);
+        listener.SetMeasurementEventCallback<int>(On);
         listener.SetMeasurementEventCallback<double>(On);
         listener.Start();
+        return listener;
+    }
+
+    [Fact]
+    public async Task Requests_record_token_usage_duration_cost_and_cache_hits()
+    {
+        using var metrics = new GatewayMetrics();
+        var measurements = new ConcurrentQueue<Measurement>();
+        using var listener = Listen(metrics, measurements);
 
         var options = new GatewayOptions
         {
@@ -79,16 +86,7 @@ public sealed class GatewayMetricsTests
         upstream.EnqueueFault(new Gateway.Testing.ServerError(500));
         using var metrics = new GatewayMetrics();
         var measurements = new ConcurrentQueue<Measurement>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter == metrics.Meter) l.EnableMeasurementEvents(instrument);
-        };
-        void On<T>(Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state) where T : struct =>
-            measurements.Enqueue(new Measurement(instrument.Name, Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture), tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
-        listener.SetMeasurementEventCallback<long>(On);
-        listener.SetMeasurementEventCallback<int>(On);
-        listener.Start();
+        using var listener = Listen(metrics, measurements);
 
         var options = new GatewayOptions
         {
