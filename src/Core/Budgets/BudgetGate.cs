@@ -272,21 +272,29 @@ public sealed class BudgetGate(IBudgetBackend backend, TimeProvider time, Budget
                 if (result.Stopped || (result.Exists && !result.Admitted)) Retire(scope, ledger);
             }
 
+            // A retired lease stays queued until its return has been acknowledged: if the budget cannot be reached its
+            // final spend is sent again at the next report (cumulative, so a return that did arrive counts nothing twice).
             var keep = new List<BudgetLeaseLedger>();
-            while (_retired.TryDequeue(out var retired))
+            try
             {
-                var report = retired.TakeReport();
-                var done = retired.GetSnapshot().InFlight == 0;
-                var result = await backend.SendAsync(retired.Grant.Scope, new BudgetCommand
+                while (_retired.TryDequeue(out var retired))
                 {
-                    Op = done ? BudgetOp.ReturnLease : BudgetOp.SettleLease, InstanceId = report.InstanceId, LeaseId = report.LeaseId,
-                    CumulativeSpentUsd = report.CumulativeSpentUsd,
-                }, cancellationToken).ConfigureAwait(false);
-                await PublishAsync(result, cancellationToken).ConfigureAwait(false);
-                if (!done) keep.Add(retired);
+                    keep.Add(retired);
+                    var report = retired.TakeReport();
+                    var done = retired.GetSnapshot().InFlight == 0;
+                    var result = await backend.SendAsync(retired.Grant.Scope, new BudgetCommand
+                    {
+                        Op = done ? BudgetOp.ReturnLease : BudgetOp.SettleLease, InstanceId = report.InstanceId, LeaseId = report.LeaseId,
+                        CumulativeSpentUsd = report.CumulativeSpentUsd,
+                    }, cancellationToken).ConfigureAwait(false);
+                    if (done) keep.Remove(retired);
+                    await PublishAsync(result, cancellationToken).ConfigureAwait(false);
+                }
             }
-
-            foreach (var retired in keep) _retired.Enqueue(retired);
+            finally
+            {
+                foreach (var retired in keep) _retired.Enqueue(retired);
+            }
         }
         finally
         {

@@ -126,6 +126,44 @@ public sealed class BudgetGateTests
         Assert.Equal(0, backend.Count(BudgetOp.Reserve));
     }
 
+    [Fact]
+    public async Task A_retired_lease_whose_return_fails_is_returned_at_the_next_report_and_counted_once()
+    {
+        var time = new FakeTimeProvider(Start);
+        var store = new OneBudgetBackend(time);
+        var flaky = new FailingReturns(store) { Failures = 1 };
+        await Configure(store, Budget(Team, 1000m, 1m));
+        var gate = Gate(flaky, time, "i1");
+        var first = await gate.AdmitAsync("r1", PathFor("payments"), 0.5m, 0.5m, default);
+        await gate.SettleAsync("r1", first, 0.5m, default);
+        // a stop revokes the lease: the next report retires it and returns it, and that return fails once
+        await store.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Stop, Reason = "test" }, default);
+        await Assert.ThrowsAsync<TimeoutException>(() => gate.ReportAsync(default));
+        await gate.ReportAsync(default);
+        await gate.ReportAsync(default); // nothing left to return
+
+        Assert.Equal(2, flaky.Returns); // the failed one and the retry
+        Assert.Equal(0.5m, store.State!.SpentUsd);
+    }
+
+    /// <summary>The first returns fail as an unreachable entity would (after the budget applied them or not).</summary>
+    private sealed class FailingReturns(IBudgetBackend inner) : IBudgetBackend
+    {
+        public int Failures;
+        public int Returns;
+
+        public async Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
+        {
+            if (command.Op != BudgetOp.ReturnLease) return await inner.SendAsync(scope, command, cancellationToken);
+            Returns++;
+            var result = await inner.SendAsync(scope, command, cancellationToken);
+            if (Failures-- > 0) throw new TimeoutException("the orchestration did not finish in time");
+            return result;
+        }
+
+        public Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) => inner.ListAsync(cancellationToken);
+    }
+
     /// <summary>One budget's state kept as the entity keeps it, readable by the test.</summary>
     private sealed class OneBudgetBackend(TimeProvider time) : IBudgetBackend
     {
