@@ -16,15 +16,7 @@ namespace Gateway.Core.Budgets;
 /// </remarks>
 public static class BudgetStateCodec
 {
-    public static JsonSerializerOptions Options { get; } = CreateOptions();
-
-    private static JsonSerializerOptions CreateOptions()
-    {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        options.Converters.Add(new JsonStringEnumConverter());
-        options.MakeReadOnly(populateMissingResolver: true);
-        return options;
-    }
+    public static JsonSerializerOptions Options => EntityStateJson.Options;
 
     /// <summary>Migrations by the version they upgrade <i>from</i>; each returns the document one version newer.</summary>
     private static readonly Dictionary<int, Func<JsonObject, JsonObject>> Migrations = new()

@@ -12,15 +12,7 @@ namespace Gateway.Core.RateLimits;
 /// </remarks>
 public static class RateLimitStateCodec
 {
-    public static JsonSerializerOptions Options { get; } = CreateOptions();
-
-    private static JsonSerializerOptions CreateOptions()
-    {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        options.Converters.Add(new JsonStringEnumConverter());
-        options.MakeReadOnly(populateMissingResolver: true);
-        return options;
-    }
+    public static JsonSerializerOptions Options => EntityStateJson.Options;
 
     public static string Serialize(RateLimitState state) => JsonSerializer.Serialize(state, Options);
 
