@@ -14,16 +14,6 @@ namespace Gateway.Core.Tests.Resilience;
 /// <summary>Per-deployment timeouts: first token (streams) and connect, each failing over before the client saw a byte.</summary>
 public sealed class TimeoutTests
 {
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class Secrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "sk-upstream-test";
-    }
-
     private static async Task<(GatewayRuntime Runtime, string Key)> Gateway(HttpClient http, params DeploymentOptions[] deployments)
     {
         var options = new GatewayOptions
@@ -31,7 +21,7 @@ public sealed class TimeoutTests
             Catalog = new CatalogOptions { Deployments = [.. deployments], Models = [new ModelOptions { Name = "m", Deployments = [.. deployments.Select(d => d.Name)] }] },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 3 },
         };
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, key);
     }
@@ -39,7 +29,7 @@ public sealed class TimeoutTests
     private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome, string Text)> Stream(GatewayRuntime runtime, string key)
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hello"}]}""");
-        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
         var outcome = await runtime.ChatCompletions.HandleAsync(context);
         var text = "";
         if (outcome.Result is GatewayResult.Streaming s)
@@ -83,18 +73,20 @@ public sealed class TimeoutTests
     public async Task Once_the_first_token_arrived_a_slow_stream_is_not_cut_by_the_first_token_timeout()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
-        upstream.ChunkDelay = TimeSpan.FromSeconds(0.4); // 4 events after the first: well past the 0.5 s first-token limit in all
-        upstream.Enqueue(new FakeReply { Text = "one two three" });
+        // the events after the first take 4 × 1.2 s, well past the 3 s first-token limit (which leaves a loaded machine
+        // room to deliver the first event in time)
+        upstream.ChunkDelay = TimeSpan.FromSeconds(1.2);
+        upstream.Enqueue(new FakeReply { Text = "one two" });
         using var http = UpstreamHttp.Configure(new HttpClient(UpstreamHttp.CreateHandler(new UpstreamHttpOptions())));
         var (runtime, key) = await Gateway(http,
-            new DeploymentOptions { Name = "a", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K", FirstTokenTimeoutSeconds = 0.5 });
+            new DeploymentOptions { Name = "a", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K", FirstTokenTimeoutSeconds = 3 });
 
         var (context, outcome, text) = await Stream(runtime, key);
 
         Assert.Null(outcome.Error);
         Assert.Equal(1, context.Attempts);
         Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
-        Assert.Contains("three", text, StringComparison.Ordinal);
+        Assert.Contains("two", text, StringComparison.Ordinal);
     }
 
     [Fact]
