@@ -6,6 +6,7 @@ using Gateway.Core.Errors;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
 using Microsoft.Extensions.Time.Testing;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Auth;
 
@@ -48,12 +49,7 @@ public sealed class KeyAuthenticatorTests
             new ModelOptions { Name = "gpt-4o", Aliases = ["gpt4o"], Deployments = ["mock"] },
             new ModelOptions { Name = "mock-1", Deployments = ["mock"] },
         ],
-    }, new NoSecrets());
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
-    }
+    }, TestSecrets.None);
 
     private (KeyAuthenticator Auth, KeyAdministration Admin) Administration()
     {

@@ -5,6 +5,7 @@ using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.RateLimits;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Budgets;
 
@@ -16,16 +17,6 @@ public sealed class DependencyFailureTests
         public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
         public Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
         public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
-    }
-
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
     }
 
     [Theory]
@@ -43,12 +34,12 @@ public sealed class DependencyFailureTests
             RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 10 },
         };
         var down = new Down();
-        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System,
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System,
             budgets: budgets ? new BudgetGate(down, TimeProvider.System, new BudgetGateOptions()) : null,
             rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits));
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}""");
-        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
 
         var outcome = await runtime.ChatCompletions.HandleAsync(context);
 

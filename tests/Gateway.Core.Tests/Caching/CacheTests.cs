@@ -33,17 +33,6 @@ public sealed class CacheTests
         Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":10}"""), "gpt-4o", "team:b"));
     }
 
-    private sealed class Headers(string key, IDictionary<string, string>? extra = null) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key
-            : extra is not null && extra.TryGetValue(name, out var v) ? v : null;
-    }
-
-    private sealed class Secrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "sk-upstream-test";
-    }
-
     private static async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string TeamA, string TeamB)> Gateway(TimeProvider time, DeploymentOptions deployment, int maxAttempts = 3)
     {
         var options = new GatewayOptions
@@ -52,7 +41,7 @@ public sealed class CacheTests
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = maxAttempts },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage);
         var (_, a) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
         var (_, b) = await runtime.Keys.CreateAsync(new CreateKeyRequest("b", null, "beta", [], new Dictionary<string, string>()), default);
         return (runtime, usage, a, b);
@@ -61,7 +50,7 @@ public sealed class CacheTests
     private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome, string Text)> Send(GatewayRuntime runtime, string key, string json, IDictionary<string, string>? headers = null)
     {
         var body = Encoding.UTF8.GetBytes(json);
-        var context = new GatewayContext("r", new Headers(key, headers), new MemoryStream(body), body.Length, runtime.Time, default);
+        var context = new GatewayContext("r", new BearerHeaders(key, headers), new MemoryStream(body), body.Length, runtime.Time, default);
         var outcome = await runtime.ChatCompletions.HandleAsync(context);
         var text = "";
         if (outcome.Result is GatewayResult.Completion c) text = c.Body.ToJsonString();
@@ -255,7 +244,7 @@ public sealed class CacheTests
         const string plain = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"leave early"}]}""";
 
         var body = Encoding.UTF8.GetBytes(streaming);
-        var leaderContext = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, runtime.Time, default);
+        var leaderContext = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, runtime.Time, default);
         var leader = Task.Run(async () => await runtime.ChatCompletions.HandleAsync(leaderContext));
         while (upstream.RequestCount == 0) await Task.Delay(10);
         var followers = Enumerable.Range(0, 6).Select(i => Task.Run(() => Send(runtime, key, i % 2 == 0 ? plain : streaming))).ToList();

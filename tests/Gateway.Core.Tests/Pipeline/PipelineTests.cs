@@ -8,6 +8,7 @@ using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.Time.Testing;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Pipeline;
 
@@ -19,11 +20,6 @@ public sealed class PipelineTests
     private sealed class Headers(params (string Name, string Value)[] values) : IRequestHeaders
     {
         public string? Get(string name) => values.FirstOrDefault(v => string.Equals(v.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
     }
 
     private GatewayContext Context(IRequestHeaders? headers = null, string body = "", long? contentLength = null, CancellationToken aborted = default) =>
@@ -348,7 +344,7 @@ public sealed class PipelineTests
             },
         };
         var keys = new InMemoryKeyStore();
-        var runtime = new GatewayRuntime(options, new NoSecrets(), keys, _ => throw new InvalidOperationException("no http"), _time, selector: new DeploymentSelector(_ => 0));
+        var runtime = new GatewayRuntime(options, TestSecrets.None, keys, _ => throw new InvalidOperationException("no http"), _time, selector: new DeploymentSelector(_ => 0));
         await runtime.Keys.EnsureKeyAsync(GoodKey, "good", default);
         var hash = KeyHasher.Hash(LimitedKey);
         await keys.AddAsync(new GatewayKeyRecord("key_limited", hash, "sk-gw-lim…", "limited", "u", "t", ["mock-2"], new Dictionary<string, string>(), Start), default);
@@ -483,7 +479,7 @@ public sealed class PipelineTests
             new AuthenticationStage(runtime.KeyAuthenticator),
             new RequestParsingStage(runtime.Options),
             new ModelResolutionStage(runtime.Catalog),
-            new ProviderStage(new DeploymentSelector(_ => 0), new Gateway.Core.Providers.ProviderRegistry(_ => new HttpClient(), new NoSecrets(), _time)),
+            new ProviderStage(new DeploymentSelector(_ => 0), new Gateway.Core.Providers.ProviderRegistry(_ => new HttpClient(), TestSecrets.None, _time)),
         ])).HandleAsync(context);
         Assert.Equal((400, "unsupported_parameter", "n"), (outcome.Error!.Status, outcome.Error.Code, outcome.Error.Param));
         Assert.Equal("anthropic", context.ResponseHeaders[GatewayHeaders.Provider]);

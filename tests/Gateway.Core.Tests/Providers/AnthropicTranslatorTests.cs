@@ -5,6 +5,7 @@ using Gateway.Core.Configuration;
 using Gateway.Core.Errors;
 using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Providers;
 
@@ -440,11 +441,6 @@ public sealed class AnthropicTranslatorTests
         }
     }
 
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
-    }
-
     private static string Sse(params string[] events) => string.Concat(events.Select(e =>
     {
         var type = (string)JsonNode.Parse(e)!["type"]!;
@@ -454,7 +450,7 @@ public sealed class AnthropicTranslatorTests
     private static async Task<(List<JsonObject> Chunks, IChatStream Stream, CannedHandler Handler)> Stream(string sse, string request)
     {
         var handler = new CannedHandler(sse);
-        var provider = new AnthropicProvider(new HttpClient(handler), Claude, new NoSecrets(), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000)));
+        var provider = new AnthropicProvider(new HttpClient(handler), Claude, TestSecrets.None, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000)));
         var stream = await provider.OpenStreamAsync(new ProviderRequest(Parse(request), Claude, "req"), default);
         var chunks = new List<JsonObject>();
         while (await stream.ReadAsync(default) is { } c) chunks.Add(c);

@@ -4,6 +4,7 @@ using Gateway.Core.Configuration;
 using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Microsoft.Extensions.Time.Testing;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Providers;
 
@@ -369,17 +370,12 @@ public sealed class MockProviderTests
     [Fact]
     public async Task The_registry_creates_one_mock_per_deployment()
     {
-        var registry = new ProviderRegistry(_ => throw new InvalidOperationException("no http for the mock"), new NoSecrets(), _time);
+        var registry = new ProviderRegistry(_ => throw new InvalidOperationException("no http for the mock"), TestSecrets.None, _time);
         var d = new DeploymentOptions { Name = "Mock-A", Provider = "MOCK" };
         var provider = registry.For(d);
         Assert.IsType<MockProvider>(provider);
         Assert.Same(provider, registry.For(new DeploymentOptions { Name = "mock-a", Provider = "mock" }));
         Assert.NotNull(await provider.CompleteAsync(Ask("hi"), default));
         Assert.Throws<InvalidOperationException>(() => registry.For(new DeploymentOptions { Name = "x", Provider = "gemini" }));
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
     }
 }

@@ -11,16 +11,6 @@ namespace Gateway.Core.Tests.Resilience;
 /// <summary>After warm-up, requests reuse pooled connections: none opens a new one.</summary>
 public sealed class ConnectionReuseTests
 {
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class Secrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "sk-upstream-test";
-    }
-
     [Fact]
     public async Task After_warm_up_no_request_opens_a_new_connection()
     {
@@ -35,7 +25,7 @@ public sealed class ConnectionReuseTests
         };
         using var handler = UpstreamHttp.CreateHandler(options.Http);
         using var http = UpstreamHttp.Configure(new HttpClient(handler, disposeHandler: false));
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var plain = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
         var stream = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
@@ -49,7 +39,7 @@ public sealed class ConnectionReuseTests
                 try
                 {
                     var body = i % 3 == 0 ? stream : plain;
-                    var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+                    var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
                     var outcome = await runtime.ChatCompletions.HandleAsync(context);
                     Assert.Null(outcome.Error);
                     if (outcome.Result is GatewayResult.Streaming s)

@@ -32,16 +32,6 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
         await _b.DisposeAsync();
     }
 
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class Secrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "sk-upstream-test";
-    }
-
     [Fact]
     public async Task Two_thousand_requests_succeed_through_a_failing_deployment_and_its_breaker_opens_and_closes_again()
     {
@@ -60,7 +50,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
             Resilience = new ResilienceOptions { MaxAttempts = 3, FailureRatio = 0.2, MinimumThroughput = 10, SamplingSeconds = 2, BreakSeconds = 1 },
         };
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("load", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","max_tokens":20,"messages":[{"role":"user","content":"hello"}]}""");
 
@@ -74,7 +64,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
                 await gate.WaitAsync();
                 try
                 {
-                    var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+                    var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
                     var outcome = await runtime.ChatCompletions.HandleAsync(context);
                     await context.CompleteAsync();
                     attempts.Add(context.Attempts);
@@ -121,13 +111,13 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
             Resilience = new ResilienceOptions { MaxAttempts = 3, MaxRetryAfterSeconds = 2 },
         };
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}""");
 
         async Task<(GatewayContext Context, ChatCompletionOutcome Outcome)> Send()
         {
-            var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+            var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
             return (context, await runtime.ChatCompletions.HandleAsync(context));
         }
 

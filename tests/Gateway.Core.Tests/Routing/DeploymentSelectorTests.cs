@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Xunit;
 using Gateway.Core.Configuration;
 using Gateway.Core.Routing;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Routing;
 
@@ -147,13 +148,8 @@ public sealed class DeploymentSelectorTests
             Deployments = [D("a", int.MaxValue), D("b", int.MaxValue)],
             Models = [new ModelOptions { Name = "m", Deployments = ["a", "b"] }],
         };
-        var model = ModelCatalog.Create(catalog, new NoSecrets()).Resolve("m");
+        var model = ModelCatalog.Create(catalog, TestSecrets.None).Resolve("m");
         var chosen = new DeploymentSelector(new System.Random(1).Next).Select(model);
         Assert.Contains(chosen.Name, new[] { "a", "b" });
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
     }
 }

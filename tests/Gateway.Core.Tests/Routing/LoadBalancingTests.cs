@@ -1,5 +1,6 @@
 using Gateway.Core.Configuration;
 using Gateway.Core.Routing;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Routing;
 
@@ -66,12 +67,7 @@ public sealed class LoadBalancingTests
             Deployments = [D("a")],
             Models = [new ModelOptions { Name = "m", Deployments = ["a"], LoadBalancing = "round-robin" }],
         };
-        var errors = CatalogValidator.Validate(options, new NoSecrets());
+        var errors = CatalogValidator.Validate(options, TestSecrets.None);
         Assert.Contains(errors, e => e.Contains("LoadBalancing 'round-robin' is not known", StringComparison.Ordinal));
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
     }
 }

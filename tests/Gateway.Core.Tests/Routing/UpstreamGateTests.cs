@@ -7,6 +7,7 @@ using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Routing;
 using Microsoft.Extensions.Time.Testing;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Routing;
 
@@ -67,16 +68,6 @@ public sealed class UpstreamGateTests
         Assert.Equal(TimeSpan.FromSeconds(50), refused.RetryAfter); // the minute window ends at 10:01:00
     }
 
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
-    }
-
     private static async Task<(GatewayRuntime Runtime, string Key)> Runtime(TimeProvider time, double maxWaitSeconds, params DeploymentOptions[] deployments)
     {
         var options = new GatewayOptions
@@ -85,7 +76,7 @@ public sealed class UpstreamGateTests
             Upstream = new UpstreamOptions { MaxWaitSeconds = maxWaitSeconds },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 1 },
         };
-        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), time);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, key);
     }
@@ -95,7 +86,7 @@ public sealed class UpstreamGateTests
     private static async Task<Sent> Send(GatewayRuntime runtime, string key)
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""");
-        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, runtime.Time, default);
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, runtime.Time, default);
         var outcome = await runtime.ChatCompletions.HandleAsync(context);
         await context.CompleteAsync();
         return new Sent(outcome.Error, context.ResponseHeaders);

@@ -6,6 +6,7 @@ using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Telemetry;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Telemetry;
 
@@ -13,16 +14,6 @@ namespace Gateway.Core.Tests.Telemetry;
 public sealed class GatewayMetricsTests
 {
     private sealed record Measurement(string Instrument, double Value, IReadOnlyDictionary<string, object?> Tags);
-
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
-    }
 
     /// <summary>Collects every measurement of this gateway's meter only (other tests' gateways in this process publish under the same name).</summary>
     private static MeterListener Listen(GatewayMetrics metrics, ConcurrentQueue<Measurement> measurements)
@@ -56,12 +47,12 @@ public sealed class GatewayMetricsTests
                 Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
             },
         };
-        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","temperature":0,"messages":[{"role":"user","content":"one two three"}]}""");
         for (var i = 0; i < 2; i++)
         {
-            var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+            var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
             Assert.Null((await runtime.ChatCompletions.HandleAsync(context)).Error);
             await context.CompleteAsync();
         }
@@ -101,10 +92,10 @@ public sealed class GatewayMetricsTests
             },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 2 },
         };
-        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"primary","messages":[{"role":"user","content":"hello"}]}""");
-        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
         Assert.Null((await runtime.ChatCompletions.HandleAsync(context)).Error);
         await context.CompleteAsync();
         Assert.Equal("backup", context.ResponseHeaders[Gateway.Core.Pipeline.Stages.ProviderStage.FallbackHeader]);

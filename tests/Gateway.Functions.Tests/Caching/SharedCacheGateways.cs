@@ -30,7 +30,7 @@ internal static class SharedCacheGateways
                 Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
             },
         };
-        return new GatewayRuntime(options, new NoSecrets(), keys, _ => new HttpClient(), time, cache: cache);
+        return new GatewayRuntime(options, TestSecrets.None, keys, _ => new HttpClient(), time, cache: cache);
     }
 
     public static async Task<string> KeyAsync(GatewayRuntime runtime, string team)
@@ -43,20 +43,10 @@ internal static class SharedCacheGateways
     public static async Task<(string Cache, int? Error, string Body)> SendAsync(GatewayRuntime runtime, string key, string json = Request)
     {
         var body = Encoding.UTF8.GetBytes(json);
-        var context = new GatewayContext("r", new Headers(key), new MemoryStream(body), body.Length, runtime.Time, default);
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, runtime.Time, default);
         var outcome = await runtime.ChatCompletions.HandleAsync(context);
         var text = outcome.Result is GatewayResult.Completion c ? c.Body.ToJsonString() : "";
         await context.CompleteAsync();
         return (context.ResponseHeaders.TryGetValue(CacheStage.StatusHeader, out var status) ? status : "", outcome.Error?.Status, text);
-    }
-
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        public string? Get(string name) => name.Equals("Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " + key : null;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
     }
 }
