@@ -12,7 +12,9 @@ namespace Gateway.Storage;
 public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
 {
     public const string KeyPrefix = "llmgw:cache:";
-    private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
+    private readonly Func<Task<IConnectionMultiplexer>> _connect;
+    private readonly Lock _gate = new();
+    private Task<IConnectionMultiplexer>? _connection;
 
     /// <summary>Connects with a connection string (<c>host:port,password=…,ssl=true</c>); throws <see cref="ArgumentException"/> when it does not parse.</summary>
     public RedisCacheStore(string connectionString)
@@ -20,14 +22,15 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
         var options = ConfigurationOptions.Parse(connectionString);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast;
-        _connection = new Lazy<Task<IConnectionMultiplexer>>(async () => await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false));
+        _connect = async () => await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
     }
 
     /// <summary>Uses a connection owned by the caller (not disposed here).</summary>
     public RedisCacheStore(IConnectionMultiplexer connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        _connection = new Lazy<Task<IConnectionMultiplexer>>(Task.FromResult(connection));
+        _connection = Task.FromResult(connection);
+        _connect = () => Task.FromResult(connection);
         OwnsConnection = false;
     }
 
@@ -49,11 +52,23 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
         await database.StringSetAsync(KeyFor(key), CachedCompletionCodec.Encode(value), new Expiration(ttl)).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<IDatabase> DatabaseAsync() => (await _connection.Value.ConfigureAwait(false)).GetDatabase();
+    /// <summary>One connection for the store's life, opened on first use; a connect that failed outright is tried again
+    /// on the next call rather than remembered.</summary>
+    private async Task<IDatabase> DatabaseAsync()
+    {
+        Task<IConnectionMultiplexer> connecting;
+        lock (_gate)
+        {
+            if (_connection is null || _connection.IsFaulted || _connection.IsCanceled) _connection = _connect();
+            connecting = _connection;
+        }
+
+        return (await connecting.ConfigureAwait(false)).GetDatabase();
+    }
 
     public async ValueTask DisposeAsync()
     {
-        if (OwnsConnection && _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
-            await _connection.Value.Result.DisposeAsync().ConfigureAwait(false);
+        if (OwnsConnection && _connection is { IsCompletedSuccessfully: true } connection)
+            await connection.Result.DisposeAsync().ConfigureAwait(false);
     }
 }
