@@ -30,6 +30,8 @@ public static class CacheOptionsValidator
         var backend = CacheBackends.Normalize(options.Backend);
         if (!CacheBackends.All.Contains(backend))
             errors.Add($"{Root}:Backend '{options.Backend}' is not known; use one of {string.Join(", ", CacheBackends.All)}.");
+        if (double.IsNaN(options.LookupTimeoutMs) || options.LookupTimeoutMs is <= 0 or > 60_000)
+            errors.Add($"{Root}:LookupTimeoutMs must be above 0 and at most 60000 (was {options.LookupTimeoutMs.ToString(CultureInfo.InvariantCulture)}).");
         if (double.IsNaN(options.LocalCopySeconds) || double.IsInfinity(options.LocalCopySeconds) || options.LocalCopySeconds < 0)
             errors.Add($"{Root}:LocalCopySeconds must be zero or more (was {options.LocalCopySeconds.ToString(CultureInfo.InvariantCulture)}).");
         if (backend == CacheBackends.Storage && !IsContainerName(options.StorageContainer))

@@ -91,7 +91,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         switch (result)
         {
             case GatewayResult.Completion { Usage: { } usage } completion when context.Deployment is { } deployment:
-                await flight.SucceedAsync(new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow())).ConfigureAwait(false);
+                flight.Succeed(new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow()));
                 return result;
             case GatewayResult.Streaming streaming when context.Deployment is { } deployment:
                 // the answer is known only once the stream ends: it is put together as the client reads it
@@ -105,13 +105,21 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
     /// <summary>One upstream call shared by every caller of the same key, from the leader's start to its answer.</summary>
     private sealed class Flight(CacheStage stage, string key, TimeSpan ttl, TaskCompletionSource<CachedCompletion> shared)
     {
-        public async ValueTask SucceedAsync(CachedCompletion entry)
+        /// <summary>Hands the answer to every caller that joined and stores it. The store is written without holding the
+        /// answer up: an in-process store (or a shared store's local copy) has it at once, a shared one when it answers.</summary>
+        public void Succeed(CachedCompletion entry)
         {
+            var store = stage._store.SetAsync(key, entry, ttl, CancellationToken.None);
             shared.TrySetResult(entry);
             stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
+            if (!store.IsCompletedSuccessfully) _ = Observe(store);
+        }
+
+        private static async Task Observe(ValueTask store)
+        {
             try
             {
-                await stage._store.SetAsync(key, entry, ttl, CancellationToken.None).ConfigureAwait(false);
+                await store.ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -164,7 +172,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
                 if (inner.Usage is { } usage && _accumulator.TryBuild() is { } completion)
                 {
                     completion["usage"] = usage.ToJson();
-                    await flight.SucceedAsync(new CachedCompletion(completion.ToJsonString(), usage, deployment, time.GetUtcNow())).ConfigureAwait(false);
+                    flight.Succeed(new CachedCompletion(completion.ToJsonString(), usage, deployment, time.GetUtcNow()));
                 }
                 else
                     flight.Fail(new LeaderGone(), abandoned: true);
@@ -185,12 +193,21 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         }
     }
 
-    /// <summary>A store that cannot answer is a miss, never a failed request.</summary>
+    /// <summary>A store that cannot answer, or not within <see cref="CacheOptions.LookupTimeoutMs"/>, is a miss, never a
+    /// failed or held-up request.</summary>
     private async ValueTask<CachedCompletion?> LookupAsync(string key, CancellationToken cancellationToken)
     {
+        var lookup = _store.GetAsync(key, cancellationToken);
+        if (lookup.IsCompletedSuccessfully) return lookup.Result; // in memory, or a shared store's local copy
+        var pending = lookup.AsTask();
         try
         {
-            return await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            return await pending.WaitAsync(TimeSpan.FromMilliseconds(options.LookupTimeoutMs), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return null;
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {

@@ -27,6 +27,8 @@ public sealed class CacheOptions
     public string StorageContainer { get; set; } = "response-cache";
     /// <summary>How long an instance keeps its in-memory copy of a shared entry (bounds how late an expiry is seen).</summary>
     public double LocalCopySeconds { get; set; } = 30;
+    /// <summary>How long a lookup in the store may take; a slower store is a miss (a cache never holds a request up).</summary>
+    public double LookupTimeoutMs { get; set; } = 250;
 }
 
 /// <summary>A cached answer: the chat.completion body and what produced it.</summary>

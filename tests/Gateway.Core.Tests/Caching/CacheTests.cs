@@ -257,4 +257,54 @@ public sealed class CacheTests
         Assert.All(results, r => Assert.Contains("second-call", r.Text, StringComparison.Ordinal));
         Assert.Equal(2, upstream.RequestCount);
     }
+
+    [Fact]
+    public async Task A_store_that_does_not_answer_neither_holds_up_nor_fails_a_request()
+    {
+        var store = new StuckStore();
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" }],
+                Models = [new ModelOptions { Name = "m", Deployments = ["mock"] }],
+            },
+            Cache = new CacheOptions { LookupTimeoutMs = 50 },
+        };
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, cache: store);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
+
+        // the lookup never finishes and the write never finishes: both requests are answered, as misses
+        for (var i = 0; i < 2; i++)
+        {
+            var (context, outcome, text) = await Send(runtime, key, """{"model":"m","temperature":0,"messages":[{"role":"user","content":"stuck"}]}""").WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Null(outcome.Error);
+            Assert.Equal("miss", context.ResponseHeaders[CacheStage.StatusHeader]);
+            Assert.Contains("chat.completion", text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, store.Gets);
+        Assert.Equal(2, store.Sets);
+    }
+
+    /// <summary>A shared store that has stopped answering (neither succeeds nor fails).</summary>
+    private sealed class StuckStore : ICacheStore
+    {
+        private readonly TaskCompletionSource _never = new();
+        public int Gets;
+        public int Sets;
+
+        public async ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Gets);
+            await _never.Task;
+            return null;
+        }
+
+        public async ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Sets);
+            await _never.Task;
+        }
+    }
 }
