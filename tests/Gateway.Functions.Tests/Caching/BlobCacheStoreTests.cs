@@ -112,13 +112,15 @@ public sealed class BlobCacheStoreTests(AzuriteFixture azurite)
         var container = NewContainer();
         var keys = new InMemoryKeyStore();
         var time = new FakeTimeProvider(Start);
-        var a = SharedCacheGateways.Instance(keys, new TieredCacheStore(new BlobCacheStore(container, time), time, TimeSpan.FromSeconds(30)), time);
+        var storeA = new SharedCacheGateways.TrackedStore(new TieredCacheStore(new BlobCacheStore(container, time), time, TimeSpan.FromSeconds(30)));
+        var a = SharedCacheGateways.Instance(keys, storeA, time);
         var b = SharedCacheGateways.Instance(keys, new TieredCacheStore(new BlobCacheStore(container, time), time, TimeSpan.FromSeconds(30)), time);
         var alpha = await SharedCacheGateways.KeyAsync(a, "alpha");
         var beta = await SharedCacheGateways.KeyAsync(a, "beta");
 
         var first = await SharedCacheGateways.SendAsync(a, alpha);
         Assert.Equal(("miss", (int?)null), (first.Cache, first.Error));
+        await storeA.WrittenAsync();
         var second = await SharedCacheGateways.SendAsync(b, alpha);
         Assert.Equal("hit", second.Cache);
         Assert.Equal(first.Body, second.Body);

@@ -129,13 +129,15 @@ public sealed class RedisCacheStoreTests(RedisFixture redis) : IAsyncLifetime
         var time = new FakeTimeProvider(Start);
         await using var storeA = new RedisCacheStore(redis.Endpoint);
         await using var storeB = new RedisCacheStore(redis.Endpoint);
-        var a = SharedCacheGateways.Instance(keys, new TieredCacheStore(storeA, time, TimeSpan.FromSeconds(30)), time);
+        var trackedA = new SharedCacheGateways.TrackedStore(new TieredCacheStore(storeA, time, TimeSpan.FromSeconds(30)));
+        var a = SharedCacheGateways.Instance(keys, trackedA, time);
         var b = SharedCacheGateways.Instance(keys, new TieredCacheStore(storeB, time, TimeSpan.FromSeconds(30)), time);
         var team = "t" + Guid.NewGuid().ToString("N");
         var key = await SharedCacheGateways.KeyAsync(a, team);
 
         var first = await SharedCacheGateways.SendAsync(a, key);
         Assert.Equal(("miss", (int?)null), (first.Cache, first.Error));
+        await trackedA.WrittenAsync();
         var second = await SharedCacheGateways.SendAsync(b, key);
         Assert.Equal("hit", second.Cache);
         Assert.Equal(first.Body, second.Body);

@@ -29,6 +29,8 @@ internal static class SharedCacheGateways
                 Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" }],
                 Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
             },
+            // these tests are about sharing, not about a slow store: Azurite on a loaded machine may take a while
+            Cache = new CacheOptions { LookupTimeoutMs = 30_000 },
         };
         return new GatewayRuntime(options, TestSecrets.None, keys, _ => new HttpClient(), time, cache: cache);
     }
@@ -37,6 +39,24 @@ internal static class SharedCacheGateways
     {
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k-" + team, null, team, [], new Dictionary<string, string>()), default);
         return key;
+    }
+
+    /// <summary>A store whose writes a test can wait for (the gateway writes answers without holding the response).</summary>
+    public sealed class TrackedStore(ICacheStore inner) : ICacheStore
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<Task> _writes = new();
+
+        public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
+
+        public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            var write = inner.SetAsync(key, value, ttl, cancellationToken).AsTask();
+            _writes.Enqueue(write);
+            return new ValueTask(write);
+        }
+
+        /// <summary>Completes when every write so far has reached the store.</summary>
+        public Task WrittenAsync() => Task.WhenAll(_writes);
     }
 
     /// <summary>Sends a chat completion; returns the x-gateway-cache status, the error status (null when it succeeded) and the body.</summary>
