@@ -50,7 +50,8 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         var key = CacheKey.For(request, context.RequireModel().Name, scope);
         var ttl = Ttl(context);
 
-        if (!control.Contains("no-cache", StringComparison.OrdinalIgnoreCase) && await LookupAsync(key, context.Aborted).ConfigureAwait(false) is { } cached)
+        var fresh = control.Contains("no-cache", StringComparison.OrdinalIgnoreCase);
+        if (!fresh && await LookupAsync(key, context.Aborted).ConfigureAwait(false) is { } cached)
             return Serve(context, cached, "hit");
 
         while (true)
@@ -69,7 +70,17 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
             }
 
             var mine = new TaskCompletionSource<CachedCompletion>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (_inFlight.TryAdd(key, mine)) return await LeadAsync(context, next, new Flight(this, key, ttl, mine)).ConfigureAwait(false);
+            if (!_inFlight.TryAdd(key, mine)) continue;
+            var flight = new Flight(this, key, ttl, mine);
+            // Another leader may have answered between the lookup above and now (it stores before it stops being in
+            // flight): look once more where that costs no I/O, so one answer is never fetched twice.
+            if (!fresh && _store is ILocalCacheView local && local.GetLocal(key) is { } answered)
+            {
+                flight.Share(answered);
+                return Serve(context, answered, "hit");
+            }
+
+            return await LeadAsync(context, next, flight).ConfigureAwait(false);
         }
     }
 
@@ -125,6 +136,13 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
             {
                 // a cache that cannot store never fails the request that was answered
             }
+        }
+
+        /// <summary>Hands an answer that was already stored to every caller that joined.</summary>
+        public void Share(CachedCompletion entry)
+        {
+            shared.TrySetResult(entry);
+            stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
         }
 
         /// <summary>A failure reaches every caller that joined; a leader whose client left lets them call themselves.</summary>

@@ -42,20 +42,28 @@ public interface ICacheStore
     ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken);
 }
 
+/// <summary>A store that can answer at once from memory, when it has the entry in this process (no I/O).</summary>
+public interface ILocalCacheView
+{
+    CachedCompletion? GetLocal(string key);
+}
+
 /// <summary>An in-process cache with per-entry expiry and a size bound (oldest entries evicted first).</summary>
-public sealed class InMemoryCacheStore(TimeProvider time, int maxEntries = 10_000) : ICacheStore
+public sealed class InMemoryCacheStore(TimeProvider time, int maxEntries = 10_000) : ICacheStore, ILocalCacheView
 {
     private readonly ConcurrentDictionary<string, (CachedCompletion Value, DateTimeOffset Expires, long Order)> _entries = new(StringComparer.Ordinal);
     private long _order;
 
     public int Count => _entries.Count;
 
-    public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken)
+    public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(GetLocal(key));
+
+    public CachedCompletion? GetLocal(string key)
     {
-        if (!_entries.TryGetValue(key, out var entry)) return ValueTask.FromResult<CachedCompletion?>(null);
-        if (entry.Expires > time.GetUtcNow()) return ValueTask.FromResult<CachedCompletion?>(entry.Value);
+        if (!_entries.TryGetValue(key, out var entry)) return null;
+        if (entry.Expires > time.GetUtcNow()) return entry.Value;
         _entries.TryRemove(new KeyValuePair<string, (CachedCompletion, DateTimeOffset, long)>(key, entry));
-        return ValueTask.FromResult<CachedCompletion?>(null);
+        return null;
     }
 
     public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ namespace Gateway.Core.Caching;
 /// when it answers again.</item>
 /// </list>
 /// </summary>
-public sealed class TieredCacheStore : ICacheStore
+public sealed class TieredCacheStore : ICacheStore, ILocalCacheView
 {
     private readonly ICacheStore _shared;
     private readonly InMemoryCacheStore _local;
@@ -38,6 +38,8 @@ public sealed class TieredCacheStore : ICacheStore
 
     /// <summary>Entries in this instance's local copy (expired ones included until looked up).</summary>
     public int LocalCount => _local.Count;
+
+    public CachedCompletion? GetLocal(string key) => _localCopy > TimeSpan.Zero ? _local.GetLocal(key) : null;
 
     public async ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken)
     {

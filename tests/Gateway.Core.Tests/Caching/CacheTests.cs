@@ -307,4 +307,43 @@ public sealed class CacheTests
             await _never.Task;
         }
     }
+
+    [Fact]
+    public async Task An_answer_stored_between_the_lookup_and_becoming_the_leader_is_served_not_fetched_again()
+    {
+        // the store's lookup ran before another leader's answer landed; its in-memory view already has it
+        var store = new LateStore();
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" }],
+                Models = [new ModelOptions { Name = "m", Deployments = ["mock"] }],
+            },
+        };
+        var usage = new InMemoryUsageSink();
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, cache: store);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
+        store.Answer = new CachedCompletion("""{"id":"c1","object":"chat.completion","created":1,"model":"mock-1","choices":[{"index":0,"message":{"role":"assistant","content":"landed"},"finish_reason":"stop"}]}""",
+            new TokenUsage(3, 1), "mock", DateTimeOffset.UnixEpoch);
+
+        var (context, outcome, text) = await Send(runtime, key, """{"model":"m","temperature":0,"messages":[{"role":"user","content":"late"}]}""");
+
+        Assert.Null(outcome.Error);
+        Assert.Equal("hit", context.ResponseHeaders[CacheStage.StatusHeader]);
+        Assert.Contains("landed", text, StringComparison.Ordinal);
+        Assert.Equal(0, context.Attempts); // no upstream call
+        Assert.Equal(0m, Assert.Single(usage.Records).CostUsd);
+    }
+
+    private sealed class LateStore : ICacheStore, ILocalCacheView
+    {
+        public CachedCompletion? Answer { get; set; }
+
+        public ValueTask<CachedCompletion?> GetAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult<CachedCompletion?>(null);
+
+        public CachedCompletion? GetLocal(string key) => Answer;
+
+        public ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
 }
