@@ -65,8 +65,8 @@ public sealed class TimeoutTests
         Assert.DoesNotContain("too-late", text, StringComparison.Ordinal);
         Assert.Equal(2, context.Attempts);
         Assert.Equal("b", context.ResponseHeaders[GatewayHeaders.Deployment]);
+        // (whether A's server saw the request depends on how loaded the machine is: the limit counts from the request)
         Assert.Equal("a 504 upstream_timeout; b 200", context.ResponseHeaders[ProviderStage.AttemptLogHeader]);
-        Assert.Equal(1, slow.RequestCount);
     }
 
     [Fact]
