@@ -80,17 +80,22 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
         await Run(2000);
         var faultyPhase = runtime.Breakers.Events.Where(e => e.Deployment == "a").ToList();
 
-        // A recovers; after the break a probe succeeds and the breaker closes
+        // A recovers; after the break a probe succeeds and the breaker closes. On a loaded machine a healthy call can
+        // still exceed A's 0.5 s timeout and reopen it, so a few more rounds are allowed for it to close.
         _a.FaultPlan = null;
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
-        await Run(100);
+        for (var round = 0; round == 0 || (round < 5 && runtime.Breakers.StateOf("a") != CircuitState.Closed); round++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await Run(100);
+        }
 
-        var succeeded = 2000 + 100 - failures.Count;
-        output.WriteLine($"succeeded {succeeded} of 2100; failures: {string.Join(", ", failures.GroupBy(f => f).Select(g => $"{g.Key} ×{g.Count()}"))}; " +
+        var total = attempts.Count;
+        var succeeded = total - failures.Count;
+        output.WriteLine($"succeeded {succeeded} of {total}; failures: {string.Join(", ", failures.GroupBy(f => f).Select(g => $"{g.Key} ×{g.Count()}"))}; " +
             $"attempts: {string.Join(", ", attempts.GroupBy(a => a).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"))}; " +
             $"A served {_a.RequestCount} calls, B {_b.RequestCount}; breaker A: {string.Join(" → ", runtime.Breakers.Events.Where(e => e.Deployment == "a").Select(e => e.State))}");
 
-        Assert.True(failures.Count <= 2, $"{failures.Count} of 2100 failed"); // ≥ 99.9 %
+        Assert.True(failures.Count * 1000 <= total, $"{failures.Count} of {total} failed"); // ≥ 99.9 %
         Assert.All(attempts, a => Assert.InRange(a, 1, 3));
         Assert.Contains(faultyPhase, e => e.State == CircuitState.Open);
         Assert.Equal(CircuitState.Closed, runtime.Breakers.StateOf("a"));
