@@ -116,21 +116,20 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
     /// <summary>One upstream call shared by every caller of the same key, from the leader's start to its answer.</summary>
     private sealed class Flight(CacheStage stage, string key, TimeSpan ttl, TaskCompletionSource<CachedCompletion> shared)
     {
-        /// <summary>Hands the answer to every caller that joined and stores it. The store is written without holding the
-        /// answer up: an in-process store (or a shared store's local copy) has it at once, a shared one when it answers.</summary>
+        /// <summary>Hands the answer to every caller that joined and stores it. It is in the store before it stops being in
+        /// flight (an in-process store, or a shared store's local copy, has it at once), so a later caller finds one or
+        /// the other; a shared store's own write does not hold the answer up.</summary>
         public void Succeed(CachedCompletion entry)
         {
-            var store = stage._store.SetAsync(key, entry, ttl, CancellationToken.None);
-            shared.TrySetResult(entry);
-            stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
-            if (!store.IsCompletedSuccessfully) _ = Observe(store);
+            _ = StoreAsync(entry);
+            Share(entry);
         }
 
-        private static async Task Observe(ValueTask store)
+        private async Task StoreAsync(CachedCompletion entry)
         {
             try
             {
-                await store.ConfigureAwait(false);
+                await stage._store.SetAsync(key, entry, ttl, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -142,7 +141,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         public void Share(CachedCompletion entry)
         {
             shared.TrySetResult(entry);
-            stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
+            Land();
         }
 
         /// <summary>A failure reaches every caller that joined; a leader whose client left lets them call themselves.</summary>
@@ -150,8 +149,10 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         {
             shared.TrySetException(abandoned ? new LeaderGone() : failure);
             _ = shared.Task.Exception;
-            stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
+            Land();
         }
+
+        private void Land() => stage._inFlight.TryRemove(new KeyValuePair<string, TaskCompletionSource<CachedCompletion>>(key, shared));
     }
 
     /// <summary>Passes a streamed miss through untouched while folding it into the completion it stands for.</summary>
