@@ -105,7 +105,7 @@ public class EveryFeatureBenchmarks
 
     [Benchmark(Description = "gateway, every feature on, mock provider")]
     [BenchmarkCategory("in-process")]
-    public Task<long> MockGateway() => Run(_mockRuntime, _mockHeaders, MockBody);
+    public Task<long> MockGateway() => GatewayCalls.CompleteAsync(_mockRuntime, _mockHeaders, MockBody);
 
     [Benchmark(Baseline = true, Description = "HTTP to the provider, direct")]
     [BenchmarkCategory("http")]
@@ -121,18 +121,7 @@ public class EveryFeatureBenchmarks
 
     [Benchmark(Description = "gateway, every feature on, over HTTP")]
     [BenchmarkCategory("http")]
-    public Task<long> Gateway() => Run(_runtime, _headers, Body);
-
-    private static async Task<long> Run(GatewayRuntime runtime, Headers headers, byte[] body)
-    {
-        var context = new GatewayContext("req_bench", headers, new MemoryStream(body, false), body.Length, TimeProvider.System, default);
-        var outcome = await runtime.ChatCompletions.HandleAsync(context);
-        var completion = (GatewayResult.Completion)outcome.Result!;
-        using var output = new MemoryStream();
-        await System.Text.Json.JsonSerializer.SerializeAsync(output, completion.Body);
-        await context.CompleteAsync(); // usage record, budget settlement, rate-limit correction
-        return output.Length;
-    }
+    public Task<long> Gateway() => GatewayCalls.CompleteAsync(_runtime, _headers, Body);
 
     private sealed class Headers(string key) : IRequestHeaders
     {

@@ -62,28 +62,10 @@ public class PipelineBenchmarks
     }
 
     [Benchmark(Description = "full pipeline")]
-    public async Task<long> Pipeline()
-    {
-        var context = new GatewayContext("req_bench", _headers, new MemoryStream(Body, false), Body.Length, TimeProvider.System, default);
-        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
-        var completion = (GatewayResult.Completion)outcome.Result!;
-        using var output = new MemoryStream();
-        await JsonSerializer.SerializeAsync(output, completion.Body);
-        await context.CompleteAsync(); // the usage record, as the function does after the response
-        return output.Length;
-    }
+    public Task<long> Pipeline() => GatewayCalls.CompleteAsync(_runtime, _headers, Body);
 
     [Benchmark(Description = "full pipeline, cache hit")]
-    public async Task<long> PipelineCacheHit()
-    {
-        var context = new GatewayContext("req_bench", _cachingHeaders, new MemoryStream(Body, false), Body.Length, TimeProvider.System, default);
-        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
-        var completion = (GatewayResult.Completion)outcome.Result!;
-        using var output = new MemoryStream();
-        await JsonSerializer.SerializeAsync(output, completion.Body);
-        await context.CompleteAsync();
-        return output.Length;
-    }
+    public Task<long> PipelineCacheHit() => GatewayCalls.CompleteAsync(_runtime, _cachingHeaders, Body);
 
     [Benchmark(Description = "mock provider stream, direct")]
     public async Task<long> DirectStream()
@@ -95,30 +77,10 @@ public class PipelineBenchmarks
     }
 
     [Benchmark(Description = "full pipeline, stream")]
-    public async Task<long> PipelineStream()
-    {
-        var context = new GatewayContext("req_bench", _headers, new MemoryStream(StreamBody, false), StreamBody.Length, TimeProvider.System, default);
-        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
-        await using var stream = ((GatewayResult.Streaming)outcome.Result!).Stream;
-        using var output = new MemoryStream();
-        await ChatStreamWriter.WriteAsync(stream, output, includeUsage: true, default);
-        await stream.DisposeAsync();
-        await context.CompleteAsync();
-        return output.Length;
-    }
+    public Task<long> PipelineStream() => GatewayCalls.StreamAsync(_runtime, _headers, StreamBody);
 
     [Benchmark(Description = "full pipeline, stream, cache hit (replayed)")]
-    public async Task<long> PipelineStreamCacheHit()
-    {
-        var context = new GatewayContext("req_bench", _cachingHeaders, new MemoryStream(StreamCachedBody, false), StreamCachedBody.Length, TimeProvider.System, default);
-        var outcome = await _runtime.ChatCompletions.HandleAsync(context);
-        await using var stream = ((GatewayResult.Streaming)outcome.Result!).Stream;
-        using var output = new MemoryStream();
-        await ChatStreamWriter.WriteAsync(stream, output, includeUsage: true, default);
-        await stream.DisposeAsync();
-        await context.CompleteAsync();
-        return output.Length;
-    }
+    public Task<long> PipelineStreamCacheHit() => GatewayCalls.StreamAsync(_runtime, _cachingHeaders, StreamCachedBody);
 
     private sealed class Headers(string key, bool cache) : IRequestHeaders
     {
