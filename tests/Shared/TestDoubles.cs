@@ -1,4 +1,7 @@
+using System.Text;
 using Gateway.Core.Configuration;
+using Gateway.Core.Errors;
+using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 
 namespace Gateway.Testing;
@@ -25,5 +28,33 @@ internal static class TestSecrets
     private sealed class Fixed(string? value) : ISecretResolver
     {
         public string? Resolve(string settingName) => value;
+    }
+}
+
+/// <summary>What one request through a gateway produced: the context, the outcome, the answer as text (the completion's
+/// JSON, or the stream's server-sent events) and the error that ended a stream early, if any.</summary>
+internal sealed record SentRequest(GatewayContext Context, ChatCompletionOutcome Outcome, string Text, GatewayError? StreamError);
+
+internal static class GatewayRequests
+{
+    /// <summary>Sends a chat completion as the Functions app would: handle, write the answer out, run the after-response work.</summary>
+    public static async Task<SentRequest> SendAsync(GatewayRuntime runtime, IRequestHeaders headers, string json)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        var context = new GatewayContext("r", headers, new MemoryStream(body), body.Length, runtime.Time, default);
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+        var text = "";
+        GatewayError? streamError = null;
+        if (outcome.Result is GatewayResult.Completion completion) text = completion.Body.ToJsonString();
+        if (outcome.Result is GatewayResult.Streaming streaming)
+        {
+            using var output = new MemoryStream();
+            await using (streaming.Stream)
+                streamError = (await ChatStreamWriter.WriteAsync(streaming.Stream, output, includeUsage: true, default)).Error;
+            text = Encoding.UTF8.GetString(output.ToArray());
+        }
+
+        await context.CompleteAsync();
+        return new SentRequest(context, outcome, text, streamError);
     }
 }

@@ -49,21 +49,8 @@ public sealed class CacheTests
 
     private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome, string Text)> Send(GatewayRuntime runtime, string key, string json, IDictionary<string, string>? headers = null)
     {
-        var body = Encoding.UTF8.GetBytes(json);
-        var context = new GatewayContext("r", new BearerHeaders(key, headers), new MemoryStream(body), body.Length, runtime.Time, default);
-        var outcome = await runtime.ChatCompletions.HandleAsync(context);
-        var text = "";
-        if (outcome.Result is GatewayResult.Completion c) text = c.Body.ToJsonString();
-        if (outcome.Result is GatewayResult.Streaming s)
-        {
-            using var output = new MemoryStream();
-            await ChatStreamWriter.WriteAsync(s.Stream, output, includeUsage: true, default);
-            await s.Stream.DisposeAsync();
-            text = Encoding.UTF8.GetString(output.ToArray());
-        }
-
-        await context.CompleteAsync();
-        return (context, outcome, text);
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key, headers), json);
+        return (sent.Context, sent.Outcome, sent.Text);
     }
 
     [Fact]

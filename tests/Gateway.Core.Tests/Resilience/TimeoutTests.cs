@@ -28,21 +28,9 @@ public sealed class TimeoutTests
 
     private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome, string Text)> Stream(GatewayRuntime runtime, string key)
     {
-        var body = Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hello"}]}""");
-        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
-        var outcome = await runtime.ChatCompletions.HandleAsync(context);
-        var text = "";
-        if (outcome.Result is GatewayResult.Streaming s)
-        {
-            using var output = new MemoryStream();
-            var end = await ChatStreamWriter.WriteAsync(s.Stream, output, includeUsage: true, default);
-            Assert.Null(end.Error);
-            await s.Stream.DisposeAsync();
-            text = Encoding.UTF8.GetString(output.ToArray());
-        }
-
-        await context.CompleteAsync();
-        return (context, outcome, text);
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), """{"model":"m","stream":true,"messages":[{"role":"user","content":"hello"}]}""");
+        Assert.Null(sent.StreamError);
+        return (sent.Context, sent.Outcome, sent.Text);
     }
 
     [Fact]

@@ -62,11 +62,7 @@ internal static class SharedCacheGateways
     /// <summary>Sends a chat completion; returns the x-gateway-cache status, the error status (null when it succeeded) and the body.</summary>
     public static async Task<(string Cache, int? Error, string Body)> SendAsync(GatewayRuntime runtime, string key, string json = Request)
     {
-        var body = Encoding.UTF8.GetBytes(json);
-        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, runtime.Time, default);
-        var outcome = await runtime.ChatCompletions.HandleAsync(context);
-        var text = outcome.Result is GatewayResult.Completion c ? c.Body.ToJsonString() : "";
-        await context.CompleteAsync();
-        return (context.ResponseHeaders.TryGetValue(CacheStage.StatusHeader, out var status) ? status : "", outcome.Error?.Status, text);
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), json);
+        return (sent.Context.ResponseHeaders.TryGetValue(CacheStage.StatusHeader, out var status) ? status : "", sent.Outcome.Error?.Status, sent.Text);
     }
 }
