@@ -1,5 +1,4 @@
 using Xunit;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -16,7 +15,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public const string EnvironmentVariable = "GATEWAY_TEST_STORAGE";
     private const string Account = "devstoreaccount1";
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private Process? _process;
+    private LocalServerProcess? _server;
     private int _counter;
 
     public string ConnectionString { get; private set; } = "";
@@ -39,25 +38,14 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
         var azurite = FindAzurite() ?? throw new InvalidOperationException(
             $"Azurite not found: run the tests with ./test.sh, run `npm ci` at the repository root, or set {EnvironmentVariable}.");
-        int blob = FreePort(), queue = FreePort(), table = FreePort();
-        var start = new ProcessStartInfo(azurite)
-        {
-            ArgumentList =
-            {
-                "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl",
-                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start Azurite");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        int blob = LocalServerProcess.FreePort(), queue = LocalServerProcess.FreePort(), table = LocalServerProcess.FreePort();
+        _server = LocalServerProcess.Start(azurite,
+        [
+            "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl",
+            "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ], "Azurite");
         await WaitForPort(table);
         await WaitForPort(queue);
         ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
@@ -66,13 +54,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-
-        _process?.Dispose();
+        _server?.Dispose();
         return Task.CompletedTask;
     }
 
@@ -87,19 +69,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return null;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private async Task WaitForPort(int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
-            if (_process is { HasExited: true }) throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode}");
+            if (_server?.ExitCode is { } code) throw new InvalidOperationException($"Azurite exited with code {code}: {_server.Log}");
             try
             {
                 using var client = new TcpClient();

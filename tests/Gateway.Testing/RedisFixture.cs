@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -16,8 +15,7 @@ namespace Gateway.Testing;
 public sealed class RedisFixture : IAsyncLifetime
 {
     public const string EnvironmentVariable = "GATEWAY_TEST_REDIS";
-    private Process? _process;
-    private readonly StringBuilder _log = new();
+    private LocalServerProcess? _server;
 
     /// <summary><c>host:port</c> of the server.</summary>
     public string Endpoint { get; private set; } = "";
@@ -33,41 +31,17 @@ public sealed class RedisFixture : IAsyncLifetime
 
         var server = FindOnPath("redis-server") ?? throw new InvalidOperationException(
             $"redis-server not found: run the tests with ./test.sh, install Redis (apt-get install redis-server), or set {EnvironmentVariable} to host:port of a Redis server.");
-        var port = FreePort();
-        var start = new ProcessStartInfo(server)
-        {
-            ArgumentList = { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start redis-server");
-        _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
-        _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        var port = LocalServerProcess.FreePort();
+        _server = LocalServerProcess.Start(server,
+            ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], "redis-server");
         Endpoint = $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
         await WaitForPing(port);
     }
 
     public Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-
-        _process?.Dispose();
+        _server?.Dispose();
         return Task.CompletedTask;
-    }
-
-    /// <summary>A free loopback port nothing listens on (for "Redis is unreachable" tests).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string? FindOnPath(string name) =>
@@ -79,12 +53,7 @@ public sealed class RedisFixture : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
-            if (_process is { HasExited: true })
-            {
-                string log;
-                lock (_log) log = _log.ToString();
-                throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode}: {log}");
-            }
+            if (_server?.ExitCode is { } code) throw new InvalidOperationException($"redis-server exited with code {code}: {_server.Log}");
 
             try
             {

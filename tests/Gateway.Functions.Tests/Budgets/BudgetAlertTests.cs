@@ -26,7 +26,7 @@ public sealed class BudgetAlertTests
 
         public Receiver()
         {
-            var port = FreePort();
+            var port = Gateway.Testing.LocalServerProcess.FreePort();
             Url = $"http://127.0.0.1:{port}/hooks/budget/";
             _listener.Prefixes.Add(Url);
             _listener.Start();
@@ -34,13 +34,6 @@ public sealed class BudgetAlertTests
         }
 
         public string Url { get; }
-
-        private static int FreePort()
-        {
-            using var socket = new TcpListener(IPAddress.Loopback, 0);
-            socket.Start();
-            return ((IPEndPoint)socket.LocalEndpoint).Port;
-        }
 
         private async Task Loop()
         {

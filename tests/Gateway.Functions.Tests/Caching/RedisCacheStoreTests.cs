@@ -94,7 +94,7 @@ public sealed class RedisCacheStoreTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Unreachable_redis_is_a_miss_behind_the_local_copy_and_never_fails_the_store()
     {
-        await using var down = new RedisCacheStore($"127.0.0.1:{RedisFixture.FreePort()},connectTimeout=1000,connectRetry=0");
+        await using var down = new RedisCacheStore($"127.0.0.1:{LocalServerProcess.FreePort()},connectTimeout=1000,connectRetry=0");
         await Assert.ThrowsAnyAsync<RedisException>(async () => await down.GetAsync("team:a|1", default)); // the store itself reports it
         var time = new FakeTimeProvider(Start);
         var tiered = new TieredCacheStore(down, time, TimeSpan.FromSeconds(30));
@@ -108,7 +108,7 @@ public sealed class RedisCacheStoreTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Unreachable_redis_does_not_fail_a_request()
     {
-        await using var down = new RedisCacheStore($"127.0.0.1:{RedisFixture.FreePort()},connectTimeout=1000,connectRetry=0");
+        await using var down = new RedisCacheStore($"127.0.0.1:{LocalServerProcess.FreePort()},connectTimeout=1000,connectRetry=0");
         var time = new FakeTimeProvider(Start);
         var tiered = new TieredCacheStore(down, time, TimeSpan.FromSeconds(30));
         var gateway = SharedCacheGateways.Instance(new InMemoryKeyStore(), tiered, time);
