@@ -206,9 +206,6 @@ public static class BudgetMachine
         var (s, rolled) = Maintain(state, now);
         s = ApplyLeaseReport(s, instanceId, leaseId, cumulativeSpentUsd, settledRequestIds, now, out var counted);
         s = CloseLease(s, leaseId, now);
-        // the holder has dropped its ledger: only a repeat of this return can still arrive, within seconds
-        if (s.ClosedLeases.TryGetValue(leaseId, out var closed))
-            s = s with { ClosedLeases = s.ClosedLeases.SetItem(leaseId, closed with { ForgetAt = now.ToUniversalTime() + ReturnedRetention(s.Definition) }) };
         return Finish(s, now, rolled, x => new LeaseSettleResult(counted, false, 0m, x.Stopped));
     }
 
@@ -319,19 +316,6 @@ public static class BudgetMachine
         }
 
         return s with { SpentUsd = s.SpentUsd + counted };
-    }
-
-    /// <summary>
-    /// A closed lease is remembered so that a late or repeated report for it counts only what it adds. A lease that
-    /// expired or was revoked is remembered for <see cref="BudgetDefinition.SettledRetention"/> (its holder may report
-    /// late); a returned one — its holder dropped its ledger with that final report — only long enough for a repeat of
-    /// the return: 1 hour, or twice <see cref="BudgetLeasePolicy.MaxRequestDuration"/> if longer. Busy instances return a
-    /// lease every few tens of seconds, so a day of returned leases would grow the budget's state with traffic.
-    /// </summary>
-    private static TimeSpan ReturnedRetention(BudgetDefinition d)
-    {
-        var repeatWindow = TimeSpan.FromTicks(Math.Max(TimeSpan.FromHours(1).Ticks, 2 * Math.Max(0, d.Leases.MaxRequestDuration.Ticks)));
-        return repeatWindow < d.SettledRetention ? repeatWindow : d.SettledRetention;
     }
 
     private static BudgetState CloseLease(BudgetState s, string leaseId, DateTimeOffset now)

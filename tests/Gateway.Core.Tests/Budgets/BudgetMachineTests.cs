@@ -177,31 +177,6 @@ public sealed class BudgetMachineTests
     }
 
     [Fact]
-    public void A_returned_lease_is_remembered_for_an_hour_and_a_revoked_one_for_the_settled_retention()
-    {
-        var state = New(1000m, Now);
-        var returned = BudgetMachine.Lease(state, "i1", 10m, Now, TimeSpan.FromMinutes(15));
-        var revoked = BudgetMachine.Lease(returned.State, "i2", 10m, Now, TimeSpan.FromMinutes(15));
-        state = BudgetMachine.ReturnLease(revoked.State, "i1", returned.Result.Grant!.LeaseId, 4m, null, Now.AddMinutes(1)).State;
-        state = BudgetMachine.Stop(state, "test", Now.AddMinutes(1)).State;
-        state = BudgetMachine.Resume(state, Now.AddMinutes(1)).State;
-        Assert.Equal(4m, state.SpentUsd);
-
-        // a repeat of the return within the hour counts nothing
-        var repeat = BudgetMachine.ReturnLease(state, "i1", returned.Result.Grant.LeaseId, 4m, null, Now.AddMinutes(30));
-        Assert.Equal(0m, repeat.Result.CountedUsd);
-        Assert.Equal(4m, repeat.State.SpentUsd);
-
-        // an hour after the (last) return it is forgotten; the revoked one (its holder may still report) is kept a day
-        var later = BudgetMachine.Expire(repeat.State, Now.AddMinutes(91)).State;
-        Assert.False(later.ClosedLeases.ContainsKey(returned.Result.Grant.LeaseId));
-        Assert.True(later.ClosedLeases.ContainsKey(revoked.Result.Grant!.LeaseId));
-        var lateReport = BudgetMachine.SettleLease(later, "i2", revoked.Result.Grant.LeaseId, 3m, null, Now.AddHours(5));
-        Assert.Equal(3m, lateReport.Result.CountedUsd);
-        Assert.False(BudgetMachine.Expire(lateReport.State, Now.AddHours(30)).State.ClosedLeases.ContainsKey(revoked.Result.Grant.LeaseId));
-    }
-
-    [Fact]
     public void Stop_refuses_everything_and_revokes_leases_until_resumed()
     {
         var state = New(100m, Now);
