@@ -9,11 +9,17 @@ namespace Gateway.Core;
 /// </summary>
 public static class EntityStateJson
 {
-    public static JsonSerializerOptions Options { get; } = Create();
+    public static JsonSerializerOptions Options { get; } = Create(JsonIgnoreCondition.Never);
 
-    private static JsonSerializerOptions Create()
+    /// <summary>The same, leaving out nulls: for commands, which are read back with <see cref="Options"/>.</summary>
+    public static JsonSerializerOptions Compact { get; } = Create(JsonIgnoreCondition.WhenWritingNull);
+
+    /// <summary>The same, leaving out nulls and default values: for replies (types without required members), read back with <see cref="Options"/>.</summary>
+    public static JsonSerializerOptions Replies { get; } = Create(JsonIgnoreCondition.WhenWritingDefault);
+
+    private static JsonSerializerOptions Create(JsonIgnoreCondition ignore)
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = ignore };
         options.Converters.Add(new JsonStringEnumConverter());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;

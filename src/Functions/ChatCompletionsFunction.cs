@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Functions;
 
 /// <summary><c>POST /v1/chat/completions</c>: binds the HTTP request to the Core pipeline and writes its answer.</summary>
-public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILogger<ChatCompletionsFunction> logger,
-    Budgets.DurableBudgetBackend? budgets = null, RateLimits.DurableRateLimitBackend? rateLimits = null, Upstream.DurableUpstreamBackend? upstream = null)
+public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILogger<ChatCompletionsFunction> logger, AfterResponseWork afterResponse,
+    Entities.DurableEntityChannel? entities = null)
 {
     [Function("ChatCompletions")]
     public async Task<IActionResult> Run(
@@ -20,12 +20,7 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
         [DurableClient] Microsoft.DurableTask.Client.DurableTaskClient? durable = null)
     {
         // budgets and rate-limit counters live in Durable Entities, reached through the client the host binds here
-        if (durable is not null)
-        {
-            budgets?.Attach(durable);
-            rateLimits?.Attach(durable);
-            upstream?.Attach(durable);
-        }
+        entities?.Attach(durable);
         var http = request.HttpContext;
         var aborted = http.RequestAborted;
         var context = new GatewayContext(
@@ -71,15 +66,19 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
         }
         finally
         {
-            // After the response: the usage record (and later, budget settlement) for every outcome.
-            try
+            // After the response, off the client's clock (the host holds the response until this function returns): the
+            // usage record, settlements and refunds, for every outcome.
+            afterResponse.Run(async () =>
             {
-                await context.CompleteAsync().ConfigureAwait(false);
-            }
-            catch (AggregateException ex)
-            {
-                Log.AfterResponseFailed(logger, ex, context.RequestId);
-            }
+                try
+                {
+                    await context.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (AggregateException ex)
+                {
+                    Log.AfterResponseFailed(logger, ex, context.RequestId);
+                }
+            });
         }
         return new EmptyResult();
     }

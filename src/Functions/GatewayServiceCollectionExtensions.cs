@@ -8,9 +8,9 @@ using Gateway.Core.Pricing;
 using Gateway.Core.Providers;
 using Gateway.Core.Usage;
 using Gateway.Core.RateLimits;
+using Gateway.Core.Entities;
 using Gateway.Functions.Budgets;
-using Gateway.Functions.RateLimits;
-using Gateway.Functions.Upstream;
+using Gateway.Functions.Entities;
 using Gateway.Core.Routing;
 using Gateway.Core.Telemetry;
 using Azure.Monitor.OpenTelemetry.Exporter;
@@ -47,23 +47,30 @@ public static class GatewayServiceCollectionExtensions
         services.AddHttpClient(UpstreamClient, client => UpstreamHttp.Configure(client))
             .ConfigurePrimaryHttpMessageHandler(() => UpstreamHttp.CreateHandler(options.Http))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatewayMetrics>()));
         services.AddSingleton(_ => new PriceCatalogHolder(PriceCatalog.Default));
         services.AddSingleton(sp => new PriceCatalogSync(sp.GetRequiredService<PriceCatalogHolder>(),
             new BlobPriceCatalogStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob))));
         services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogSync>()));
         services.AddHttpClient(BudgetAlertFunctions.WebhookClient, client => client.Timeout = TimeSpan.FromSeconds(10));
-        services.AddSingleton(sp => new DurableBudgetBackend(sp.GetRequiredService<TimeProvider>()));
+        // budgets, rate-limit counters, provider quotas and stops are Durable Entities, reached by signals and reads
+        var instanceId = options.Budgets.InstanceId ??= $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
+        services.AddSingleton<DurableEntityChannel>();
+        services.AddSingleton<IEntityChannel>(sp => sp.GetRequiredService<DurableEntityChannel>());
         services.AddSingleton<IBudgetAlertSink>(sp => new QueueBudgetAlertSink(
             sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)));
-        services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<DurableBudgetBackend>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
+        services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
             sp.GetRequiredService<IBudgetAlertSink>()));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
-        services.AddSingleton<DurableRateLimitBackend>();
-        services.AddSingleton<DurableUpstreamBackend>();
-        services.AddSingleton(sp => new UpstreamGate(sp.GetRequiredService<DurableUpstreamBackend>(), sp.GetRequiredService<TimeProvider>(), options.Upstream));
+        services.AddSingleton(sp => new UpstreamGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Upstream, instanceId));
         services.AddSingleton(sp => new StopAdministration(sp.GetRequiredService<UpstreamGate>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new RateLimitGate(sp.GetRequiredService<DurableRateLimitBackend>(), sp.GetRequiredService<TimeProvider>(), options.RateLimits));
+        services.AddSingleton(sp => new RateLimitGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.RateLimits, instanceId));
+        services.AddSingleton(sp =>
+        {
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.AfterResponse");
+            return new AfterResponseWork(ex => logger.LogError(ex, "After-response work failed."));
+        });
         // Metrics: the gateway's meter, exported to Azure Monitor when Application Insights is configured.
         services.AddSingleton(sp => new GatewayMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddOpenTelemetry().WithMetrics(metrics =>
@@ -84,6 +91,7 @@ public static class GatewayServiceCollectionExtensions
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddHostedService<PriceCatalogRefresher>();
+        services.AddHostedService<GatewayLifetime>();
         services.AddHostedService<DevKeyBootstrapper>();
         return services;
     }

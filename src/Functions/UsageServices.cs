@@ -1,11 +1,14 @@
 using Gateway.Core.Configuration;
+using Gateway.Core.Telemetry;
 using Gateway.Core.Usage;
 using Gateway.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Functions;
 
 /// <summary>The usage log's storage and jobs, built from the storage connection and settings.</summary>
-public sealed class UsageServices
+public sealed partial class UsageServices
 {
     public const string Queue = "usage-records";
     public const string PoisonQueue = "usage-records-poison";
@@ -13,14 +16,23 @@ public sealed class UsageServices
     public const string DirtyTable = "usagedirty";
     public const string RollupsTable = "usagerollups";
 
+    private readonly ILogger _logger;
+
     /// <param name="prefix">Prefixes every table and queue name (tests isolate themselves with it; lower-case letters and digits).</param>
-    public UsageServices(StorageConnection storage, GatewayOptions options, TimeProvider time, string prefix = "")
+    public UsageServices(StorageConnection storage, GatewayOptions options, TimeProvider time, ILoggerFactory? logging = null, GatewayMetrics? metrics = null, string prefix = "")
     {
+        _logger = (logging ?? NullLoggerFactory.Instance).CreateLogger("Gateway.Usage");
         Records = new TableUsageStore(storage.Table(prefix + RecordsTable), storage.Table(prefix + DirtyTable));
-        Rollups = new TableRollupStore(storage.Table(prefix + RollupsTable));
+        Rollups = new TableRollupStore(storage.Table(prefix + RollupsTable), message => LogQuarantined(_logger, message));
         QueueClient = storage.Queue(prefix + Queue);
-        Sink = new QueueUsageSink(QueueClient);
-        Writer = new UsageQueueWriter(QueueClient, storage.Queue(prefix + PoisonQueue), Records, new UsageWriterOptions());
+        Batcher = new UsageBatcher(new QueueUsageBatchSender(QueueClient), time, options.Usage.Batching,
+            dropped =>
+            {
+                metrics?.RecordUsageDropped(dropped);
+                LogDropped(_logger, dropped, options.Usage.Batching.MaxSpooledRecords);
+            },
+            ex => LogSendFailed(_logger, ex));
+        Writer = new UsageQueueWriter(QueueClient, storage.Queue(prefix + PoisonQueue), Records, new UsageWriterOptions(), message => LogQuarantined(_logger, message));
         RollupJob = new RollupJob(Records, Rollups, time, options.Usage);
         RetentionJob = new RetentionJob(Records, Rollups, time, options.Usage);
         Reports = new UsageReportService(Rollups, time, options.Usage);
@@ -28,10 +40,21 @@ public sealed class UsageServices
 
     public TableUsageStore Records { get; }
     public TableRollupStore Rollups { get; }
-    public IUsageSink Sink { get; }
+    /// <summary>Where the pipeline's usage records go: batched in memory, sent to the usage queue every second.</summary>
+    public UsageBatcher Batcher { get; }
+    public IUsageSink Sink => Batcher;
     public Azure.Storage.Queues.QueueClient QueueClient { get; }
     public UsageQueueWriter Writer { get; }
     public RollupJob RollupJob { get; }
     public RetentionJob RetentionJob { get; }
     public UsageReportService Reports { get; }
+
+    [LoggerMessage(3101, LogLevel.Warning, "Usage: {Message}.")]
+    private static partial void LogQuarantined(ILogger logger, string message);
+
+    [LoggerMessage(3102, LogLevel.Error, "Usage: {Count} records dropped: the usage queue has been unreachable long enough to fill the spool ({Limit} records).")]
+    private static partial void LogDropped(ILogger logger, int count, int limit);
+
+    [LoggerMessage(3103, LogLevel.Warning, "Usage: the usage queue could not be reached; the records stay spooled and are sent again.")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception);
 }

@@ -1,24 +1,30 @@
+using System.Text;
 using Azure.Storage.Queues;
 using Gateway.Core.Usage;
 
 namespace Gateway.Storage;
 
 /// <summary>
-/// Sends each finished request's usage record to the usage queue (base64 JSON, the Functions queue trigger's default
-/// encoding). The Azure SDK retries transient failures; a send that still fails surfaces to the caller, which logs it.
+/// Sends batches of usage records to the usage queue: each message is <c>U2:</c> + base64(gzip(JSON array)), itself
+/// base64-encoded (the Functions queue trigger's encoding), at most 64 KiB — a few hundred records. The Azure SDK
+/// retries transient failures; a send that still fails throws, and the batcher keeps the records and tries again.
 /// </summary>
-public sealed class QueueUsageSink(QueueClient queue) : IUsageSink
+public sealed class QueueUsageBatchSender(QueueClient queue) : IUsageBatchSender
 {
     private int _created;
 
-    public async ValueTask SubmitAsync(UsageRecord record, CancellationToken cancellationToken)
+    public async Task SendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
     {
+        if (records.Count == 0) return;
         if (Volatile.Read(ref _created) == 0)
         {
             await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _created, 1);
         }
 
-        await queue.SendMessageAsync(UsageRecordCodec.ToBase64(record), cancellationToken).ConfigureAwait(false);
+        foreach (var text in UsageRecordCodec.EncodeBatch(records))
+        {
+            await queue.SendMessageAsync(Convert.ToBase64String(Encoding.ASCII.GetBytes(text)), cancellationToken).ConfigureAwait(false);
+        }
     }
 }

@@ -11,7 +11,9 @@ namespace Gateway.Storage;
 /// (<c>20261125|payments</c>), so a report over any range of one dimension is one range scan of one partition:
 /// a year of monthly rows for a dimension is 12 × (number of values) rows.
 /// </summary>
-public sealed class TableRollupStore(TableClient table) : IRollupStore
+/// <remarks>One row the table refuses for good (a 4xx) never stops a rollup run: the batch is written row by row and the
+/// refused row is skipped with a log line (<paramref name="onQuarantined"/>).</remarks>
+public sealed class TableRollupStore(TableClient table, Action<string>? onQuarantined = null) : IRollupStore
 {
     private readonly LazyTable _table = new(table);
 
@@ -19,7 +21,27 @@ public sealed class TableRollupStore(TableClient table) : IRollupStore
     {
         if (rows.Count == 0) return;
         var client = await _table.GetAsync(cancellationToken).ConfigureAwait(false);
-        await TableBatches.SubmitAsync(client, rows.Select(ToEntity), TableTransactionActionType.UpsertReplace, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await TableBatches.SubmitAsync(client, rows.Select(ToEntity), TableTransactionActionType.UpsertReplace, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status is >= 400 and < 500 and not (408 or 409 or 412 or 429))
+        {
+            // some row is refused: write them one by one below
+        }
+
+        foreach (var row in rows)
+        {
+            try
+            {
+                await client.UpsertEntityAsync(ToEntity(row), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status is >= 400 and < 500 and not (408 or 409 or 412 or 429))
+            {
+                onQuarantined?.Invoke($"rollup row {UsageBuckets.Code(row.Granularity)}|{row.Dimension} at {row.Start:O} was refused by the table ({ex.Status} {ex.ErrorCode}) and skipped");
+            }
+        }
     }
 
     public async IAsyncEnumerable<RollupRow> ReadAsync(Granularity granularity, string dimension, DateTimeOffset from, DateTimeOffset to, string? value,
@@ -54,8 +76,27 @@ public sealed class TableRollupStore(TableClient table) : IRollupStore
 
     private static string Partition(Granularity granularity, string dimension) => UsageBuckets.Code(granularity) + "|" + dimension;
 
-    /// <summary>Row keys may not hold / \ # ? or control characters: those (and %) are percent-encoded.</summary>
+    /// <summary>
+    /// Row keys may not hold / \ # ? or control characters: those (and %) are percent-encoded. A row key is at most
+    /// 1 KiB, so a long value keeps its first characters and is told apart by a hash of the whole (the row's
+    /// <c>Value</c> property holds it in full).
+    /// </summary>
     internal static string EscapeKey(string value)
+    {
+        var escaped = Escape(value);
+        if (escaped.Length <= MaxKeyValueChars) return escaped;
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..32];
+        var prefix = escaped[..(MaxKeyValueChars - hash.Length - 1)];
+        // never cut a %XX escape in half
+        var percent = prefix.LastIndexOf('%');
+        if (percent >= 0 && percent > prefix.Length - 3) prefix = prefix[..percent];
+        return prefix + "~" + hash;
+    }
+
+    /// <summary>The longest value part of a row key (the bucket part is at most 13 characters).</summary>
+    internal const int MaxKeyValueChars = 400;
+
+    private static string Escape(string value)
     {
         var sb = new StringBuilder(value.Length);
         foreach (var c in value)

@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Gateway.Core.Usage;
@@ -6,8 +7,9 @@ namespace Gateway.Storage;
 
 public sealed class UsageWriterOptions
 {
-    /// <summary>Records written per invocation: the trigger message plus up to this many more drained from the queue.</summary>
-    public int MaxBatch { get; set; } = 256;
+    /// <summary>Messages written per invocation: the trigger message plus up to this many more drained from the queue
+    /// (each message carries up to a few hundred records).</summary>
+    public int MaxBatch { get; set; } = 32;
 
     /// <summary>How long drained messages stay invisible while they are written; on a crash they reappear after it.</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(2);
@@ -16,26 +18,31 @@ public sealed class UsageWriterOptions
     public int MaxDequeueCount { get; set; } = 5;
 }
 
-public sealed record UsageWriteResult(int Written, int Poisoned);
+/// <param name="Quarantined">Records that could not be written (invalid, or refused by the table) and went to the poison queue.</param>
+public sealed record UsageWriteResult(int Written, int Poisoned, int Quarantined = 0);
 
 /// <summary>
 /// The usage writer behind the queue trigger. The trigger hands over one message; the writer drains more from the
-/// queue (up to <see cref="UsageWriterOptions.MaxBatch"/>), writes them all in entity-group batches, and only then
-/// deletes the drained messages (the host deletes the trigger message when the function returns). A crash anywhere
-/// before the deletes leaves every message to be delivered again, and rewriting is harmless: the request id is the
-/// row key and rows are upserted. Undecodable messages and messages past the dequeue limit go to the poison queue.
+/// queue (up to <see cref="UsageWriterOptions.MaxBatch"/>), writes all their records in entity-group batches, and only
+/// then deletes the drained messages (the host deletes the trigger message when the function returns). A crash anywhere
+/// before the deletes leaves every message to be delivered again, and rewriting is harmless: the request id is the row
+/// key and rows are upserted. One bad record never stops the rest: a record that does not decode, or that the table
+/// refuses, is quarantined on the poison queue (with a log line from the caller) while the others are written; a
+/// message that cannot be read at all, or is past the dequeue limit, goes to the poison queue whole.
 /// </summary>
-public sealed class UsageQueueWriter(QueueClient queue, QueueClient poison, IUsageRecordStore store, UsageWriterOptions options)
+public sealed class UsageQueueWriter(QueueClient queue, QueueClient poison, IUsageRecordStore store, UsageWriterOptions options, Action<string>? onQuarantined = null)
 {
     public async Task<UsageWriteResult> ProcessAsync(string triggerMessage, CancellationToken cancellationToken)
     {
         var records = new List<UsageRecord>();
         var poisoned = 0;
-        if (TryDecode(triggerMessage, out var first)) records.Add(first);
+        var quarantined = 0;
+        var first = await DecodeAsync(triggerMessage, cancellationToken).ConfigureAwait(false);
+        if (first is null) poisoned++;
         else
         {
-            await SendToPoisonAsync(triggerMessage, cancellationToken).ConfigureAwait(false);
-            poisoned++;
+            records.AddRange(first.Records);
+            quarantined += first.Rejected.Count;
         }
 
         var drained = new List<QueueMessage>();
@@ -52,46 +59,91 @@ public sealed class UsageQueueWriter(QueueClient queue, QueueClient poison, IUsa
         foreach (var message in drained)
         {
             var text = message.Body.ToString();
-            if (message.DequeueCount > options.MaxDequeueCount || !TryDecode(text, out var record))
+            var decoded = message.DequeueCount > options.MaxDequeueCount ? null : await DecodeAsync(text, cancellationToken).ConfigureAwait(false);
+            if (decoded is null)
             {
-                await SendToPoisonAsync(text, cancellationToken).ConfigureAwait(false);
+                if (message.DequeueCount > options.MaxDequeueCount) await SendToPoisonAsync(text, cancellationToken).ConfigureAwait(false);
                 await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
                 poisoned++;
                 continue;
             }
 
-            records.Add(record);
+            records.AddRange(decoded.Records);
+            quarantined += decoded.Rejected.Count;
             toDelete.Add(message);
         }
 
-        await store.WriteAsync(records, cancellationToken).ConfigureAwait(false);
+        quarantined += await WriteAsync(records, cancellationToken).ConfigureAwait(false);
         foreach (var message in toDelete)
         {
             await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
         }
 
-        return new UsageWriteResult(records.Count, poisoned);
+        return new UsageWriteResult(records.Count, poisoned, quarantined);
     }
 
-    private static bool TryDecode(string message, out UsageRecord record)
+    /// <summary>A message's records (its bad records already quarantined), or null when it went to the poison queue whole.</summary>
+    private async Task<UsageMessage?> DecodeAsync(string text, CancellationToken cancellationToken)
+    {
+        UsageMessage message;
+        try
+        {
+            message = UsageRecordCodec.DecodeMessage(text);
+        }
+        catch (UsageDecodeException ex)
+        {
+            onQuarantined?.Invoke($"an unreadable usage message went to the poison queue: {ex.Message}");
+            await SendToPoisonAsync(text, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        foreach (var (json, reason) in message.Rejected)
+        {
+            onQuarantined?.Invoke($"a usage record was quarantined: {reason}");
+            await SendToPoisonAsync(json, cancellationToken).ConfigureAwait(false);
+        }
+
+        return message;
+    }
+
+    /// <summary>Writes the records in batches; if the table refuses a batch, writes them one by one and quarantines those it refuses.</summary>
+    private async Task<int> WriteAsync(List<UsageRecord> records, CancellationToken cancellationToken)
     {
         try
         {
-            // The trigger gives the decoded text; drained messages arrive as the base64 the sink sent.
-            var json = message.TrimStart().StartsWith('{') ? message : UsageRecordCodec.FromBase64(message);
-            record = UsageRecordCodec.Decode(json);
-            return true;
+            await store.WriteAsync(records, cancellationToken).ConfigureAwait(false);
+            return 0;
         }
-        catch (UsageDecodeException)
+        catch (RequestFailedException ex) when (IsRefusal(ex))
         {
-            record = null!;
-            return false;
+            // one record the table will never take fails its whole batch: find it, keep the rest
         }
+
+        var quarantined = 0;
+        foreach (var record in records)
+        {
+            try
+            {
+                await store.WriteAsync([record], cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (IsRefusal(ex))
+            {
+                onQuarantined?.Invoke($"usage record {record.RequestId} was refused by the table ({ex.Status} {ex.ErrorCode}) and quarantined");
+                await SendToPoisonAsync(UsageRecordCodec.Encode(record), cancellationToken).ConfigureAwait(false);
+                quarantined++;
+            }
+        }
+
+        return quarantined;
     }
+
+    /// <summary>The table refuses this content for good (a 4xx other than throttling or a timeout): retrying cannot help.</summary>
+    private static bool IsRefusal(RequestFailedException ex) => ex.Status is >= 400 and < 500 and not (408 or 409 or 412 or 429);
 
     private async Task SendToPoisonAsync(string message, CancellationToken cancellationToken)
     {
         await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await poison.SendMessageAsync(message, cancellationToken).ConfigureAwait(false);
+        await poison.SendMessageAsync(message.Length > UsageRecordCodec.MaxMessageChars ? message[..UsageRecordCodec.MaxMessageChars] : message, cancellationToken)
+            .ConfigureAwait(false);
     }
 }

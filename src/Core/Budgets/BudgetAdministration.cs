@@ -82,22 +82,39 @@ public sealed class BudgetAdministration(BudgetGate gate)
 
     public async Task<JsonObject> ConfigureAsync(BudgetDefinition definition, CancellationToken cancellationToken)
     {
-        var result = await gate.Backend.SendAsync(definition.Scope, new BudgetCommand { Op = BudgetOp.Configure, Definition = definition }, cancellationToken).ConfigureAwait(false);
-        gate.Invalidate();
+        ArgumentNullException.ThrowIfNull(definition);
+        var result = await CommandAsync(definition.Scope, new BudgetCommand { Op = BudgetOp.Configure, Definition = definition }, cancellationToken).ConfigureAwait(false);
         return ToJson(result.Snapshot!);
     }
 
     public async Task<JsonObject> RunAsync(BudgetScope scope, BudgetOp op, string? reason, CancellationToken cancellationToken)
     {
-        var result = await gate.Backend.SendAsync(scope, new BudgetCommand { Op = op, Reason = reason }, cancellationToken).ConfigureAwait(false);
+        if (op == BudgetOp.Get)
+        {
+            var snapshot = await gate.GetAsync(scope, cancellationToken).ConfigureAwait(false) ?? throw Errors.Errors.NotFound($"No budget is configured for '{scope}'.");
+            return ToJson(snapshot);
+        }
+
+        var result = await CommandAsync(scope, new BudgetCommand { Op = op, Reason = reason }, cancellationToken).ConfigureAwait(false);
         if (!result.Exists) throw Errors.Errors.NotFound($"No budget is configured for '{scope}'.");
-        gate.Invalidate();
         return op == BudgetOp.Delete ? new JsonObject { ["scope"] = scope.ToString(), ["deleted"] = true } : ToJson(result.Snapshot!);
+    }
+
+    private async Task<BudgetCommandResult> CommandAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await gate.CommandAsync(scope, command, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw Errors.Errors.DependencyUnavailable($"the budget '{scope}'", "budgets_unavailable", ex);
+        }
     }
 
     public async Task<JsonObject> ListAsync(CancellationToken cancellationToken)
     {
-        var list = await gate.Backend.ListAsync(cancellationToken).ConfigureAwait(false);
+        var list = await gate.ListAsync(cancellationToken).ConfigureAwait(false);
         return new JsonObject
         {
             ["object"] = "list",

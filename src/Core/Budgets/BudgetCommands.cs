@@ -13,6 +13,8 @@ public enum BudgetOp
     Lease,
     SettleLease,
     ReturnLease,
+    /// <summary>An instance's exact-mode report: the cumulative cost of its reservations settled so far (under its ledger id) and the reservations to drop.</summary>
+    SettleReservations,
     Reset,
     Stop,
     Resume,
@@ -33,6 +35,8 @@ public sealed record BudgetCommand
     public decimal CumulativeSpentUsd { get; init; }
     public ImmutableArray<string> SettledRequestIds { get; init; } = [];
     public string? Reason { get; init; }
+    /// <summary>A reservation or lease that reaches the budget after this is refused (<see cref="BudgetRefusal.TooLate"/>): its sender has stopped waiting.</summary>
+    public DateTimeOffset? DecideBy { get; init; }
 }
 
 /// <summary>The answer to a <see cref="BudgetCommand"/>: flat and serialisable, with the alerts the operation raised.</summary>
@@ -73,6 +77,8 @@ public static class BudgetCommands
             case BudgetOp.Get:
                 var expired = BudgetMachine.Expire(state, now);
                 return (expired.State, Snapshot(expired.State, expired.Alerts, now));
+            case BudgetOp.Reserve or BudgetOp.Lease when command.DecideBy is { } decideBy && now > decideBy:
+                return (state, Result(state, [], now) with { Admitted = false, Refusal = BudgetRefusal.TooLate });
             case BudgetOp.Reserve:
                 var reserve = BudgetMachine.Reserve(state, Required(command.RequestId), command.AmountUsd, now, command.Ttl, command.MaxCostUsd);
                 return (reserve.State, Result(reserve.State, reserve.Alerts, now) with
@@ -86,7 +92,7 @@ public static class BudgetCommands
                 var release = BudgetMachine.Release(state, Required(command.RequestId), now);
                 return (release.State, Result(release.State, release.Alerts, now) with { Admitted = true });
             case BudgetOp.Lease:
-                var lease = BudgetMachine.Lease(state, Required(command.InstanceId), command.AmountUsd, now, command.Ttl);
+                var lease = BudgetMachine.Lease(state, Required(command.InstanceId), command.AmountUsd, now, command.Ttl, command.LeaseId);
                 return (lease.State, Result(lease.State, lease.Alerts, now) with
                 {
                     Admitted = lease.Result.Granted, Refusal = lease.Result.Refusal, Grant = lease.Result.Grant, RemainingUsd = lease.Result.RemainingUsd,
@@ -96,6 +102,10 @@ public static class BudgetCommands
                     ? BudgetMachine.SettleLease(state, Required(command.InstanceId), Required(command.LeaseId), command.CumulativeSpentUsd, command.SettledRequestIds, now)
                     : BudgetMachine.ReturnLease(state, Required(command.InstanceId), Required(command.LeaseId), command.CumulativeSpentUsd, command.SettledRequestIds, now);
                 return (report.State, Result(report.State, report.Alerts, now) with { Admitted = report.Result.LeaseActive, CountedUsd = report.Result.CountedUsd });
+            case BudgetOp.SettleReservations:
+                var settled = BudgetMachine.SettleReservations(state, Required(command.InstanceId), Required(command.LeaseId), command.CumulativeSpentUsd,
+                    command.SettledRequestIds, now);
+                return (settled.State, Result(settled.State, settled.Alerts, now) with { Admitted = true, CountedUsd = settled.Result.CountedUsd });
             case BudgetOp.Reset:
                 var reset = BudgetMachine.Reset(state, now);
                 return (reset.State, Snapshot(reset.State, reset.Alerts, now));
@@ -120,62 +130,4 @@ public static class BudgetCommands
 
     private static BudgetCommandResult Snapshot(BudgetState state, ImmutableArray<BudgetAlert> alerts, DateTimeOffset now) =>
         Result(state, alerts, now) with { Admitted = true };
-}
-
-/// <summary>Where budgets live: one serialised state per scope, operations applied one at a time per scope.</summary>
-public interface IBudgetBackend
-{
-    Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken);
-
-    /// <summary>Every configured budget as it stands (definitions and stop flags, for routing requests to their budgets).</summary>
-    Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>Budgets in this process, one lock per scope: a single instance, tests, and the model of the entity.</summary>
-public sealed class InMemoryBudgetBackend(TimeProvider time) : IBudgetBackend, IDisposable
-{
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<BudgetScope, Slot> _slots = new();
-
-    private sealed class Slot : IDisposable
-    {
-        public readonly SemaphoreSlim Gate = new(1, 1);
-        public string? Json;
-
-        public void Dispose() => Gate.Dispose();
-    }
-
-    public void Dispose()
-    {
-        foreach (var slot in _slots.Values) slot.Dispose();
-    }
-
-    public async Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
-    {
-        var slot = _slots.GetOrAdd(scope, _ => new Slot());
-        await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // stored serialised, as an entity's state is
-            var state = slot.Json is null ? null : BudgetStateCodec.Deserialize(slot.Json);
-            var (next, result) = BudgetCommands.Apply(state, command, time.GetUtcNow());
-            slot.Json = next is null ? null : BudgetStateCodec.Serialize(next);
-            return result;
-        }
-        finally
-        {
-            slot.Gate.Release();
-        }
-    }
-
-    public async Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken)
-    {
-        var list = new List<BudgetSnapshot>();
-        foreach (var scope in _slots.Keys)
-        {
-            var result = await SendAsync(scope, new BudgetCommand { Op = BudgetOp.Get }, cancellationToken).ConfigureAwait(false);
-            if (result.Snapshot is not null) list.Add(result.Snapshot);
-        }
-
-        return list;
-    }
 }

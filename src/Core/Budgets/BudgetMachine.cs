@@ -157,7 +157,7 @@ public static class BudgetMachine
     /// <see cref="BudgetLeasePolicy.MaxLeaseFraction"/> of the headroom, so instances share what is left.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The ttl does not exceed <see cref="BudgetLeasePolicy.MaxRequestDuration"/>.</exception>
-    public static BudgetOutcome<LeaseResult> Lease(BudgetState state, string instanceId, decimal wantedUsd, DateTimeOffset now, TimeSpan ttl)
+    public static BudgetOutcome<LeaseResult> Lease(BudgetState state, string instanceId, decimal wantedUsd, DateTimeOffset now, TimeSpan ttl, string? leaseId = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
@@ -166,13 +166,24 @@ public static class BudgetMachine
         if (ttl <= policy.MaxRequestDuration) throw new ArgumentOutOfRangeException(nameof(ttl), "a lease must outlive the longest request");
 
         var (s, rolled) = Maintain(state, now);
+        if (leaseId is not null && s.Leases.TryGetValue(leaseId, out var existing))
+        {
+            // asked again (a retried signal): the same grant
+            if (existing.InstanceId != instanceId) throw new ArgumentException($"lease {leaseId} belongs to another instance", nameof(instanceId));
+            var again = new BudgetLeaseGrant(s.Definition.Scope, instanceId, leaseId, existing.AmountUsd, existing.GrantedAt, existing.ExpiresAt,
+                existing.ExpiresAt - policy.MaxRequestDuration, policy.MaxRequestCostUsd);
+            return Finish(s, now, rolled, x => new LeaseResult(true, BudgetRefusal.None, again, Remaining(x)));
+        }
+
+        // a lease its instance gave up on (returned before it was granted) is never granted
+        if (leaseId is not null && s.ClosedLeases.ContainsKey(leaseId)) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.TooLate, null, Remaining(x)));
         if (s.Stopped) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.Stopped, null, Remaining(x)));
         var amount = LeaseAmount(s, wantedUsd);
         if (amount <= 0m) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.ExactModeRequired, null, Remaining(x)));
 
         var sequence = s.LeaseSequence + 1;
         var at = now.ToUniversalTime();
-        var grant = new BudgetLeaseGrant(s.Definition.Scope, instanceId, $"{instanceId}/{sequence}", amount, at, at + ttl, at + ttl - policy.MaxRequestDuration, policy.MaxRequestCostUsd);
+        var grant = new BudgetLeaseGrant(s.Definition.Scope, instanceId, leaseId ?? $"{instanceId}/{sequence}", amount, at, at + ttl, at + ttl - policy.MaxRequestDuration, policy.MaxRequestCostUsd);
         s = s with
         {
             LeaseSequence = sequence,
@@ -196,6 +207,24 @@ public static class BudgetMachine
         s = ApplyLeaseReport(s, instanceId, leaseId, cumulativeSpentUsd, settledRequestIds, now, out var counted);
         var active = s.Leases.TryGetValue(leaseId, out var lease);
         return Finish(s, now, rolled, x => new LeaseSettleResult(counted, active, active ? lease!.OutstandingUsd : 0m, x.Stopped));
+    }
+
+    /// <summary>
+    /// An instance's report on its reservations (exact mode), kept like a lease that holds nothing: <paramref name="ledgerId"/>
+    /// names the instance's running total, <paramref name="cumulativeSpentUsd"/> is everything its settled reservations
+    /// cost so far (so a repeated or reordered report adds nothing), and <paramref name="dropRequestIds"/> are the
+    /// reservations it settled or released since (dropping one twice is harmless). The budget keeps one entry per
+    /// ledger, not one per request, so exact mode under heavy traffic does not grow its state.
+    /// </summary>
+    public static BudgetOutcome<LeaseSettleResult> SettleReservations(
+        BudgetState state, string instanceId, string ledgerId, decimal cumulativeSpentUsd, IEnumerable<string>? dropRequestIds, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var (s, rolled) = Maintain(state, now);
+        if (s.Leases.ContainsKey(ledgerId)) throw new ArgumentException($"{ledgerId} is a lease, not a reservation ledger", nameof(ledgerId));
+        s = ApplyLeaseReport(s, instanceId, ledgerId, cumulativeSpentUsd, null, now, out var counted);
+        if (dropRequestIds is not null) s = s with { Reservations = s.Reservations.RemoveRange(dropRequestIds) };
+        return Finish(s, now, rolled, x => new LeaseSettleResult(counted, false, 0m, x.Stopped));
     }
 
     /// <summary>Final report and return of a lease: its unspent part stops counting as reserved.</summary>

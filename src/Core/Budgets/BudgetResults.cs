@@ -30,6 +30,10 @@ public enum BudgetRefusal
     AlreadySettled,
     /// <summary>No lease: headroom is small, leases are disabled, or the mode needs none; reserve each request.</summary>
     ExactModeRequired,
+    /// <summary>The command arrived after its decide-by time (its sender had stopped waiting), or names a lease already closed.</summary>
+    TooLate,
+    /// <summary>No answer within the request's admission window (the instance's verdict, never the budget's): 429 with Retry-After.</summary>
+    Undecided,
 }
 
 public sealed record ReserveResult(bool Admitted, BudgetRefusal Refusal, decimal ReservedUsd, bool Tail, DateTimeOffset? ExpiresAt, decimal RemainingUsd)

@@ -20,12 +20,15 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
         BudgetAdmission admission;
         try
         {
-            admission = await gate.AdmitAsync(requestId, path, estimate.MaxCostUsd, estimate.Bounded ? estimate.MaxCostUsd : null, context.Aborted).ConfigureAwait(false);
+            admission = await gate.AdmitAsync(requestId, path, estimate.MaxCostUsd, estimate.Bounded ? estimate.MaxCostUsd : null, context.AdmissionTimeLeft, context.Aborted)
+                .ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
         {
             throw Errors.Errors.DependencyUnavailable("its budgets", "budgets_unavailable", ex);
         }
+        if (!admission.Admitted && admission.Refusal == BudgetRefusal.Undecided)
+            throw Errors.Errors.AdmissionUndecided($"the budget '{admission.RefusedBy}'");
         if (!admission.Admitted)
         {
             var snapshot = admission.RefusingBudget;

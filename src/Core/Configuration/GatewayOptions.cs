@@ -13,6 +13,11 @@ public sealed class GatewayOptions
     public string? DevKey { get; set; }
     /// <summary>Header that attributes a request to an end user when the body has no <c>user</c> field.</summary>
     public string UserHeader { get; set; } = "x-gateway-user";
+    /// <summary>
+    /// How long a request may wait, in all, on the shared counters that admit it (rate limits, budgets, provider quotas)
+    /// once its body has been read; one that gets no decision by then is refused with 429 and Retry-After, never queued.
+    /// </summary>
+    public double AdmissionTimeoutSeconds { get; set; } = 1.5;
     /// <summary>How long a key lookup is cached per instance; a revoke takes effect everywhere within this time.</summary>
     public double KeyCacheSeconds { get; set; } = 30;
     public CatalogOptions Catalog { get; set; } = new();

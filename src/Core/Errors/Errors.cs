@@ -66,6 +66,14 @@ public static class Errors
                 : string.Create(CultureInfo.InvariantCulture, $"The budget '{scope}' has no room for this request: {spentUsd:0.######} of {limitUsd:0.######} USD spent or reserved this period, which ends {periodEnd:yyyy-MM-ddTHH:mm:ssZ}."),
             "insufficient_quota", null, stopped ? "budget_stopped" : "insufficient_quota"));
 
+    /// <summary>
+    /// A shared counter deciding requests one at a time near its limit did not decide this one within the admission
+    /// window: 429 with Retry-After, so the client retries rather than waits in a queue.
+    /// </summary>
+    public static GatewayException AdmissionUndecided(string what) =>
+        new(new GatewayError(429, $"Requests on {what} are being decided one at a time near its limit, and this one could not be decided in time. Retry after the time given in Retry-After.",
+            "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = 1 });
+
     /// <summary>A store the request depends on (budgets, rate limits) could not be reached: fail closed, never a 500.</summary>
     public static GatewayException DependencyUnavailable(string what, string code, Exception inner) =>
         new(new GatewayError(503, $"The gateway could not check {what}; the request was not sent. Retry shortly.", "api_error", null, code) { RetryAfterSeconds = 1 }, inner);

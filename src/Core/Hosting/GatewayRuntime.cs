@@ -2,6 +2,7 @@ using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
 using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
+using Gateway.Core.Entities;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
 using Gateway.Core.Pricing;
@@ -39,9 +40,11 @@ public sealed class GatewayRuntime
         Currencies = new CurrencyConverter(options.Pricing.Currencies);
         Metrics = metrics ?? new GatewayMetrics();
         UsageSink = new MeteredUsageSink(usage ?? NullUsageSink.Instance, Metrics);
-        Budgets = budgets ?? new BudgetGate(new InMemoryBudgetBackend(time), time, options.Budgets);
-        RateLimits = rateLimits ?? new RateLimitGate(new InMemoryRateLimitBackend(time), time, options.RateLimits);
-        Upstream = upstream ?? new UpstreamGate(new InMemoryUpstreamBackend(time), time, options.Upstream);
+        // without a shared store (tests, benchmarks, a single instance) the entities live in this process
+        var local = budgets is null || rateLimits is null || upstream is null ? LocalEntities.Create(time) : null;
+        Budgets = budgets ?? new BudgetGate(local!, time, options.Budgets);
+        RateLimits = rateLimits ?? new RateLimitGate(local!, time, options.RateLimits);
+        Upstream = upstream ?? new UpstreamGate(local!, time, options.Upstream);
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);

@@ -57,6 +57,24 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
 
     public TimeSpan Elapsed => Time.GetElapsedTime(StartedAt);
 
+    private long _admissionStarted;
+
+    /// <summary>How long the admission stages may wait in all (<see cref="GatewayOptions.AdmissionTimeoutSeconds"/>).</summary>
+    public TimeSpan AdmissionWindow { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>Starts the admission window (once the body has been read: a slow upload does not use it up).</summary>
+    public void StartAdmission() => _admissionStarted = Time.GetTimestamp();
+
+    /// <summary>What is left of the admission window for a stage that must wait on a shared counter.</summary>
+    public TimeSpan AdmissionTimeLeft
+    {
+        get
+        {
+            var left = AdmissionWindow - Time.GetElapsedTime(_admissionStarted == 0 ? StartedAt : _admissionStarted);
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
+
     /// <summary>
     /// Tokens counted against limits before the call: the prompt estimate plus the output cap (max_tokens × n, else
     /// <paramref name="defaultOutputTokens"/>); corrected with the real count afterwards.

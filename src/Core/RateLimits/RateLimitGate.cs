@@ -43,13 +43,25 @@ public sealed record RateLimitCommand
 {
     public required RateLimitOp Op { get; init; }
     public required RateLimitDefinition Definition { get; init; }
+    /// <summary>What to take: a batch for this instance far from the limit, else one request.</summary>
     public long Requests { get; init; }
     public long Tokens { get; init; }
+    /// <summary>When the batch does not fit, take this much instead (the request that asked); 0: nothing.</summary>
+    public long FallbackRequests { get; init; }
+    public long FallbackTokens { get; init; }
     /// <summary>Token corrections (real − estimated) accumulated since the last call, applied first.</summary>
     public long Correction { get; init; }
+    /// <summary>A take that reaches the counter after this is refused without taking anything: its sender has stopped waiting.</summary>
+    public DateTimeOffset? DecideBy { get; init; }
 }
 
-public sealed record RateLimitCommandResult(bool Allowed, RateLimitStatus Status, TimeSpan? RetryAfter, bool TooLarge);
+/// <param name="Plenty">Over a quarter of every limited dimension is left: batches are worth taking.</param>
+public sealed record RateLimitCommandResult(bool Allowed, RateLimitStatus Status, TimeSpan? RetryAfter, bool TooLarge)
+{
+    public long GrantedRequests { get; init; }
+    public long GrantedTokens { get; init; }
+    public bool Plenty { get; init; }
+}
 
 /// <summary>Applies a command to a counter's state: the whole behaviour of a rate-limit entity, pure.</summary>
 public static class RateLimitCommands
@@ -60,39 +72,49 @@ public static class RateLimitCommands
         var s = state is null ? RateLimiter.Create(command.Definition, now)
             : state.Definition == command.Definition ? state : RateLimiter.Reconfigure(state, command.Definition, now);
         if (command.Correction != 0) s = RateLimiter.Correct(s, command.Correction, now).State;
-        if (command.Op == RateLimitOp.Status) return (s, new RateLimitCommandResult(true, RateLimiter.GetStatus(s, now), null, false));
+        if (command.Op == RateLimitOp.Status) return (s, Result(s, true, null, false, 0, 0, now));
+        if (command.DecideBy is { } decideBy && now > decideBy) return (s, Result(s, false, TimeSpan.FromSeconds(1), false, 0, 0, now));
         var admit = RateLimiter.Admit(s, command.Requests, command.Tokens, now);
-        return admit.Result switch
+        if (admit.Result is RateLimitDecision.Allowed) return (admit.State, Result(admit.State, true, null, false, command.Requests, command.Tokens, now));
+        if (command.FallbackRequests > 0 && command.FallbackRequests < command.Requests)
         {
-            RateLimitDecision.Allowed a => (admit.State, new RateLimitCommandResult(true, a.Status, null, false)),
-            RateLimitDecision.Denied d => (admit.State, new RateLimitCommandResult(false, d.Status, d.RetryAfter, d.Reason == RateLimitDenial.TooLarge)),
-            _ => throw new InvalidOperationException("Unknown rate-limit decision."),
-        };
-    }
-}
-
-/// <summary>Where rate-limit counters live: one state per counter id, one operation at a time per counter.</summary>
-public interface IRateLimitBackend
-{
-    Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken);
-}
-
-/// <summary>Counters in this process (a single instance, tests), stored serialised as an entity's state is.</summary>
-public sealed class InMemoryRateLimitBackend(TimeProvider time) : IRateLimitBackend
-{
-    private readonly ConcurrentDictionary<string, (Lock Gate, string? Json)> _counters = new();
-
-    public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken)
-    {
-        var slot = _counters.GetOrAdd(counterId, _ => (new Lock(), null));
-        lock (slot.Gate)
-        {
-            var current = _counters[counterId].Json is { } json ? RateLimitStateCodec.Deserialize(json) : null;
-            var (next, result) = RateLimitCommands.Apply(current, command, time.GetUtcNow());
-            _counters[counterId] = (slot.Gate, RateLimitStateCodec.Serialize(next));
-            return Task.FromResult(result);
+            // the batch does not fit: this one request may (its refusal, if not, says when it would)
+            admit = RateLimiter.Admit(s, command.FallbackRequests, command.FallbackTokens, now);
+            if (admit.Result is RateLimitDecision.Allowed) return (admit.State, Result(admit.State, true, null, false, command.FallbackRequests, command.FallbackTokens, now));
         }
+
+        var denied = (RateLimitDecision.Denied)admit.Result;
+        return (admit.State, Result(admit.State, false, denied.RetryAfter, denied.Reason == RateLimitDenial.TooLarge, 0, 0, now));
     }
+
+    private static RateLimitCommandResult Result(RateLimitState s, bool allowed, TimeSpan? retryAfter, bool tooLarge, long requests, long tokens, DateTimeOffset now)
+    {
+        var status = RateLimiter.GetStatus(s, now);
+        var plenty = (status.LimitRequests is not { } r || status.RemainingRequests > r / 4) && (status.LimitTokens is not { } t || status.RemainingTokens > t / 4);
+        return new RateLimitCommandResult(allowed, status, retryAfter, tooLarge) { GrantedRequests = requests, GrantedTokens = tokens, Plenty = plenty };
+    }
+}
+
+/// <summary>Rate-limit counters as entities (one per counter id): <see cref="RateLimitCommands"/> is the machine.</summary>
+public sealed class RateLimitEntityKind : Entities.EntityKind<RateLimitState, RateLimitCommand, RateLimitCommandResult>
+{
+    public const string EntityName = "ratelimit";
+
+    public static RateLimitEntityKind Instance { get; } = new();
+
+    public override string Name => EntityName;
+
+    public override Entities.EntityStep<RateLimitState, RateLimitCommandResult> Step(RateLimitState? state, RateLimitCommand command, DateTimeOffset now)
+    {
+        var (next, result) = RateLimitCommands.Apply(state, command, now);
+        return new(next, result);
+    }
+
+    public override string SerializeState(RateLimitState state) => RateLimitStateCodec.Serialize(state);
+
+    public override RateLimitState DeserializeState(string json) => RateLimitStateCodec.Deserialize(json);
+
+    public override string? LegacyState(Entities.EntityEnvelope envelope) => envelope.Limiter;
 }
 
 /// <summary>One counter a request passes: its id and its limits.</summary>
@@ -101,39 +123,43 @@ public sealed record RateLimitCounter(string Id, RateLimitDefinition Definition)
 /// <summary>The gate's answer: allowed or not, the tightest status (for the x-ratelimit headers), the wait when refused.</summary>
 public sealed record RateLimitAdmission(bool Allowed, RateLimitStatus? Status, TimeSpan? RetryAfter, string? RefusedBy, bool TooLarge)
 {
+    /// <summary>Refused because no answer came within the admission window (not because the limit was reached).</summary>
+    public bool Undecided { get; init; }
+
     public static RateLimitAdmission Unlimited { get; } = new(true, null, null, null, false);
 }
 
 /// <summary>
 /// An instance's side of rate limits. Far from a limit it takes an allotment — a share of the limit
-/// (<see cref="RateLimitOptions.AllotmentShare"/>) — from the counter and admits requests from it locally, so most
-/// requests need no round trip; an allotment is given up after <see cref="RateLimitOptions.AllotmentSeconds"/>. Near the
-/// limit (the counter has less than a quarter left) it takes one request at a time, decided by the counter in order.
-/// Token estimates are corrected with the real counts, sent along with the next call to the counter.
+/// (<see cref="RateLimitOptions.AllotmentShare"/>) — from the counter and admits requests from it locally; the next
+/// allotment is fetched in the background before this one runs out, so requests do not wait for it. Near the limit (the
+/// counter has less than a quarter left) each request is decided by the counter in order, concurrently, within the
+/// request's admission window; one not decided by then is refused with Retry-After. Counters are entities reached by
+/// one-way signals whose answers are read back from their state: nothing here waits on an orchestration. Token
+/// estimates are corrected with the real counts, sent along with the counter's next take.
 /// </summary>
 /// <remarks>
 /// Precision: the counter never admits more than its bucket allows (at most limit + limit × t / window over any
-/// interval t, see <see cref="RateLimiter"/>), and an instance admits only what the counter granted, so admitted
-/// requests never exceed that bound. What an instance took but did not use is lost: the shortfall below the bound is
-/// at most one allotment per instance per <see cref="RateLimitOptions.AllotmentSeconds"/>.
+/// interval t, see <see cref="RateLimiter"/>), and an instance admits only what the counter granted, within
+/// <see cref="RateLimitOptions.AllotmentSeconds"/> of the grant (a leftover carried into the next allotment lives as long
+/// as it): over any interval t, admitted ≤ limit + limit × (t + allotment lifetime) / window. What an instance took but
+/// did not use is lost: the shortfall is at most one allotment per instance per allotment lifetime.
 /// </remarks>
-public sealed class RateLimitGate(IRateLimitBackend backend, TimeProvider time, RateLimitOptions options)
+public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider time, RateLimitOptions options, string? instanceId = null)
 {
-    private sealed class Allotment
+    private sealed class Counter(TimeProvider time, TimeSpan lifetime)
     {
+        public readonly Entities.Allotment Allotment = new(time, lifetime);
         public readonly Lock Gate = new();
-        public long Requests;
-        public long Tokens;
-        public long ExpiresAt;
         public long PendingCorrection;
         public RateLimitStatus? Status;
-        public long UsedRequests;
-        public long UsedTokens;
     }
 
-    private readonly ConcurrentDictionary<string, Allotment> _allotments = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
+    private readonly Entities.EntityClient<RateLimitState, RateLimitCommand, RateLimitCommandResult> _entities =
+        new(channel, RateLimitEntityKind.Instance, time, instanceId ?? Environment.MachineName);
 
-    public IRateLimitBackend Backend => backend;
+    public Entities.EntityClient<RateLimitState, RateLimitCommand, RateLimitCommandResult> Entities => _entities;
 
     /// <summary>The counters a request passes: the key's, and the key's on this model.</summary>
     public IReadOnlyList<RateLimitCounter> CountersFor(string keyId, string model)
@@ -149,105 +175,137 @@ public sealed class RateLimitGate(IRateLimitBackend backend, TimeProvider time, 
         return counters;
     }
 
-    public async Task<RateLimitAdmission> AdmitAsync(IReadOnlyList<RateLimitCounter> counters, long estimatedTokens, CancellationToken cancellationToken)
+    /// <summary>Admits one request of <paramref name="estimatedTokens"/> on every counter, waiting at most <paramref name="maxWait"/> in all.</summary>
+    public async Task<RateLimitAdmission> AdmitAsync(IReadOnlyList<RateLimitCounter> counters, long estimatedTokens, TimeSpan maxWait, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(counters);
         if (counters.Count == 0) return RateLimitAdmission.Unlimited;
+        var deadline = time.GetTimestamp() + (long)(Math.Max(0, maxWait.TotalSeconds) * time.TimestampFrequency);
         RateLimitStatus? tightest = null;
         foreach (var counter in counters)
         {
-            var (allowed, status, retryAfter, tooLarge) = await AdmitOneAsync(counter, estimatedTokens, cancellationToken).ConfigureAwait(false);
-            tightest = tightest is null ? status : RateLimitStatus.Tightest(tightest, status);
-            if (!allowed) return new RateLimitAdmission(false, tightest, retryAfter, counter.Id, tooLarge);
+            var (allowed, status, retryAfter, tooLarge) = await AdmitOneAsync(counter, estimatedTokens, deadline, cancellationToken).ConfigureAwait(false);
+            if (status is not null) tightest = tightest is null ? status : RateLimitStatus.Tightest(tightest, status);
+            if (!allowed) return new RateLimitAdmission(false, tightest, retryAfter, counter.Id, tooLarge) { Undecided = status is null };
         }
 
         return new RateLimitAdmission(true, tightest, null, null, false);
     }
 
-    private async Task<(bool Allowed, RateLimitStatus Status, TimeSpan? RetryAfter, bool TooLarge)> AdmitOneAsync(
-        RateLimitCounter counter, long tokens, CancellationToken cancellationToken)
+    private async Task<(bool Allowed, RateLimitStatus? Status, TimeSpan? RetryAfter, bool TooLarge)> AdmitOneAsync(
+        RateLimitCounter counter, long tokens, long deadline, CancellationToken cancellationToken)
     {
-        var a = _allotments.GetOrAdd(counter.Id, _ => new Allotment());
-        long correction;
-        long takeRequests, takeTokens;
-        lock (a.Gate)
-        {
-            var now = time.GetTimestamp();
-            if (now < a.ExpiresAt && a.Requests >= 1 && a.Tokens >= tokens && a.Status is not null)
+        var c = _counters.GetOrAdd(counter.Id, _ => new Counter(time, TimeSpan.FromSeconds(options.AllotmentSeconds)));
+        RateLimitCommandResult? last = null;
+        var grant = await c.Allotment.AdmitAsync(tokens, deadline,
+            async () =>
             {
-                a.Requests--;
-                a.Tokens -= tokens;
-                a.UsedRequests++;
-                a.UsedTokens += tokens;
-                return (true, Local(a.Status, a.UsedRequests, a.UsedTokens), null, false);
-            }
-
-            correction = a.PendingCorrection;
-            a.PendingCorrection = 0;
-            (takeRequests, takeTokens) = Batch(counter.Definition, a.Status, tokens);
-        }
-
-        var result = await backend.SendAsync(counter.Id, new RateLimitCommand
-        {
-            Op = RateLimitOp.Take, Definition = counter.Definition, Requests = takeRequests, Tokens = takeTokens, Correction = correction,
-        }, cancellationToken).ConfigureAwait(false);
-        if (!result.Allowed && takeRequests > 1)
-        {
-            // not enough for a batch: ask for exactly this request
-            (takeRequests, takeTokens) = (1, tokens);
-            result = await backend.SendAsync(counter.Id, new RateLimitCommand
+                var (requests, batchTokens) = Batch(counter.Definition, tokens);
+                var reply = await TakeAsync(counter, c, requests, batchTokens, tokens, TimeSpan.FromSeconds(Math.Max(5, options.AllotmentSeconds * 5))).ConfigureAwait(false)
+                    ?? throw new TimeoutException($"The rate-limit counter '{counter.Id}' did not answer.");
+                Remember(c, reply);
+                last = reply;
+                return new Entities.CounterGrant(reply.Allowed, reply.GrantedRequests, reply.GrantedTokens, reply.RetryAfter, reply.Plenty);
+            },
+            async wait =>
             {
-                Op = RateLimitOp.Take, Definition = counter.Definition, Requests = 1, Tokens = tokens,
+                var reply = await TakeAsync(counter, c, 1, tokens, 0, wait).ConfigureAwait(false);
+                if (reply is null) return null;
+                Remember(c, reply);
+                last = reply;
+                c.Allotment.Observe(reply.Plenty);
+                return new Entities.CounterGrant(reply.Allowed, reply.GrantedRequests, reply.GrantedTokens, reply.RetryAfter, reply.Plenty);
             }, cancellationToken).ConfigureAwait(false);
-        }
 
-        lock (a.Gate)
+        if (grant is null) return (false, null, TimeSpan.FromSeconds(1), false);
+        if (!grant.Value.Allowed) return (false, last?.Status ?? c.Status, grant.Value.RetryAfter, last?.TooLarge ?? false);
+        RateLimitStatus? known;
+        lock (c.Gate) known = c.Status;
+        var (leftRequests, leftTokens) = c.Allotment.Left;
+        return (true, known is null ? null : Local(known, leftRequests, leftTokens), null, false);
+    }
+
+    private async Task<RateLimitCommandResult?> TakeAsync(RateLimitCounter counter, Counter c, long requests, long tokens, long fallbackTokens, TimeSpan wait)
+    {
+        var command = TakeCommand(counter, c, requests, tokens, fallbackTokens, wait, out var correction);
+        try
         {
-            a.Status = result.Status;
-            a.UsedRequests = 0;
-            a.UsedTokens = 0;
-            if (!result.Allowed)
-            {
-                a.Requests = 0;
-                a.Tokens = 0;
-                return (false, result.Status, result.RetryAfter, result.TooLarge);
-            }
-
-            // this request takes one of the batch; the rest is this instance's allotment for a short while
-            a.Requests = takeRequests - 1;
-            a.Tokens = takeTokens - tokens;
-            a.ExpiresAt = time.GetTimestamp() + (long)(options.AllotmentSeconds * time.TimestampFrequency);
-            return (true, result.Status, null, false);
+            // a batch is one ask per counter; single requests near the limit are grouped with their concurrent neighbours
+            var reply = requests > 1
+                ? await _entities.AskAsync(counter.Id, command, wait, CancellationToken.None).ConfigureAwait(false)
+                : await _entities.AskGroupedAsync(counter.Id, command, wait).ConfigureAwait(false);
+            if (reply is null) RestoreCorrection(c, correction);
+            return reply;
+        }
+        catch
+        {
+            RestoreCorrection(c, correction);
+            throw;
         }
     }
 
-    /// <summary>Far from the limit, a share of it; near it (under a quarter left, or unknown), one request.</summary>
-    private (long Requests, long Tokens) Batch(RateLimitDefinition definition, RateLimitStatus? last, long tokens)
+    private RateLimitCommand TakeCommand(RateLimitCounter counter, Counter c, long requests, long tokens, long fallbackTokens, TimeSpan wait, out long correction)
+    {
+        lock (c.Gate)
+        {
+            correction = c.PendingCorrection;
+            c.PendingCorrection = 0;
+        }
+
+        return new RateLimitCommand
+        {
+            Op = RateLimitOp.Take,
+            Definition = counter.Definition,
+            Requests = requests,
+            Tokens = tokens,
+            FallbackRequests = requests > 1 ? 1 : 0,
+            FallbackTokens = requests > 1 ? fallbackTokens : 0,
+            Correction = correction,
+            DecideBy = time.GetUtcNow() + wait,
+        };
+    }
+
+    private static void RestoreCorrection(Counter c, long correction)
+    {
+        // the take may not have reached the counter: the correction goes with the next one (a correction counted twice
+        // would only make the counter stricter for a moment)
+        lock (c.Gate) c.PendingCorrection += correction;
+    }
+
+    /// <summary>The counter's latest answer: the base of this instance's header figures.</summary>
+    private static void Remember(Counter c, RateLimitCommandResult reply)
+    {
+        lock (c.Gate) c.Status = reply.Status;
+    }
+
+    /// <summary>Far from the limit, a share of it; the counter grants the single request instead when the batch does not fit.</summary>
+    private (long Requests, long Tokens) Batch(RateLimitDefinition definition, long tokens)
     {
         long requests = 1;
-        if (last is not null && definition.RequestsPerWindow is { } rpm && last.RemainingRequests is { } left && left > rpm / 4)
-            requests = Math.Max(1, (long)(rpm * options.AllotmentShare));
-        if (last is not null && definition.TokensPerWindow is { } tpm && last.RemainingTokens is { } leftTokens && leftTokens <= tpm / 4) requests = 1;
-        if (definition.RequestsPerWindow is null && last is not null && definition.TokensPerWindow is { } tpmOnly && last.RemainingTokens > tpmOnly / 4)
-            requests = Math.Max(1, (long)(tpmOnly * options.AllotmentShare) / Math.Max(1, tokens));
+        if (definition.RequestsPerWindow is { } rpm) requests = Math.Max(1, (long)(rpm * options.AllotmentShare));
+        if (definition.TokensPerWindow is { } tpm) requests = Math.Min(definition.RequestsPerWindow is null ? long.MaxValue : requests,
+            Math.Max(1, (long)(tpm * options.AllotmentShare) / Math.Max(1, tokens)));
         var takeTokens = tokens * requests;
         if (definition.TokensPerWindow is { } limit && takeTokens > limit) (requests, takeTokens) = (1, tokens);
         return (requests, takeTokens);
     }
 
-    private static RateLimitStatus Local(RateLimitStatus s, long usedRequests, long usedTokens) => s with
+    /// <summary>What the counter had left at its last answer plus what this instance still holds of its allotment.</summary>
+    private static RateLimitStatus Local(RateLimitStatus s, long heldRequests, long heldTokens) => s with
     {
-        RemainingRequests = s.RemainingRequests is { } r ? Math.Max(0, r - usedRequests) : null,
-        RemainingTokens = s.RemainingTokens is { } t ? Math.Max(0, t - usedTokens) : null,
+        RemainingRequests = s.RemainingRequests is { } r ? r + heldRequests : null,
+        RemainingTokens = s.RemainingTokens is { } t ? t + heldTokens : null,
     };
 
-    /// <summary>Records the difference between real and estimated tokens; sent with the counter's next call.</summary>
+    /// <summary>Records the difference between real and estimated tokens; sent with the counter's next take.</summary>
     public void Correct(IReadOnlyList<RateLimitCounter> counters, long deltaTokens)
     {
+        ArgumentNullException.ThrowIfNull(counters);
         if (deltaTokens == 0) return;
         foreach (var counter in counters)
         {
-            var a = _allotments.GetOrAdd(counter.Id, _ => new Allotment());
-            lock (a.Gate) a.PendingCorrection += deltaTokens;
+            var c = _counters.GetOrAdd(counter.Id, _ => new Counter(time, TimeSpan.FromSeconds(options.AllotmentSeconds)));
+            lock (c.Gate) c.PendingCorrection += deltaTokens;
         }
     }
 }

@@ -22,7 +22,7 @@ public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options)
         RateLimitAdmission admission;
         try
         {
-            admission = await gate.AdmitAsync(counters, estimated, context.Aborted).ConfigureAwait(false);
+            admission = await gate.AdmitAsync(counters, estimated, context.AdmissionTimeLeft, context.Aborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or GatewayException))
         {
@@ -33,6 +33,7 @@ public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options)
             foreach (var (name, value) in RateLimitHeaders.Format(status)) context.ResponseHeaders[name] = value;
         }
 
+        if (!admission.Allowed && admission.Undecided) throw Errors.Errors.AdmissionUndecided($"the rate limit '{admission.RefusedBy}'");
         if (!admission.Allowed)
         {
             var retry = admission.RetryAfter is { } wait ? int.Parse(RateLimitHeaders.RetryAfterSeconds(wait), CultureInfo.InvariantCulture) : (int?)null;

@@ -43,19 +43,30 @@ public sealed class StopAdministration(UpstreamGate gate, TimeProvider time)
         }
 
         if (string.IsNullOrWhiteSpace(name)) throw Errors.Errors.InvalidRequest("Name the model or provider to stop.", "name");
-        var state = await gate.Backend.ChangeStopsAsync(new StopCommand(true, ParseTarget(target), name, reason, until), cancellationToken).ConfigureAwait(false);
-        gate.Invalidate();
-        return ToJson(state);
+        return ToJson(await ChangeAsync(new StopCommand(true, ParseTarget(target), name, reason, until), cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<JsonObject> ResumeAsync(string target, string name, CancellationToken cancellationToken)
     {
-        var state = await gate.Backend.ChangeStopsAsync(new StopCommand(false, ParseTarget(target), name), cancellationToken).ConfigureAwait(false);
-        gate.Invalidate();
-        return ToJson(state);
+        return ToJson(await ChangeAsync(new StopCommand(false, ParseTarget(target), name), cancellationToken).ConfigureAwait(false));
     }
 
-    public async Task<JsonObject> ListAsync(CancellationToken cancellationToken) => ToJson(await gate.Backend.ReadStopsAsync(cancellationToken).ConfigureAwait(false));
+    private async Task<StopListState> ChangeAsync(StopCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await gate.ChangeStopsAsync(command, AdminTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw Errors.Errors.DependencyUnavailable("the stop list", "upstream_limits_unavailable", ex);
+        }
+    }
+
+    /// <summary>How long a stop or resume waits for the stop list to answer.</summary>
+    public static TimeSpan AdminTimeout { get; } = TimeSpan.FromSeconds(30);
+
+    public async Task<JsonObject> ListAsync(CancellationToken cancellationToken) => ToJson(await gate.ReadStopsAsync(cancellationToken).ConfigureAwait(false));
 
     private JsonObject ToJson(StopListState state)
     {

@@ -28,12 +28,24 @@ public sealed record UpstreamCommand
     public long? RequestsPerMinute { get; init; }
     public long? TokensPerMinute { get; init; }
     public required string Key { get; init; }
+    /// <summary>What to take: a batch for this instance far from the key's share, else one request.</summary>
     public long Requests { get; init; }
     public long Tokens { get; init; }
+    /// <summary>When the batch does not fit, take this much instead (the request that asked); 0: nothing.</summary>
+    public long FallbackRequests { get; init; }
+    public long FallbackTokens { get; init; }
+    /// <summary>A take that reaches the counter after this is refused without taking anything: its sender has stopped waiting.</summary>
+    public DateTimeOffset? DecideBy { get; init; }
 }
 
 /// <param name="RequestsLeft">What this key may still take in the window before other keys' shares are touched.</param>
-public sealed record UpstreamResult(bool Allowed, TimeSpan RetryAfter, long RequestsLeft, long TokensLeft);
+public sealed record UpstreamResult(bool Allowed, TimeSpan RetryAfter, long RequestsLeft, long TokensLeft)
+{
+    public long GrantedRequests { get; init; }
+    public long GrantedTokens { get; init; }
+    /// <summary>Over a quarter of the quota is still this key's to take: batches are worth taking.</summary>
+    public bool Plenty { get; init; }
+}
 
 /// <summary>Applies a command to a deployment's upstream counter: pure, the whole behaviour of its entity.</summary>
 public static class UpstreamCommands
@@ -52,30 +64,40 @@ public static class UpstreamCommands
             return (s, new UpstreamResult(true, TimeSpan.Zero, long.MaxValue, long.MaxValue));
         }
 
+        if (command.DecideBy is { } decideBy && now > decideBy) return (s, new UpstreamResult(false, TimeSpan.FromSeconds(1), 0, 0));
+        var (next, result) = Take(s, command, command.Requests, command.Tokens, now);
+        if (!result.Allowed && command.FallbackRequests > 0 && (command.FallbackRequests < command.Requests || command.FallbackTokens < command.Tokens))
+            (next, result) = Take(s, command, command.FallbackRequests, command.FallbackTokens, now);
+        return (next, result);
+    }
+
+    /// <summary>Takes <paramref name="requests"/> and <paramref name="tokens"/> for the key on every limited dimension, or nothing.</summary>
+    private static (UpstreamState State, UpstreamResult Result) Take(UpstreamState s, UpstreamCommand command, long requests, long tokens, DateTimeOffset now)
+    {
         long requestsLeft = long.MaxValue, tokensLeft = long.MaxValue;
-        var requests = s.Requests;
-        if (requests is not null)
+        var requestState = s.Requests;
+        if (requestState is not null)
         {
-            var (next, decision) = FairShare.TryTake(requests, command.Key, command.Requests, now);
+            var (next, decision) = FairShare.TryTake(requestState, command.Key, requests, now);
             if (!decision.Allowed) return (s with { Requests = next }, new UpstreamResult(false, decision.RetryAfter, 0, 0));
-            requests = next;
+            requestState = next;
             requestsLeft = Math.Max(decision.Share - decision.KeyUsed, 0) + decision.Unclaimed;
         }
 
-        if (s.Tokens is { } tokens)
+        if (s.Tokens is { } tokenState)
         {
-            var (next, decision) = FairShare.TryTake(tokens, command.Key, command.Tokens, now);
-            if (!decision.Allowed)
-            {
-                // nothing is taken when either dimension refuses
-                return (s with { Tokens = next }, new UpstreamResult(false, decision.RetryAfter, 0, 0));
-            }
-
+            var (next, decision) = FairShare.TryTake(tokenState, command.Key, tokens, now);
+            // nothing is taken when either dimension refuses
+            if (!decision.Allowed) return (s with { Tokens = next }, new UpstreamResult(false, decision.RetryAfter, 0, 0));
             s = s with { Tokens = next };
             tokensLeft = Math.Max(decision.Share - decision.KeyUsed, 0) + decision.Unclaimed;
         }
 
-        return (s with { Requests = requests }, new UpstreamResult(true, TimeSpan.Zero, requestsLeft, tokensLeft));
+        var plenty = (command.RequestsPerMinute is not { } rpm || requestsLeft > rpm / 4) && (command.TokensPerMinute is not { } tpm || tokensLeft > tpm / 4);
+        return (s with { Requests = requestState }, new UpstreamResult(true, TimeSpan.Zero, requestsLeft, tokensLeft)
+        {
+            GrantedRequests = requests, GrantedTokens = tokens, Plenty = plenty,
+        });
     }
 
     private static FairShareState? Limit(FairShareState? current, long? limit, DateTimeOffset now) => limit switch
@@ -87,14 +109,22 @@ public static class UpstreamCommands
     };
 }
 
-/// <summary>Where deployments' upstream counters and the model/provider stop list live.</summary>
-public interface IUpstreamBackend
+/// <summary>Deployments' upstream counters as entities (one per deployment): <see cref="UpstreamCommands"/> is the machine.</summary>
+public sealed class UpstreamEntityKind : Entities.EntityKind<UpstreamState, UpstreamCommand, UpstreamResult>
 {
-    Task<UpstreamResult> SendAsync(string deployment, UpstreamCommand command, CancellationToken cancellationToken);
+    public const string EntityName = "upstream";
 
-    Task<StopListState> ReadStopsAsync(CancellationToken cancellationToken);
+    public static UpstreamEntityKind Instance { get; } = new();
 
-    Task<StopListState> ChangeStopsAsync(StopCommand command, CancellationToken cancellationToken);
+    public override string Name => EntityName;
+
+    public override Entities.EntityStep<UpstreamState, UpstreamResult> Step(UpstreamState? state, UpstreamCommand command, DateTimeOffset now)
+    {
+        var (next, result) = UpstreamCommands.Apply(state, command, now);
+        return new(next, result);
+    }
+
+    public override string? LegacyState(Entities.EntityEnvelope envelope) => envelope.Counter;
 }
 
 /// <summary>Stops or resumes a model or a provider everywhere (optionally until a time).</summary>
@@ -105,32 +135,29 @@ public sealed record StopCommand(bool Stop, StopTarget Target, string Name, stri
         : StopList.Resume(state, Target, Name, now);
 }
 
-/// <summary>Upstream counters and stops in this process (a single instance, tests).</summary>
-public sealed class InMemoryUpstreamBackend(TimeProvider time) : IUpstreamBackend
+/// <summary>The model and provider stop list as one entity (key <see cref="Key"/>); its reply is the list after the change.</summary>
+public sealed class StopsEntityKind : Entities.EntityKind<StopListState, StopCommand, StopListState>
 {
-    private readonly ConcurrentDictionary<string, (Lock Gate, UpstreamState? State)> _counters = new(StringComparer.Ordinal);
-    private readonly Lock _stopsGate = new();
-    private StopListState _stops = new();
+    public const string EntityName = "stops";
+    public const string Key = "all";
 
-    public Task<UpstreamResult> SendAsync(string deployment, UpstreamCommand command, CancellationToken cancellationToken)
+    public static StopsEntityKind Instance { get; } = new();
+
+    public override string Name => EntityName;
+
+    public override Entities.EntityStep<StopListState, StopListState> Step(StopListState? state, StopCommand command, DateTimeOffset now)
     {
-        var slot = _counters.GetOrAdd(deployment, _ => (new Lock(), null));
-        lock (slot.Gate)
-        {
-            var (next, result) = UpstreamCommands.Apply(_counters[deployment].State, command, time.GetUtcNow());
-            _counters[deployment] = (slot.Gate, next);
-            return Task.FromResult(result);
-        }
+        ArgumentNullException.ThrowIfNull(command);
+        var next = command.Apply(state ?? new StopListState(), now);
+        return new(next, next);
     }
 
-    public Task<StopListState> ReadStopsAsync(CancellationToken cancellationToken)
+    /// <summary>Before envelopes the stop list was the entity's state itself (its properties at the top level).</summary>
+    public override string? LegacyState(Entities.EntityEnvelope envelope)
     {
-        lock (_stopsGate) return Task.FromResult(_stops);
-    }
-
-    public Task<StopListState> ChangeStopsAsync(StopCommand command, CancellationToken cancellationToken)
-    {
-        lock (_stopsGate) return Task.FromResult(_stops = command.Apply(_stops, time.GetUtcNow()));
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (envelope.Other is not { } other || !other.Keys.Any(k => k.Equals("entries", StringComparison.OrdinalIgnoreCase))) return null;
+        return System.Text.Json.JsonSerializer.Serialize(other);
     }
 }
 
@@ -151,6 +178,9 @@ public sealed class UpstreamOptions
 public sealed record UpstreamAdmission(bool Allowed, TimeSpan RetryAfter, StopEntry? Stopped)
 {
     public static UpstreamAdmission Yes { get; } = new(true, TimeSpan.Zero, null);
+
+    /// <summary>No answer within the admission window (not a refusal by the quota).</summary>
+    public bool Undecided { get; init; }
 }
 
 /// <summary>
@@ -158,116 +188,184 @@ public sealed record UpstreamAdmission(bool Allowed, TimeSpan RetryAfter, StopEn
 /// (<see cref="DeploymentOptions.RequestsPerMinute"/>, <see cref="DeploymentOptions.TokensPerMinute"/>) is shared
 /// fairly among the keys using it (<see cref="FairShare"/>: each active key is guaranteed its share, a key beyond its
 /// share takes only unclaimed capacity), so one noisy key cannot starve the others. Far from its share a key's requests
-/// come from a small local allotment; near it each request is decided by the deployment's counter. Also holds the
-/// emergency stop list for models and providers, re-read every <see cref="UpstreamOptions.StopsRefreshSeconds"/>.
+/// come from a small local allotment, refilled in the background; near it each request is decided by the deployment's
+/// counter within the request's admission window. Also holds the emergency stop list for models and providers, re-read
+/// in the background every <see cref="UpstreamOptions.StopsRefreshSeconds"/>. Nothing here waits on an orchestration.
 /// </summary>
-public sealed class UpstreamGate(IUpstreamBackend backend, TimeProvider time, UpstreamOptions options) : IDisposable
+public sealed class UpstreamGate : IDisposable
 {
-    private sealed class Allotment
-    {
-        public readonly Lock Gate = new();
-        public long Requests;
-        public long Tokens;
-        public long ExpiresAt;
-        public bool Plenty;
-    }
-
-    private readonly ConcurrentDictionary<(string Deployment, string Key), Allotment> _allotments = new();
-    private readonly SemaphoreSlim _stopsGate = new(1, 1);
+    private readonly ConcurrentDictionary<(string Deployment, string Key), Entities.Allotment> _allotments = new();
+    private readonly Entities.EntityClient<UpstreamState, UpstreamCommand, UpstreamResult> _counters;
+    private readonly Entities.EntityClient<StopListState, StopCommand, StopListState> _stopList;
+    private readonly TimeProvider _time;
+    private readonly UpstreamOptions _options;
+    private readonly Entities.SingleFlight<Tuple<StopListState, long>> _stopsRead;
     private volatile Tuple<StopListState, long>? _stops;
 
-    public IUpstreamBackend Backend => backend;
+    public UpstreamGate(Entities.IEntityChannel channel, TimeProvider time, UpstreamOptions options, string? instanceId = null)
+    {
+        _time = time;
+        _options = options;
+        _counters = new(channel, UpstreamEntityKind.Instance, time, instanceId ?? Environment.MachineName);
+        _stopList = new(channel, StopsEntityKind.Instance, time, instanceId ?? Environment.MachineName);
+        _stopsRead = new(LoadStopsAsync, time);
+    }
 
-    public UpstreamOptions Options => options;
+    public UpstreamOptions Options => _options;
 
-    public void Dispose() => _stopsGate.Dispose();
+    public Entities.EntityClient<UpstreamState, UpstreamCommand, UpstreamResult> Counters => _counters;
+
+    public void Dispose()
+    {
+    }
 
     /// <summary>Forgets the cached stop list (after a change on this instance).</summary>
-    public void Invalidate() => _stops = null;
+    public void Invalidate()
+    {
+        _stopsRead.Invalidate();
+        _stops = null;
+    }
 
     /// <summary>The stop in force for a model or a provider (as known to this instance), or null.</summary>
     public async ValueTask<StopEntry?> StoppedAsync(StopTarget target, string name, CancellationToken cancellationToken)
     {
         var stops = await StopsAsync(cancellationToken).ConfigureAwait(false);
-        return stops.Entries.IsEmpty ? null : StopList.Find(stops, target, name, time.GetUtcNow());
+        return stops.Entries.IsEmpty ? null : StopList.Find(stops, target, name, _time.GetUtcNow());
     }
 
     private async ValueTask<StopListState> StopsAsync(CancellationToken cancellationToken)
     {
         var cached = _stops;
-        if (cached is not null && time.GetElapsedTime(cached.Item2).TotalSeconds < options.StopsRefreshSeconds) return cached.Item1;
-        if (cached is not null && !await _stopsGate.WaitAsync(0, cancellationToken).ConfigureAwait(false)) return cached.Item1;
-        if (cached is null) await _stopsGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (cached is not null)
+        {
+            var age = _time.GetElapsedTime(cached.Item2).TotalSeconds;
+            if (age < _options.StopsRefreshSeconds) return cached.Item1;
+            // stale: re-read in the background, unless so stale (an idle instance) that a stop could have been missed
+            if (age < 2 * _options.StopsRefreshSeconds)
+            {
+                _ = RefreshStopsInBackgroundAsync();
+                return cached.Item1;
+            }
+        }
+
+        return await RefreshStopsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RefreshStopsInBackgroundAsync()
+    {
         try
         {
-            var state = await backend.ReadStopsAsync(cancellationToken).ConfigureAwait(false);
-            _stops = Tuple.Create(state, time.GetTimestamp());
-            return state;
+            await RefreshStopsAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            _stopsGate.Release();
+            // the cached list stays in force; the next request tries again
         }
     }
 
-    public async ValueTask<UpstreamAdmission> AdmitAsync(DeploymentOptions deployment, string key, long tokens, CancellationToken cancellationToken)
+    private async Task<StopListState> RefreshStopsAsync(CancellationToken cancellationToken) => (await _stopsRead.RunAsync(cancellationToken).ConfigureAwait(false)).Item1;
+
+    private async Task<Tuple<StopListState, long>> LoadStopsAsync(CancellationToken cancellationToken)
     {
+        var started = _time.GetTimestamp();
+        var (state, _) = await _stopList.ReadAsync(StopsEntityKind.Key, cancellationToken).ConfigureAwait(false);
+        var read = Tuple.Create(state ?? new StopListState(), started);
+        if (_stops is not { } current || current.Item2 < started) _stops = read;
+        return read;
+    }
+
+    /// <summary>Stops or resumes a model or provider (admin) and returns the list after the change.</summary>
+    public async Task<StopListState> ChangeStopsAsync(StopCommand command, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        var state = await _stopList.AskAsync(StopsEntityKind.Key, command, maxWait, cancellationToken).ConfigureAwait(false)
+            ?? throw new TimeoutException($"The stop list did not answer within {maxWait.TotalSeconds} s.");
+        Invalidate();
+        return state;
+    }
+
+    /// <summary>The stop list as stored now (one read).</summary>
+    public async Task<StopListState> ReadStopsAsync(CancellationToken cancellationToken) =>
+        (await _stopList.ReadAsync(StopsEntityKind.Key, cancellationToken).ConfigureAwait(false)).State ?? new StopListState();
+
+    /// <summary>Takes room for one request of <paramref name="tokens"/> for <paramref name="key"/> on a deployment, waiting at most <paramref name="maxWait"/>.</summary>
+    public async ValueTask<UpstreamAdmission> AdmitAsync(DeploymentOptions deployment, string key, long tokens, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
         if (deployment.RequestsPerMinute is null && deployment.TokensPerMinute is null) return UpstreamAdmission.Yes;
-        var a = _allotments.GetOrAdd((deployment.Name, key), _ => new Allotment());
-        long takeRequests = 1, takeTokens = tokens;
-        lock (a.Gate)
-        {
-            if (time.GetTimestamp() < a.ExpiresAt && a.Requests >= 1 && a.Tokens >= tokens)
+        var allotment = _allotments.GetOrAdd((deployment.Name, key), _ => new Entities.Allotment(_time, TimeSpan.FromSeconds(_options.AllotmentSeconds)));
+        var deadline = _time.GetTimestamp() + (long)(Math.Max(0, maxWait.TotalSeconds) * _time.TimestampFrequency);
+        var grant = await allotment.AdmitAsync(tokens, deadline,
+            async () =>
             {
-                a.Requests--;
-                a.Tokens -= tokens;
-                return UpstreamAdmission.Yes;
-            }
-
-            if (a.Plenty)
+                var (requests, batchTokens) = Batch(deployment, tokens);
+                var reply = await TakeAsync(deployment, key, requests, batchTokens, tokens, TimeSpan.FromSeconds(Math.Max(5, _options.AllotmentSeconds * 5))).ConfigureAwait(false)
+                    ?? throw new TimeoutException($"The upstream counter of '{deployment.Name}' did not answer.");
+                return new Entities.CounterGrant(reply.Allowed, reply.GrantedRequests, reply.GrantedTokens, reply.RetryAfter, reply.Plenty);
+            },
+            async wait =>
             {
-                takeRequests = Math.Max(1, (long)((deployment.RequestsPerMinute ?? 0) * options.AllotmentShare));
-                takeTokens = Math.Max(tokens, (long)((deployment.TokensPerMinute ?? 0) * options.AllotmentShare));
-                if (deployment.TokensPerMinute is null) takeTokens = tokens * takeRequests;
-            }
-        }
-
-        var result = await backend.SendAsync(deployment.Name, Command(deployment, key, takeRequests, takeTokens), cancellationToken).ConfigureAwait(false);
-        if (!result.Allowed && (takeRequests > 1 || takeTokens > tokens))
-        {
-            (takeRequests, takeTokens) = (1, tokens);
-            result = await backend.SendAsync(deployment.Name, Command(deployment, key, 1, tokens), cancellationToken).ConfigureAwait(false);
-        }
-
-        lock (a.Gate)
-        {
-            if (!result.Allowed)
-            {
-                a.Requests = a.Tokens = 0;
-                a.Plenty = false;
-                return new UpstreamAdmission(false, result.RetryAfter, null);
-            }
-
-            a.Requests = takeRequests - 1;
-            a.Tokens = takeTokens - tokens;
-            a.ExpiresAt = time.GetTimestamp() + (long)(options.AllotmentSeconds * time.TimestampFrequency);
-            // plenty left for this key: the next round trip may take a batch
-            a.Plenty = (deployment.RequestsPerMinute is not { } rpm || result.RequestsLeft > rpm / 4) &&
-                       (deployment.TokensPerMinute is not { } tpm || result.TokensLeft > tpm / 4);
-            return UpstreamAdmission.Yes;
-        }
+                var reply = await TakeAsync(deployment, key, 1, tokens, 0, wait).ConfigureAwait(false);
+                if (reply is null) return null;
+                allotment.Observe(reply.Plenty);
+                return new Entities.CounterGrant(reply.Allowed, reply.GrantedRequests, reply.GrantedTokens, reply.RetryAfter, reply.Plenty);
+            }, cancellationToken).ConfigureAwait(false);
+        if (grant is null) return new UpstreamAdmission(false, TimeSpan.FromSeconds(1), null) { Undecided = true };
+        return grant.Value.Allowed ? UpstreamAdmission.Yes : new UpstreamAdmission(false, grant.Value.RetryAfter ?? TimeSpan.FromSeconds(1), null);
     }
 
-    private static UpstreamCommand Command(DeploymentOptions d, string key, long requests, long tokens) => new()
+    /// <summary>A share of the deployment's quota (requests and tokens in proportion), at least this one request.</summary>
+    private (long Requests, long Tokens) Batch(DeploymentOptions d, long tokens)
     {
-        Op = UpstreamOp.Take, RequestsPerMinute = d.RequestsPerMinute, TokensPerMinute = d.TokensPerMinute, Key = key, Requests = requests, Tokens = tokens,
-    };
+        var requests = d.RequestsPerMinute is { } rpm ? Math.Max(1, (long)(rpm * _options.AllotmentShare)) : long.MaxValue;
+        if (d.TokensPerMinute is { } tpm) requests = Math.Min(requests, Math.Max(1, (long)(tpm * _options.AllotmentShare) / Math.Max(1, tokens)));
+        return (requests, tokens * requests);
+    }
+
+    private Task<UpstreamResult?> TakeAsync(DeploymentOptions d, string key, long requests, long tokens, long fallbackTokens, TimeSpan wait)
+    {
+        var command = new UpstreamCommand
+        {
+            Op = UpstreamOp.Take,
+            RequestsPerMinute = d.RequestsPerMinute,
+            TokensPerMinute = d.TokensPerMinute,
+            Key = key,
+            Requests = requests,
+            Tokens = tokens,
+            FallbackRequests = requests > 1 ? 1 : 0,
+            FallbackTokens = requests > 1 ? fallbackTokens : 0,
+            DecideBy = _time.GetUtcNow() + wait,
+        };
+        // a batch is one ask per (deployment, key); single requests near the share are grouped with their concurrent neighbours
+        return requests > 1
+            ? _counters.AskAsync(d.Name, command, wait, CancellationToken.None)
+            : _counters.AskGroupedAsync(d.Name, command, wait, late =>
+            {
+                // granted after the request stopped waiting: give the room back
+                if (late.Allowed) _ = RefundInBackgroundAsync(d, key, 1, tokens);
+            });
+    }
+
+    private async Task RefundInBackgroundAsync(DeploymentOptions d, string key, long requests, long tokens)
+    {
+        try
+        {
+            await _counters.SignalGroupedAsync(d.Name, new UpstreamCommand
+            {
+                Op = UpstreamOp.Refund, RequestsPerMinute = d.RequestsPerMinute, TokensPerMinute = d.TokensPerMinute, Key = key, Requests = requests, Tokens = tokens,
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // a refund that cannot be sent only leaves the quota a little stricter for this minute
+        }
+    }
 
     /// <summary>Gives back tokens counted up front but not used (real count below the estimate).</summary>
     public async Task RefundAsync(DeploymentOptions deployment, string key, long unusedTokens, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(deployment);
         if (deployment.TokensPerMinute is null || unusedTokens <= 0) return;
-        await backend.SendAsync(deployment.Name, new UpstreamCommand
+        await _counters.SignalAsync(deployment.Name, new UpstreamCommand
         {
             Op = UpstreamOp.Refund, RequestsPerMinute = deployment.RequestsPerMinute, TokensPerMinute = deployment.TokensPerMinute, Key = key, Tokens = unusedTokens,
         }, cancellationToken).ConfigureAwait(false);

@@ -29,6 +29,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _requests;
     private readonly Counter<long> _breaker;
     private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _usageDropped;
     private Func<IEnumerable<(string Deployment, CircuitState State)>>? _breakerStates;
 
     public GatewayMetrics(IMeterFactory? factory = null)
@@ -44,12 +45,16 @@ public sealed class GatewayMetrics : IDisposable
         _requests = _meter.CreateCounter<long>("llm_gateway.requests", "{request}", "Requests by outcome.");
         _breaker = _meter.CreateCounter<long>("llm_gateway.breaker.transitions", "{transition}", "Circuit-breaker state changes by deployment.");
         _fallbacks = _meter.CreateCounter<long>("llm_gateway.fallbacks", "{request}", "Requests answered by a configured fallback model.");
+        _usageDropped = _meter.CreateCounter<long>("llm_gateway.usage.records_dropped", "{record}", "Usage records dropped because the usage queue stayed unreachable past the spool's bound.");
         _meter.CreateObservableGauge("llm_gateway.breaker.state", ObserveBreakers, "{state}",
             "Circuit-breaker state per deployment on this instance: 0 closed, 1 half-open, 2 open (3 isolated).");
     }
 
     /// <summary>This instance's meter (several gateways in one process each have their own).</summary>
     public Meter Meter => _meter;
+
+    /// <summary>Counts usage records the batcher had to drop (its spool was full).</summary>
+    public void RecordUsageDropped(int count) => _usageDropped.Add(count);
 
     /// <summary>The GenAI system name for a provider (semantic conventions).</summary>
     public static string SystemOf(string? provider) => provider switch

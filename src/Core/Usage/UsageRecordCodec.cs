@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -13,7 +14,100 @@ public static class UsageRecordCodec
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
     };
 
+    /// <summary>Prefix of a batch message: <c>U2:</c> + base64(gzip(JSON array of records)).</summary>
+    public const string BatchPrefix = "U2:";
+
+    /// <summary>The longest message text the queue takes once base64-encoded (64 KiB).</summary>
+    public const int MaxMessageChars = 48 * 1024;
+
     public static string Encode(UsageRecord record) => JsonSerializer.Serialize(record, Options);
+
+    /// <summary>
+    /// Records as batch messages, each at most <paramref name="maxChars"/> characters of text: as many records per
+    /// message as fit (a batch that does not fit is split in two, and so on). A record too large for a message alone
+    /// still gets one (the writer quarantines what it cannot store).
+    /// </summary>
+    public static IReadOnlyList<string> EncodeBatch(IReadOnlyList<UsageRecord> records, int maxChars = MaxMessageChars)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var messages = new List<string>();
+        var pending = new Stack<ArraySegment<UsageRecord>>();
+        if (records.Count > 0) pending.Push(new ArraySegment<UsageRecord>([.. records]));
+        while (pending.TryPop(out var part))
+        {
+            var text = BatchText(part);
+            if (text.Length <= maxChars || part.Count == 1)
+            {
+                messages.Add(text);
+                continue;
+            }
+
+            var half = part.Count / 2;
+            pending.Push(part[half..]);
+            pending.Push(part[..half]);
+        }
+
+        return messages;
+    }
+
+    private static string BatchText(ArraySegment<UsageRecord> records)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        using (var writer = new Utf8JsonWriter(gzip))
+        {
+            writer.WriteStartArray();
+            foreach (var record in records) JsonSerializer.Serialize(writer, record, Options);
+            writer.WriteEndArray();
+        }
+
+        return BatchPrefix + Convert.ToBase64String(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>
+    /// The records in a message's text (a batch, or one record as JSON): every record that decodes and checks out, and
+    /// each one that does not with why (they are quarantined, the rest written). Throws
+    /// <see cref="UsageDecodeException"/> when the message as a whole cannot be read.
+    /// </summary>
+    public static UsageMessage DecodeMessage(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.StartsWith(BatchPrefix, StringComparison.Ordinal))
+        {
+            var json = text.TrimStart().StartsWith('{') ? text : FromBase64(text);
+            if (json.StartsWith(BatchPrefix, StringComparison.Ordinal)) return DecodeMessage(json);
+            return new UsageMessage([Decode(json)], []);
+        }
+
+        JsonElement array;
+        try
+        {
+            using var gzip = new GZipStream(new MemoryStream(Convert.FromBase64String(text[BatchPrefix.Length..])), CompressionMode.Decompress);
+            array = JsonSerializer.Deserialize<JsonElement>(gzip);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or JsonException)
+        {
+            throw new UsageDecodeException($"not a usage batch: {ex.Message}");
+        }
+
+        if (array.ValueKind != JsonValueKind.Array) throw new UsageDecodeException("not a usage batch: not an array");
+        var good = new List<UsageRecord>(array.GetArrayLength());
+        var bad = new List<(string Json, string Reason)>();
+        foreach (var item in array.EnumerateArray())
+        {
+            var raw = item.GetRawText();
+            try
+            {
+                good.Add(Decode(raw));
+            }
+            catch (UsageDecodeException ex)
+            {
+                bad.Add((raw, ex.Message));
+            }
+        }
+
+        return new UsageMessage(good, bad);
+    }
 
     public static byte[] EncodeUtf8(UsageRecord record) => JsonSerializer.SerializeToUtf8Bytes(record, Options);
 
@@ -63,3 +157,6 @@ public static class UsageRecordCodec
 }
 
 public sealed class UsageDecodeException(string message) : Exception(message);
+
+/// <summary>A decoded usage message: the records to write and the ones to quarantine (their JSON and why).</summary>
+public sealed record UsageMessage(IReadOnlyList<UsageRecord> Records, IReadOnlyList<(string Json, string Reason)> Rejected);

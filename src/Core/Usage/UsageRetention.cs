@@ -13,6 +13,9 @@ public sealed class UsageRetentionOptions
     /// start is older than this.</summary>
     public int RollupRetentionDays { get; set; } = 760;
 
+    /// <summary>How records are batched on their way to the usage queue (section <c>Gateway:Usage:Batching</c>).</summary>
+    public UsageBatchingOptions Batching { get; set; } = new();
+
     /// <summary>The start of the oldest 5-minute bucket still inside the raw window. Buckets that start before it are
     /// deleted; everything inside the window is kept (the cutoff is rounded down, never up).</summary>
     public DateTimeOffset RawCutoff(DateTimeOffset now) => UsageBuckets.Floor(now - TimeSpan.FromDays(RawRetentionDays), Granularity.FiveMinutes);

@@ -114,6 +114,9 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
     /// <summary>What the stage learns about one request as it runs.</summary>
     internal sealed class MeterState(GatewayContext context, string recordId)
     {
+        // read now: the record is built after the response, when the request's headers may be gone
+        private readonly string? _clientRequestId = string.IsNullOrEmpty(context.Headers.Get(GatewayHeaders.RequestId)) ? null : context.RequestId;
+
         public string RecordId { get; } = recordId;
         public GatewayContext Context { get; } = context;
         public TokenUsage Usage { get; private set; }
@@ -152,11 +155,10 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         public UsageRecord ToRecord()
         {
             var principal = Context.Principal;
-            var clientId = string.IsNullOrEmpty(Context.Headers.Get(GatewayHeaders.RequestId)) ? null : Context.RequestId;
             return new UsageRecord
             {
                 RequestId = RecordId,
-                ClientRequestId = clientId,
+                ClientRequestId = _clientRequestId,
                 At = Context.ReceivedAt,
                 KeyId = principal?.KeyId ?? "(unauthenticated)",
                 KeyName = principal?.KeyName,

@@ -14,12 +14,9 @@ namespace Gateway.Functions.Budgets;
 /// lists them with their state, <c>GET /gateway/budgets/{scope}</c> shows one, <c>POST /gateway/budgets/{scope}/stop|resume|reset</c>
 /// and <c>DELETE /gateway/budgets/{scope}</c>. Scopes: <c>key:…</c>, <c>user:…</c>, <c>team:…</c>, <c>tag:name=value</c>, <c>global</c>.
 /// </summary>
-public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministration budgets, DurableBudgetBackend? durable = null)
+public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministration budgets, Entities.DurableEntityChannel? durable = null)
 {
-    private void Attach(DurableTaskClient? client)
-    {
-        if (client is not null) durable?.Attach(client);
-    }
+    private void Attach(DurableTaskClient? client) => durable?.Attach(client);
 
     [Function("PutBudget")]
     public Task<IActionResult> Put([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "gateway/budgets/{scope}")] HttpRequest request, string scope,

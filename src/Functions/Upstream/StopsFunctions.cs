@@ -14,12 +14,9 @@ namespace Gateway.Functions.Upstream;
 /// optional <c>{"reason","until"}</c>, <c>DELETE</c> the same to resume, <c>GET /gateway/stops</c> to list. Every instance
 /// refuses within <c>Gateway:Upstream:StopsRefreshSeconds</c>.
 /// </summary>
-public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration stops, DurableUpstreamBackend? durable = null)
+public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration stops, Entities.DurableEntityChannel? durable = null)
 {
-    private void Attach(DurableTaskClient? client)
-    {
-        if (client is not null) durable?.Attach(client);
-    }
+    private void Attach(DurableTaskClient? client) => durable?.Attach(client);
 
     [Function("ListStops")]
     public Task<IActionResult> List([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/stops")] HttpRequest request,

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Gateway.Core.Budgets;
+using Gateway.Core.Entities;
+using Gateway.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Core.Tests.Budgets;
@@ -8,27 +10,7 @@ namespace Gateway.Core.Tests.Budgets;
 public sealed class BudgetGateTests
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>Counts the round trips an instance makes to the budgets.</summary>
-    private sealed class CountingBackend(IBudgetBackend inner) : IBudgetBackend
-    {
-        public ConcurrentDictionary<BudgetOp, int> Calls { get; } = new();
-        public int Lists;
-
-        public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
-        {
-            Calls.AddOrUpdate(command.Op, 1, (_, n) => n + 1);
-            return inner.SendAsync(scope, command, cancellationToken);
-        }
-
-        public Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref Lists);
-            return inner.ListAsync(cancellationToken);
-        }
-
-        public int Count(BudgetOp op) => Calls.GetValueOrDefault(op);
-    }
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1.5);
 
     private sealed class CollectingAlerts : IBudgetAlertSink
     {
@@ -49,154 +31,146 @@ public sealed class BudgetGateTests
         Leases = new BudgetLeasePolicy { MaxRequestCostUsd = maxRequestCost },
     };
 
-    private static async Task Configure(IBudgetBackend backend, BudgetDefinition definition) =>
-        await backend.SendAsync(definition.Scope, new BudgetCommand { Op = BudgetOp.Configure, Definition = definition }, default);
+    private static BudgetGate Gate(IEntityChannel channel, TimeProvider time, string instance, IBudgetAlertSink? alerts = null) =>
+        new(channel, time, new BudgetGateOptions { InstanceId = instance }, alerts);
 
-    private static BudgetGate Gate(IBudgetBackend backend, TimeProvider time, string instance, IBudgetAlertSink? alerts = null) =>
-        new(backend, time, new BudgetGateOptions { InstanceId = instance }, alerts);
+    private static async Task<BudgetCommandResult> Command(BudgetGate gate, BudgetScope scope, BudgetCommand command) =>
+        await gate.CommandAsync(scope, command, default);
+
+    private static async Task Configure(BudgetGate gate, BudgetDefinition definition) =>
+        await Command(gate, definition.Scope, new BudgetCommand { Op = BudgetOp.Configure, Definition = definition });
+
+    private static async Task<BudgetState> StateOf(TestEntityChannel channel, TimeProvider time, BudgetScope scope) =>
+        (await Gate(channel, time, "reader").Entities.ReadAsync(scope.ToString(), default)).State!;
 
     private static readonly BudgetScope Team = BudgetScope.ForTeam("payments");
 
     private static IEnumerable<BudgetScope> PathFor(string team) => BudgetGate.PathOf("key_1", "alice", team, new Dictionary<string, string>());
 
     [Fact]
-    public async Task Without_budgets_requests_make_no_round_trip_beyond_the_periodic_directory_read()
+    public async Task Without_budgets_requests_send_nothing_and_read_the_directory_once()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new CountingBackend(new InMemoryBudgetBackend(time));
-        var gate = Gate(backend, time, "i1");
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
         for (var i = 0; i < 50; i++)
         {
-            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, default);
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, Window, default);
             Assert.Same(BudgetAdmission.Unlimited, admission);
         }
 
-        Assert.Equal(1, backend.Lists);
-        Assert.Empty(backend.Calls);
+        Assert.Equal(1, channel.Lists);
+        Assert.Equal(0, channel.Messages);
     }
 
     [Fact]
-    public async Task Far_from_the_limit_requests_are_admitted_under_a_lease_without_a_round_trip_each()
+    public async Task Far_from_the_limit_requests_are_admitted_under_a_lease_without_a_message_each()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new CountingBackend(new InMemoryBudgetBackend(time));
-        await Configure(backend, Budget(Team, 1000m, 1m));
-        var gate = Gate(backend, time, "i1");
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        await Configure(gate, Budget(Team, 1000m, 1m));
 
         for (var i = 0; i < 100; i++)
         {
-            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, default);
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, Window, default);
             Assert.True(admission.Admitted);
             await gate.SettleAsync($"r{i}", admission, 0.004m, default);
         }
 
-        // one lease (20 × 0.01 each time it runs out); no per-request reservation
-        Assert.Equal(0, backend.Count(BudgetOp.Reserve));
-        Assert.True(backend.Count(BudgetOp.Lease) <= 6, $"{backend.Count(BudgetOp.Lease)} leases");
+        // leases of 20 × 0.01, each fetched ahead of need; no per-request reservation
+        Assert.Equal(0, channel.Count("budget", "Reserve"));
+        Assert.InRange(channel.Count("budget", "Lease"), 1, 12);
         await gate.ReportAsync(default);
-        var state = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default);
-        Assert.Equal(100 * 0.004m, state.Snapshot!.SpentUsd);
+        Assert.Equal(100 * 0.004m, (await StateOf(channel, time, Team)).SpentUsd);
     }
 
     [Fact]
-    public async Task A_busy_instance_leases_for_its_recent_spend_so_round_trips_and_budget_state_do_not_grow_with_traffic()
+    public async Task A_lease_is_renewed_in_the_background_before_it_runs_out_so_no_request_waits_for_it()
     {
         var time = new FakeTimeProvider(Start);
-        var store = new OneBudgetBackend(time);
-        var backend = new CountingBackend(store);
-        await Configure(backend, Budget(Team, 1_000_000m, 1m));
-        var gate = Gate(backend, time, "i1");
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        await Configure(gate, Budget(Team, 1000m, 1m));
+        Assert.True((await gate.AdmitAsync("r0", PathFor("payments"), 0.01m, 0.01m, Window, default)).Admitted);
+        var leases = channel.Count("budget", "Lease");
+
+        // the budget stops answering: the renewal asked for below stays queued at the entity
+        channel.Pause();
+        for (var i = 1; i < 15; i++)
+        {
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, TimeSpan.Zero, default);
+            Assert.True(admission.Admitted, $"request {i} waited for the budget");
+        }
+
+        // past half of the lease a renewal was sent (in the background), while requests went on under the current lease
+        for (var i = 0; i < 400 && channel.Count("budget", "Lease") == leases; i++) await Task.Delay(5);
+        Assert.Equal(leases + 1, channel.Count("budget", "Lease"));
+        await channel.ResumeAsync();
+    }
+
+    [Fact]
+    public async Task A_busy_instance_leases_for_its_recent_spend_so_messages_and_budget_state_do_not_grow_with_traffic()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        await Configure(gate, Budget(Team, 1_000_000m, 1m));
 
         // 20,000 requests over 200 s (100 per second) at 1 cent each: 20 × max cost per lease would mean 1,000 leases
         for (var i = 0; i < 20_000; i++)
         {
-            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, default);
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, Window, default);
             Assert.True(admission.Admitted);
             await gate.SettleAsync($"r{i}", admission, 0.01m, default);
             time.Advance(TimeSpan.FromMilliseconds(10));
         }
 
-        await gate.ReportAsync(default);
-        Assert.True(backend.Count(BudgetOp.Lease) <= 15, $"{backend.Count(BudgetOp.Lease)} leases");
-        var state = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default);
-        Assert.Equal(200m, state.Snapshot!.SpentUsd); // every cent counted once
+        await gate.FlushAsync(default);
+        Assert.True(channel.Count("budget", "Lease") <= 20, $"{channel.Count("budget", "Lease")} leases");
+        var state = await StateOf(channel, time, Team);
+        Assert.Equal(200m, state.SpentUsd); // every cent counted once
         // lease reports carry the spend, not the request ids: the budget's state does not grow per request
-        Assert.Empty(store.State!.SettledRequests);
-        Assert.True(store.State.ClosedLeases.Count <= 15);
-        Assert.Equal(0, backend.Count(BudgetOp.Reserve));
+        Assert.Empty(state.SettledRequests);
+        Assert.True(state.ClosedLeases.Count <= 20);
+        Assert.Equal(0, channel.Count("budget", "Reserve"));
     }
 
     [Fact]
     public async Task A_retired_lease_whose_return_fails_is_returned_at_the_next_report_and_counted_once()
     {
         var time = new FakeTimeProvider(Start);
-        var store = new OneBudgetBackend(time);
-        var flaky = new FailingReturns(store) { Failures = 1 };
-        await Configure(store, Budget(Team, 1000m, 1m));
-        var gate = Gate(flaky, time, "i1");
-        var first = await gate.AdmitAsync("r1", PathFor("payments"), 0.5m, 0.5m, default);
+        var channel = new TestEntityChannel(time);
+        var admin = Gate(channel, time, "admin");
+        await Configure(admin, Budget(Team, 1000m, 1m));
+        var gate = Gate(channel, time, "i1");
+        var first = await gate.AdmitAsync("r1", PathFor("payments"), 0.5m, 0.5m, Window, default);
         await gate.SettleAsync("r1", first, 0.5m, default);
-        // a stop revokes the lease: the next report retires it and returns it, and that return fails once
-        await store.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Stop, Reason = "test" }, default);
+        // a stop revokes the lease: the next directory read retires it, and its return fails once (after it was applied)
+        await Command(admin, Team, new BudgetCommand { Op = BudgetOp.Stop, Reason = "test" });
+        var returns = 0;
+        channel.FailAfter = (_, m) => m.Command?.Contains("ReturnLease", StringComparison.Ordinal) == true && returns++ == 0 ? new TimeoutException("unreachable") : null;
+        await gate.RefreshAsync(default);
         await Assert.ThrowsAsync<TimeoutException>(() => gate.ReportAsync(default));
         await gate.ReportAsync(default);
         await gate.ReportAsync(default); // nothing left to return
 
-        Assert.Equal(2, flaky.Returns); // the failed one and the retry
-        Assert.Equal(0.5m, store.State!.SpentUsd);
-    }
-
-    /// <summary>The first returns fail as an unreachable entity would (after the budget applied them or not).</summary>
-    private sealed class FailingReturns(IBudgetBackend inner) : IBudgetBackend
-    {
-        public int Failures;
-        public int Returns;
-
-        public async Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
-        {
-            if (command.Op != BudgetOp.ReturnLease) return await inner.SendAsync(scope, command, cancellationToken);
-            Returns++;
-            var result = await inner.SendAsync(scope, command, cancellationToken);
-            if (Failures-- > 0) throw new TimeoutException("the orchestration did not finish in time");
-            return result;
-        }
-
-        public Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) => inner.ListAsync(cancellationToken);
-    }
-
-    /// <summary>One budget's state kept as the entity keeps it, readable by the test.</summary>
-    private sealed class OneBudgetBackend(TimeProvider time) : IBudgetBackend
-    {
-        private readonly Lock _gate = new();
-
-        public BudgetState? State { get; private set; }
-
-        public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
-        {
-            lock (_gate)
-            {
-                var (next, result) = BudgetCommands.Apply(State, command, time.GetUtcNow());
-                State = next;
-                return Task.FromResult(result);
-            }
-        }
-
-        public async Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) =>
-            State is null ? [] : [(await SendAsync(State.Definition.Scope, new BudgetCommand { Op = BudgetOp.Get }, cancellationToken)).Snapshot!];
+        Assert.Equal(2, channel.Count("budget", "ReturnLease"));
+        Assert.Equal(0.5m, (await StateOf(channel, time, Team)).SpentUsd);
     }
 
     [Fact]
     public async Task Near_the_limit_each_request_reserves_at_the_budget_and_the_refusal_names_the_scope()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new CountingBackend(new InMemoryBudgetBackend(time));
-        await Configure(backend, Budget(Team, 0.05m, 0.01m));
-        var gate = Gate(backend, time, "i1");
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        await Configure(gate, Budget(Team, 0.05m, 0.01m));
 
         var admitted = 0;
         for (var i = 0; i < 8; i++)
         {
-            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, default);
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, Window, default);
             if (!admission.Admitted)
             {
                 Assert.Equal(Team, admission.RefusedBy);
@@ -206,33 +180,78 @@ public sealed class BudgetGateTests
 
             admitted++;
             await gate.SettleAsync($"r{i}", admission, 0.01m, default);
+            await gate.ReportAsync(default);
         }
 
         Assert.Equal(5, admitted);
-        Assert.True(backend.Count(BudgetOp.Reserve) >= 5);
-        var state = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default);
-        Assert.Equal(0.05m, state.Snapshot!.SpentUsd);
+        Assert.True(channel.Count("budget", "Reserve") >= 5);
+        var state = await StateOf(channel, time, Team);
+        Assert.Equal(0.05m, state.SpentUsd);
+        // exact-mode settles are reported as one running total per instance: no id per request is kept
+        Assert.Empty(state.SettledRequests);
+        Assert.Empty(state.Reservations);
+    }
+
+    [Fact]
+    public async Task Near_the_limit_concurrent_reservations_travel_in_a_few_messages_and_are_decided_in_order()
+    {
+        var time = TimeProvider.System;
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        // requests may cost up to 1 USD: with 0.5 USD left the budget decides each one itself
+        await Configure(gate, Budget(Team, 0.5m, 1m));
+
+        var admissions = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, Window, default))));
+
+        Assert.Equal(50, admissions.Count(a => a.Admitted));
+        Assert.All(admissions.Where(a => !a.Admitted), a => Assert.Equal(BudgetRefusal.LimitReached, a.Refusal));
+        Assert.Equal(200, channel.Count("budget", "Reserve"));
+        Assert.True(channel.Messages < 60, $"{channel.Messages} messages for 200 reservations");
+    }
+
+    [Fact]
+    public async Task A_budget_that_does_not_answer_within_the_window_leaves_the_request_undecided_and_releases_a_late_reservation()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        await Configure(gate, Budget(Team, 0.05m, 0.01m));
+        Assert.True((await gate.AdmitAsync("r0", PathFor("payments"), 0.01m, 0.01m, Window, default)).Admitted);
+
+        channel.Pause();
+        var pending = gate.AdmitAsync("r1", PathFor("payments"), 0.01m, 0.01m, Window, default);
+        while (channel.Count("budget", "Reserve") < 2) await Task.Delay(5);
+        time.Advance(TimeSpan.FromSeconds(2));
+        var admission = await pending;
+        Assert.False(admission.Admitted);
+        Assert.Equal(BudgetRefusal.Undecided, admission.Refusal);
+
+        // the budget runs the held reservation after its decide-by time: refused there; the release that followed is harmless
+        await channel.ResumeAsync();
+        await gate.ReportAsync(default);
+        var state = await StateOf(channel, time, Team);
+        Assert.False(state.Reservations.ContainsKey("r1"));
     }
 
     [Fact]
     public async Task A_request_must_fit_every_budget_on_its_path_and_a_refusal_releases_what_it_held()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new InMemoryBudgetBackend(time);
-        await Configure(backend, Budget(BudgetScope.ForKey("key_1"), 0.02m, 0.01m));
-        await Configure(backend, Budget(BudgetScope.Global, 100m, 0.01m));
-        var gate = Gate(backend, time, "i1");
+        var channel = new TestEntityChannel(time);
+        var gate = Gate(channel, time, "i1");
+        await Configure(gate, Budget(BudgetScope.ForKey("key_1"), 0.02m, 0.01m));
+        await Configure(gate, Budget(BudgetScope.Global, 100m, 0.01m));
 
-        var first = await gate.AdmitAsync("a", PathFor("payments"), 0.01m, 0.01m, default);
-        var second = await gate.AdmitAsync("b", PathFor("payments"), 0.01m, 0.01m, default);
-        var third = await gate.AdmitAsync("c", PathFor("payments"), 0.01m, 0.01m, default);
+        var first = await gate.AdmitAsync("a", PathFor("payments"), 0.01m, 0.01m, Window, default);
+        var second = await gate.AdmitAsync("b", PathFor("payments"), 0.01m, 0.01m, Window, default);
+        var third = await gate.AdmitAsync("c", PathFor("payments"), 0.01m, 0.01m, Window, default);
         Assert.True(first.Admitted && second.Admitted);
         Assert.False(third.Admitted);
         Assert.Equal(BudgetScope.ForKey("key_1"), third.RefusedBy);
         Assert.Equal(2, first.Holds.Length);
 
         // another key is limited only by the global budget
-        var other = await gate.AdmitAsync("d", BudgetGate.PathOf("key_2", null, null, new Dictionary<string, string>()), 0.01m, 0.01m, default);
+        var other = await gate.AdmitAsync("d", BudgetGate.PathOf("key_2", null, null, new Dictionary<string, string>()), 0.01m, 0.01m, Window, default);
         Assert.True(other.Admitted);
     }
 
@@ -240,40 +259,67 @@ public sealed class BudgetGateTests
     public async Task An_emergency_stop_reaches_an_instance_within_its_refresh_interval()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new InMemoryBudgetBackend(time);
-        await Configure(backend, Budget(Team, 1000m, 1m));
-        var gate = Gate(backend, time, "i1");
-        Assert.True((await gate.AdmitAsync("a", PathFor("payments"), 0.01m, 0.01m, default)).Admitted);
+        var channel = new TestEntityChannel(time);
+        var admin = Gate(channel, time, "admin");
+        await Configure(admin, Budget(Team, 1000m, 1m));
+        var gate = Gate(channel, time, "i1");
+        Assert.True((await gate.AdmitAsync("a", PathFor("payments"), 0.01m, 0.01m, Window, default)).Admitted);
 
-        await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Stop, Reason = "runaway agent" }, default);
-        time.Advance(TimeSpan.FromSeconds(5));
-        var refused = await gate.AdmitAsync("b", PathFor("payments"), 0.01m, 0.01m, default);
+        await Command(admin, Team, new BudgetCommand { Op = BudgetOp.Stop, Reason = "runaway agent" });
+        time.Advance(TimeSpan.FromSeconds(10));
+        var refused = await gate.AdmitAsync("b", PathFor("payments"), 0.01m, 0.01m, Window, default);
         Assert.False(refused.Admitted);
         Assert.Equal(BudgetRefusal.Stopped, refused.Refusal);
 
-        await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Resume }, default);
-        time.Advance(TimeSpan.FromSeconds(5));
-        Assert.True((await gate.AdmitAsync("c", PathFor("payments"), 0.01m, 0.01m, default)).Admitted);
+        await Command(admin, Team, new BudgetCommand { Op = BudgetOp.Resume });
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True((await gate.AdmitAsync("c", PathFor("payments"), 0.01m, 0.01m, Window, default)).Admitted);
     }
 
     [Fact]
-    public async Task Each_threshold_raises_one_alert_per_period()
+    public async Task Each_threshold_raises_one_alert_per_period_delivered_by_the_instance_that_raised_it()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new InMemoryBudgetBackend(time);
-        await Configure(backend, Budget(Team, 1m, 0.1m));
+        var channel = new TestEntityChannel(time);
         var alerts = new CollectingAlerts();
-        var gate = Gate(backend, time, "i1", alerts);
+        var others = new CollectingAlerts();
+        var gate = Gate(channel, time, "i1", alerts);
+        var bystander = Gate(channel, time, "i2", others);
+        await Configure(gate, Budget(Team, 1m, 0.1m));
         for (var i = 0; i < 12; i++)
         {
-            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.1m, 0.1m, default);
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.1m, 0.1m, Window, default);
             if (admission.Admitted) await gate.SettleAsync($"r{i}", admission, 0.1m, default);
             await gate.ReportAsync(default);
+            await bystander.RefreshAsync(default);
+            await gate.RefreshAsync(default);
         }
 
         Assert.Equal([0.5m, 0.8m, 1.0m], alerts.Alerts.Select(a => a.Threshold).Order());
         Assert.All(alerts.Alerts, a => Assert.Equal(Team, a.Scope));
         Assert.Equal(3, alerts.Alerts.Select(a => a.Id).Distinct().Count());
+        Assert.Empty(others.Alerts);
+        // delivered alerts are acknowledged: the outbox is empty
+        var (_, envelope) = await gate.Entities.ReadAsync(Team.ToString(), default);
+        Assert.Empty(envelope!.Outbox);
+    }
+
+    [Fact]
+    public async Task An_alert_its_raiser_never_delivered_is_delivered_by_another_instance_after_the_takeover_time()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var others = new CollectingAlerts();
+        var gone = Gate(channel, time, "i1");
+        var bystander = Gate(channel, time, "i2", others);
+        await Configure(gone, Budget(Team, 1m, 0.1m));
+        await gone.CommandAsync(Team, new BudgetCommand { Op = BudgetOp.Settle, RequestId = "x", AmountUsd = 0.6m }, default);
+
+        await bystander.RefreshAsync(default);
+        Assert.Empty(others.Alerts);
+        time.Advance(TimeSpan.FromSeconds(31));
+        await bystander.RefreshAsync(default);
+        Assert.Equal(0.5m, Assert.Single(others.Alerts).Threshold);
     }
 
     [Theory]
@@ -284,9 +330,9 @@ public sealed class BudgetGateTests
         const decimal cost = 0.01m;
         const int instances = 4;
         var time = TimeProvider.System;
-        var backend = new InMemoryBudgetBackend(time);
-        await Configure(backend, Budget(Team, 50 * cost, cost));
-        var gates = Enumerable.Range(0, instances).Select(i => Gate(backend, time, $"i{i}")).ToArray();
+        var channel = new TestEntityChannel(time);
+        var gates = Enumerable.Range(0, instances).Select(i => Gate(channel, time, $"i{i}")).ToArray();
+        await Configure(gates[0], Budget(Team, 50 * cost, cost));
         var random = new Random(7);
         var actuals = Enumerable.Range(0, 200).Select(_ => maxTokensSet ? cost * random.Next(50, 101) / 100 : cost * random.Next(50, 151) / 100).ToArray();
 
@@ -296,7 +342,8 @@ public sealed class BudgetGateTests
         await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
         {
             var instance = gates[i % instances];
-            var admission = await instance.AdmitAsync($"r{i}", PathFor("payments"), cost, maxTokensSet ? cost : null, default);
+            var admission = await instance.AdmitAsync($"r{i}", PathFor("payments"), cost, maxTokensSet ? cost : null, TimeSpan.FromSeconds(30), default);
+            Assert.NotEqual(BudgetRefusal.Undecided, admission.Refusal);
             if (!admission.Admitted) return;
             await Task.Yield();
             await instance.SettleAsync($"r{i}", admission, actuals[i], default);
@@ -306,11 +353,11 @@ public sealed class BudgetGateTests
                 admittedCount++;
             }
         })));
-        foreach (var g in gates) await g.ReportAsync(default);
+        foreach (var g in gates) await g.FlushAsync(default);
 
-        var snapshot = (await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default)).Snapshot!;
+        var state = await StateOf(channel, time, Team);
         // the budget counted exactly what was admitted and settled
-        Assert.Equal(admittedSpend, snapshot.SpentUsd);
+        Assert.Equal(admittedSpend, state.SpentUsd);
         Assert.True(admittedCount > 0);
         if (maxTokensSet) Assert.True(admittedSpend <= 50 * cost, $"{admittedSpend} > {50 * cost}");
         // without max_tokens a request may overrun its estimate: at most one request's maximum cost per instance (+1 at the budget)

@@ -12,13 +12,6 @@ namespace Gateway.Core.Tests.Budgets;
 /// <summary>When the store behind budgets or rate limits cannot be reached, requests fail closed with a 503, never a 500.</summary>
 public sealed class DependencyFailureTests
 {
-    private sealed class Down : IBudgetBackend, IRateLimitBackend
-    {
-        public Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
-        public Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
-        public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken) => throw new TimeoutException("task hub unreachable");
-    }
-
     [Theory]
     [InlineData(true, "budgets_unavailable")]
     [InlineData(false, "rate_limits_unavailable")]
@@ -33,7 +26,11 @@ public sealed class DependencyFailureTests
             },
             RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 10 },
         };
-        var down = new Down();
+        var down = new TestEntityChannel(TimeProvider.System)
+        {
+            FailBefore = (_, _) => new TimeoutException("task hub unreachable"),
+            ReadFailure = new TimeoutException("task hub unreachable"),
+        };
         var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System,
             budgets: budgets ? new BudgetGate(down, TimeProvider.System, new BudgetGateOptions()) : null,
             rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits));

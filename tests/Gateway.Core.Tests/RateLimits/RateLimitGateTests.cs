@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gateway.Core.RateLimits;
+using Gateway.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
@@ -10,16 +11,7 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
 
-    private sealed class CountingBackend(IRateLimitBackend inner) : IRateLimitBackend
-    {
-        public int Calls;
-
-        public Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref Calls);
-            return inner.SendAsync(counterId, command, cancellationToken);
-        }
-    }
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(1.5);
 
     private static RateLimitOptions Options(long? rpm, long? tpm) => new() { KeyRequestsPerMinute = rpm, KeyTokensPerMinute = tpm };
 
@@ -27,60 +19,60 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
     public async Task Without_limits_nothing_is_counted()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new CountingBackend(new InMemoryRateLimitBackend(time));
-        var gate = new RateLimitGate(backend, time, new RateLimitOptions());
+        var channel = new TestEntityChannel(time);
+        var gate = new RateLimitGate(channel, time, new RateLimitOptions());
         Assert.Empty(gate.CountersFor("key_1", "gpt-4o"));
-        Assert.Same(RateLimitAdmission.Unlimited, await gate.AdmitAsync([], 100, default));
-        Assert.Equal(0, backend.Calls);
+        Assert.Same(RateLimitAdmission.Unlimited, await gate.AdmitAsync([], 100, Window, default));
+        Assert.Equal(0, channel.Messages);
     }
 
     [Fact]
     public async Task Far_from_the_limit_most_requests_are_admitted_from_a_local_allotment()
     {
         var time = new FakeTimeProvider(Start);
-        var backend = new CountingBackend(new InMemoryRateLimitBackend(time));
-        var gate = new RateLimitGate(backend, time, Options(6000, null));
+        var channel = new TestEntityChannel(time);
+        var gate = new RateLimitGate(channel, time, Options(6000, null));
         var counters = gate.CountersFor("key_1", "gpt-4o");
         for (var i = 0; i < 200; i++)
         {
-            Assert.True((await gate.AdmitAsync(counters, 10, default)).Allowed);
+            Assert.True((await gate.AdmitAsync(counters, 10, Window, default)).Allowed);
             time.Advance(TimeSpan.FromMilliseconds(2));
         }
 
-        // allotments of 5% (300 requests): the first call learns the status, the second takes a batch
-        Assert.True(backend.Calls <= 3, $"{backend.Calls} round trips for 200 requests");
+        // allotments of 5% (300 requests), the next fetched once a quarter of this one is left
+        Assert.True(channel.Count("ratelimit") <= 2, $"{channel.Count("ratelimit")} takes for 200 requests");
     }
 
     [Fact]
     public async Task At_the_limit_requests_are_refused_with_a_retry_after_and_headers_count_down()
     {
         var time = new FakeTimeProvider(Start);
-        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, Options(3, 1000));
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, Options(3, 1000));
         var counters = gate.CountersFor("key_1", "m");
-        var first = await gate.AdmitAsync(counters, 100, default);
+        var first = await gate.AdmitAsync(counters, 100, Window, default);
         Assert.True(first.Allowed);
         Assert.Equal(3, first.Status!.LimitRequests);
         Assert.Equal(2, first.Status.RemainingRequests);
         Assert.Equal(900, first.Status.RemainingTokens);
-        Assert.True((await gate.AdmitAsync(counters, 100, default)).Allowed);
-        Assert.True((await gate.AdmitAsync(counters, 100, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(counters, 100, Window, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(counters, 100, Window, default)).Allowed);
 
-        var refused = await gate.AdmitAsync(counters, 100, default);
+        var refused = await gate.AdmitAsync(counters, 100, Window, default);
         Assert.False(refused.Allowed);
         Assert.Equal("key:key_1", refused.RefusedBy);
         Assert.Equal(TimeSpan.FromSeconds(20), refused.RetryAfter); // one request refills every 20 s at 3 per minute
         Assert.Equal(0, refused.Status!.RemainingRequests);
 
         time.Advance(TimeSpan.FromSeconds(20));
-        Assert.True((await gate.AdmitAsync(counters, 100, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(counters, 100, Window, default)).Allowed);
     }
 
     [Fact]
     public async Task A_request_larger_than_the_token_limit_is_refused_without_a_wait()
     {
         var time = new FakeTimeProvider(Start);
-        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, Options(null, 1000));
-        var refused = await gate.AdmitAsync(gate.CountersFor("k", "m"), 5000, default);
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, Options(null, 1000));
+        var refused = await gate.AdmitAsync(gate.CountersFor("k", "m"), 5000, Window, default);
         Assert.False(refused.Allowed);
         Assert.True(refused.TooLarge);
         Assert.Null(refused.RetryAfter);
@@ -91,23 +83,23 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
     {
         var time = new FakeTimeProvider(Start);
         var options = new RateLimitOptions { KeyModelRequestsPerMinute = 1, Keys = { ["vip"] = new KeyRateLimitOptions { ModelRequestsPerMinute = 100 } } };
-        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, options);
-        Assert.True((await gate.AdmitAsync(gate.CountersFor("k", "a"), 1, default)).Allowed);
-        Assert.False((await gate.AdmitAsync(gate.CountersFor("k", "a"), 1, default)).Allowed);
-        Assert.True((await gate.AdmitAsync(gate.CountersFor("k", "b"), 1, default)).Allowed);
-        for (var i = 0; i < 10; i++) Assert.True((await gate.AdmitAsync(gate.CountersFor("vip", "a"), 1, default)).Allowed);
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, options);
+        Assert.True((await gate.AdmitAsync(gate.CountersFor("k", "a"), 1, Window, default)).Allowed);
+        Assert.False((await gate.AdmitAsync(gate.CountersFor("k", "a"), 1, Window, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(gate.CountersFor("k", "b"), 1, Window, default)).Allowed);
+        for (var i = 0; i < 10; i++) Assert.True((await gate.AdmitAsync(gate.CountersFor("vip", "a"), 1, Window, default)).Allowed);
     }
 
     [Fact]
     public async Task Corrections_refund_unused_tokens_with_the_next_call()
     {
         var time = new FakeTimeProvider(Start);
-        var gate = new RateLimitGate(new InMemoryRateLimitBackend(time), time, Options(null, 1000));
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, Options(null, 1000));
         var counters = gate.CountersFor("k", "m");
-        Assert.True((await gate.AdmitAsync(counters, 900, default)).Allowed);
-        Assert.False((await gate.AdmitAsync(counters, 900, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(counters, 900, Window, default)).Allowed);
+        Assert.False((await gate.AdmitAsync(counters, 900, Window, default)).Allowed);
         gate.Correct(counters, -800); // the request used 100 of its 900
-        Assert.True((await gate.AdmitAsync(counters, 900, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(counters, 900, Window, default)).Allowed);
     }
 
     /// <summary>
@@ -121,9 +113,9 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
     {
         const long rpm = 600, tpm = 120_000;
         var time = new FakeTimeProvider(Start);
-        var backend = new InMemoryRateLimitBackend(time);
+        var channel = new TestEntityChannel(time);
         var options = Options(rpm, tpm);
-        var gates = Enumerable.Range(0, 4).Select(_ => new RateLimitGate(backend, time, options)).ToArray();
+        var gates = Enumerable.Range(0, 4).Select(_ => new RateLimitGate(channel, time, options)).ToArray();
         var random = new Random(11);
         long admitted = 0, admittedTokens = 0;
         var perStep = new List<(double Seconds, long Requests, long Tokens)>();
@@ -137,7 +129,7 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
                 for (var i = 0; i < 2; i++)
                 {
                     var estimate = random.Next(50, 400);
-                    var admission = await gate.AdmitAsync(counters, estimate, default);
+                    var admission = await gate.AdmitAsync(counters, estimate, Window, default);
                     if (!admission.Allowed) continue;
                     var actual = random.Next(estimate / 2, estimate + 1);
                     gate.Correct(counters, actual - estimate);

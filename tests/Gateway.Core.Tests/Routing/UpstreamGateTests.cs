@@ -28,21 +28,21 @@ public sealed class UpstreamGateTests
     public async Task A_noisy_key_cannot_starve_a_quiet_one_on_a_shared_deployment()
     {
         var time = new FakeTimeProvider(Start);
-        var gate = new UpstreamGate(new InMemoryUpstreamBackend(time), time, new UpstreamOptions());
+        var gate = new UpstreamGate(new TestEntityChannel(time), time, new UpstreamOptions());
         var shared = Deployment("shared", rpm: 100);
 
         // the quiet key has been active, then the noisy key floods the deployment
-        Assert.True((await gate.AdmitAsync(shared, "quiet", 10, default)).Allowed);
+        Assert.True((await gate.AdmitAsync(shared, "quiet", 10, TimeSpan.FromSeconds(1.5), default)).Allowed);
         var noisy = 0;
         for (var i = 0; i < 500; i++)
         {
-            if ((await gate.AdmitAsync(shared, "noisy", 10, default)).Allowed) noisy++;
+            if ((await gate.AdmitAsync(shared, "noisy", 10, TimeSpan.FromSeconds(1.5), default)).Allowed) noisy++;
         }
 
         var quiet = 1;
         for (var i = 0; i < 49; i++)
         {
-            if ((await gate.AdmitAsync(shared, "quiet", 10, default)).Allowed) quiet++;
+            if ((await gate.AdmitAsync(shared, "quiet", 10, TimeSpan.FromSeconds(1.5), default)).Allowed) quiet++;
         }
 
         // two active keys: each is guaranteed 50 of the 100 a minute; the noisy key got no more than its share
@@ -54,16 +54,16 @@ public sealed class UpstreamGateTests
     public async Task A_lone_key_may_use_the_whole_quota_and_nothing_more()
     {
         var time = new FakeTimeProvider(Start);
-        var gate = new UpstreamGate(new InMemoryUpstreamBackend(time), time, new UpstreamOptions());
+        var gate = new UpstreamGate(new TestEntityChannel(time), time, new UpstreamOptions());
         var d = Deployment("solo", rpm: 30, tpm: 3000);
         var admitted = 0;
         for (var i = 0; i < 100; i++)
         {
-            if ((await gate.AdmitAsync(d, "only", 50, default)).Allowed) admitted++;
+            if ((await gate.AdmitAsync(d, "only", 50, TimeSpan.FromSeconds(1.5), default)).Allowed) admitted++;
         }
 
         Assert.Equal(30, admitted);
-        var refused = await gate.AdmitAsync(d, "only", 50, default);
+        var refused = await gate.AdmitAsync(d, "only", 50, TimeSpan.FromSeconds(1.5), default);
         Assert.False(refused.Allowed);
         Assert.Equal(TimeSpan.FromSeconds(50), refused.RetryAfter); // the minute window ends at 10:01:00
     }
@@ -118,21 +118,21 @@ public sealed class UpstreamGateTests
         Assert.Equal("a", (await Send(runtime, key)).Headers["x-gateway-deployment"]);
 
         // (Invalidate stands for the instance's periodic re-read of the stop list)
-        await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "mock", "incident 42"), default);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "mock", "incident 42"), TimeSpan.FromSeconds(5), default);
         runtime.Upstream.Invalidate();
         // the mock provider is stopped: its deployment is skipped for the next one
         var avoided = await Send(runtime, key);
         Assert.Equal("b", avoided.Headers["x-gateway-deployment"]);
 
-        await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(true, StopTarget.Model, "mock-1", "runaway costs"), default);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(true, StopTarget.Model, "mock-1", "runaway costs"), TimeSpan.FromSeconds(5), default);
         runtime.Upstream.Invalidate();
         var stopped = await Send(runtime, key);
         Assert.Equal(403, stopped.Error!.Status);
         Assert.Equal("model_stopped", stopped.Error.Code);
         Assert.Contains("runaway costs", stopped.Error.Message, StringComparison.Ordinal);
 
-        await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(false, StopTarget.Model, "mock-1"), default);
-        await runtime.Upstream.Backend.ChangeStopsAsync(new StopCommand(false, StopTarget.Provider, "mock"), default);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(false, StopTarget.Model, "mock-1"), TimeSpan.FromSeconds(5), default);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(false, StopTarget.Provider, "mock"), TimeSpan.FromSeconds(5), default);
         runtime.Upstream.Invalidate();
         Assert.Null((await Send(runtime, key)).Error);
     }
@@ -141,12 +141,25 @@ public sealed class UpstreamGateTests
     public async Task A_stop_reaches_an_instance_at_its_next_refresh_of_the_stop_list()
     {
         var time = new FakeTimeProvider(Start);
-        var gate = new UpstreamGate(new InMemoryUpstreamBackend(time), time, new UpstreamOptions { StopsRefreshSeconds = 5 });
+        var gate = new UpstreamGate(new TestEntityChannel(time), time, new UpstreamOptions { StopsRefreshSeconds = 5 });
+        var admin = new UpstreamGate(gate.Counters.Channel, time, new UpstreamOptions());
         Assert.Null(await gate.StoppedAsync(StopTarget.Provider, "anthropic", default));
-        await gate.Backend.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "anthropic", "outage"), default);
+        await admin.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "anthropic", "outage"), TimeSpan.FromSeconds(5), default);
         time.Advance(TimeSpan.FromSeconds(4));
         Assert.Null(await gate.StoppedAsync(StopTarget.Provider, "anthropic", default));
+        // at the refresh interval the list is re-read in the background (the request that noticed goes on with the old one)
         time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal("outage", (await gate.StoppedAsync(StopTarget.Provider, "Anthropic", default))?.Reason);
+        StopEntry? seen = null;
+        for (var i = 0; i < 200 && seen is null; i++)
+        {
+            seen = await gate.StoppedAsync(StopTarget.Provider, "Anthropic", default);
+            if (seen is null) await Task.Delay(5);
+        }
+
+        Assert.Equal("outage", seen?.Reason);
+        // an instance idle for two intervals reads the list before it answers
+        await admin.ChangeStopsAsync(new StopCommand(false, StopTarget.Provider, "anthropic"), TimeSpan.FromSeconds(5), default);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Null(await gate.StoppedAsync(StopTarget.Provider, "anthropic", default));
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
+using Gateway.Core.Entities;
 using Gateway.Functions.Budgets;
 using Gateway.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -26,43 +27,67 @@ public sealed class BudgetEntityTests
     public async Task The_entity_applies_commands_and_stores_a_versioned_state()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T10:00:00Z", CultureInfo.InvariantCulture));
-        var backend = new EntityBudgetBackend(time);
-        var configured = await backend.SendAsync(Team, Configure(10m), default);
+        var channel = new EntityHostChannel(time);
+        var gate = new BudgetGate(channel, time, new BudgetGateOptions { InstanceId = "i1" });
+        Task<BudgetCommandResult> Send(BudgetCommand command) => gate.CommandAsync(Team, command, default);
+        var configured = await Send(Configure(10m));
         Assert.True(configured.Exists);
         Assert.Equal(10m, configured.Snapshot!.LimitUsd);
 
-        var reserve = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r1", AmountUsd = 4m, MaxCostUsd = 4m, Ttl = TimeSpan.FromMinutes(15) }, default);
+        var reserve = await Send(new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r1", AmountUsd = 4m, MaxCostUsd = 4m, Ttl = TimeSpan.FromMinutes(15) });
         Assert.True(reserve.Admitted);
-        var tooBig = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r2", AmountUsd = 7m, MaxCostUsd = 7m, Ttl = TimeSpan.FromMinutes(15) }, default);
+        var tooBig = await Send(new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r2", AmountUsd = 7m, MaxCostUsd = 7m, Ttl = TimeSpan.FromMinutes(15) });
         Assert.False(tooBig.Admitted);
         Assert.Equal(BudgetRefusal.LimitReached, tooBig.Refusal);
-        await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Settle, RequestId = "r1", AmountUsd = 2.5m }, default);
+        await Send(new BudgetCommand { Op = BudgetOp.Settle, RequestId = "r1", AmountUsd = 2.5m });
         // settling twice counts once
-        await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Settle, RequestId = "r1", AmountUsd = 2.5m }, default);
+        await Send(new BudgetCommand { Op = BudgetOp.Settle, RequestId = "r1", AmountUsd = 2.5m });
+        // a reservation that reaches the budget after its sender stopped waiting is refused there
+        var late = await Send(new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r9", AmountUsd = 1m, Ttl = TimeSpan.FromMinutes(15), DecideBy = time.GetUtcNow().AddSeconds(-1) });
+        Assert.Equal(BudgetRefusal.TooLate, late.Refusal);
 
-        var stored = JsonNode.Parse(backend.Host.StoredState("@budget@team:payments")!)!;
-        Assert.Equal(BudgetEntityState.CurrentSchemaVersion, (int)stored["SchemaVersion"]!);
-        var budget = JsonNode.Parse((string)stored["Budget"]!)!;
-        Assert.NotNull(budget["schemaVersion"] ?? budget["SchemaVersion"]);
+        // the envelope is versioned, and so is the budget's own state inside it
+        var stored = JsonNode.Parse(channel.Host.StoredState("@budget@team:payments")!)!;
+        Assert.Equal(EntityEnvelope.CurrentSchemaVersion, (int)stored["SchemaVersion"]!);
+        var budget = JsonNode.Parse((string)stored["State"]!)!;
+        Assert.Equal(BudgetState.CurrentSchemaVersion, (int)budget["schemaVersion"]!);
 
-        var listed = Assert.Single(await backend.ListAsync(default));
+        var listed = Assert.Single(await gate.ListAsync(default));
         Assert.Equal((2.5m, 0m), (listed.SpentUsd, listed.ReservedUsd));
 
         // an unsettled reservation expires: nothing leaks
-        await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r3", AmountUsd = 1m, MaxCostUsd = 1m, Ttl = TimeSpan.FromMinutes(15) }, default);
+        await Send(new BudgetCommand { Op = BudgetOp.Reserve, RequestId = "r3", AmountUsd = 1m, MaxCostUsd = 1m, Ttl = TimeSpan.FromMinutes(15) });
         time.Advance(TimeSpan.FromMinutes(16));
-        var later = await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default);
-        Assert.Equal((2.5m, 0m), (later.Snapshot!.SpentUsd, later.Snapshot.ReservedUsd));
+        var later = await gate.GetAsync(Team, default);
+        Assert.Equal((2.5m, 0m), (later!.SpentUsd, later.ReservedUsd));
+    }
+
+    [Fact]
+    public async Task A_budget_stored_before_entities_had_envelopes_is_read_and_rewritten_in_the_envelope()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T10:00:00Z", CultureInfo.InvariantCulture));
+        var definition = Configure(10m).Definition!;
+        var (state, _) = BudgetCommands.Apply(null, Configure(10m), time.GetUtcNow());
+        state = BudgetMachine.Settle(state!, "old", 1.25m, time.GetUtcNow()).State;
+        // the entity's state used to be {"SchemaVersion":1,"Budget":"<the budget's JSON>"}
+        var legacy = new EntityEnvelope { Budget = BudgetStateCodec.Serialize(state) };
+        var after = BudgetEntityKind.Instance.Apply(legacy, new EntityMessage
+        {
+            Command = System.Text.Json.JsonSerializer.Serialize(new BudgetCommand { Op = BudgetOp.Settle, RequestId = "new", AmountUsd = 0.5m }, Gateway.Core.EntityStateJson.Options),
+        }, time.GetUtcNow());
+        Assert.Null(after.Budget);
+        Assert.Equal(1.75m, BudgetEntityKind.Instance.StateOf(after)!.SpentUsd);
+        Assert.Equal(definition.Scope, BudgetEntityKind.Instance.StateOf(after)!.Definition.Scope);
     }
 
     [Fact]
     public async Task Two_hundred_concurrent_requests_through_four_instances_spend_no_more_than_the_budget()
     {
         var time = TimeProvider.System;
-        var backend = new EntityBudgetBackend(time);
+        var channel = new EntityHostChannel(time);
         var keys = new InMemoryKeyStore();
         var instances = Enumerable.Range(0, 4)
-            .Select(i => new TestGateway(keys: keys, budgets: new BudgetGate(backend, time, new BudgetGateOptions { InstanceId = $"instance-{i}" })))
+            .Select(i => new TestGateway(keys: keys, budgets: new BudgetGate(channel, time, new BudgetGateOptions { InstanceId = $"instance-{i}" })))
             .ToArray();
         var key = await instances[0].CreateKeyAsync("agent", team: "payments", user: "bot");
         const string body = """{"model":"mock-1","max_tokens":16,"messages":[{"role":"user","content":"summarise the ledger for the quarter"}]}""";
@@ -74,12 +99,12 @@ public sealed class BudgetEntityTests
         var maxCost = decimal.Parse(probe.Response.Headers["x-gateway-cost-estimate-usd"].ToString(), CultureInfo.InvariantCulture);
         Assert.True(maxCost > 0m);
         var limit = 50 * maxCost;
-        await backend.SendAsync(Team, Configure(limit, maxCost), default);
+        await instances[0].Runtime.Budgets.CommandAsync(Team, Configure(limit, maxCost), default);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
         {
             var context = TestGateway.Request("POST", "/v1/chat/completions", body, key);
-            await instances[i % 4].Chat.Run(context.Request);
+            await instances[i % 4].ChatAsync(context.Request);
             var text = TestGateway.ResponseText(context);
             return (context.Response.StatusCode, Cost: context.Response.StatusCode == 200
                 ? decimal.Parse(context.Response.Headers["x-gateway-cost-usd"].ToString(), CultureInfo.InvariantCulture) : 0m, Text: text);
@@ -100,16 +125,15 @@ public sealed class BudgetEntityTests
         // every admitted request had max_tokens: the budget holds exactly
         Assert.True(admitted.Sum(r => r.Cost) <= limit, $"{admitted.Sum(r => r.Cost)} > {limit}");
 
-        foreach (var instance in instances) await instance.Runtime.Budgets.ReportAsync(default);
-        var state = (await backend.SendAsync(Team, new BudgetCommand { Op = BudgetOp.Get }, default)).Snapshot!;
+        foreach (var instance in instances) await instance.Runtime.Budgets.FlushAsync(default);
+        var state = (await instances[0].Runtime.Budgets.GetAsync(Team, default))!;
         Assert.Equal(admitted.Sum(r => r.Cost), state.SpentUsd);
     }
 
     [Fact]
     public async Task The_admin_api_sets_shows_stops_and_resumes_budgets()
     {
-        var backend = new EntityBudgetBackend(TimeProvider.System);
-        var gate = new BudgetGate(backend, TimeProvider.System, new BudgetGateOptions());
+        var gate = new BudgetGate(new EntityHostChannel(TimeProvider.System), TimeProvider.System, new BudgetGateOptions());
         var gateway = new TestGateway(budgets: gate);
         var functions = new BudgetsFunctions(gateway.Runtime, new BudgetAdministration(gate));
         var key = await gateway.CreateKeyAsync("k", team: "payments");

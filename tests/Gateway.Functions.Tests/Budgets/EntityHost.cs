@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Gateway.Core.Budgets;
-using Gateway.Functions.Budgets;
+using Gateway.Core.Entities;
+using Gateway.Functions.Entities;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Entities;
 
@@ -9,19 +10,31 @@ namespace Gateway.Functions.Tests.Budgets;
 
 /// <summary>
 /// Runs the real entity classes the way the Durable runtime does: one operation at a time per entity id, state loaded
-/// from and saved to its serialised form between operations, input and output serialised across the boundary.
-/// (The Durable runtime itself needs the Functions host, which cannot run here.)
+/// from and saved to its serialised form between operations, input serialised across the boundary, state deleted when
+/// the entity sets it to null. (End-to-end tests run them in the real runtime on the Functions host.)
 /// </summary>
-public sealed class EntityHost(Func<ITaskEntity> create)
+public sealed class EntityHost(Func<string, ITaskEntity> create)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
     private readonly ConcurrentDictionary<string, (SemaphoreSlim Gate, string? State)> _entities = new();
 
     public int Operations;
 
+    /// <summary>The gateway's four entity classes, by entity name.</summary>
+    public static EntityHost Gateway(TimeProvider time) => new(name => name switch
+    {
+        "budget" => new BudgetEntity(time),
+        "ratelimit" => new RateLimitEntity(time),
+        "upstream" => new UpstreamEntity(time),
+        "stops" => new StopsEntity(time),
+        _ => throw new ArgumentException($"no entity named {name}"),
+    });
+
     public string? StoredState(string id) => _entities.TryGetValue(id, out var e) ? e.State : null;
 
-    public async Task<TResult?> CallAsync<TResult>(EntityInstanceId id, string operation, object? input)
+    public IEnumerable<string> Ids => _entities.Where(e => e.Value.State is not null).Select(e => e.Key);
+
+    public async Task RunAsync(EntityInstanceId id, string operation, object? input)
     {
         var key = id.ToString();
         var gate = _entities.GetOrAdd(key, _ => (new SemaphoreSlim(1, 1), null)).Gate;
@@ -31,10 +44,8 @@ public sealed class EntityHost(Func<ITaskEntity> create)
             Interlocked.Increment(ref Operations);
             var state = new HostState(_entities[key].State);
             var op = new HostOperation(operation, new HostContext(id), state, input is null ? null : JsonSerializer.Serialize(input, Json));
-            var result = await create().RunAsync(op);
+            await create(id.Name).RunAsync(op);
             _entities[key] = (gate, state.Json);
-            // the result crosses the boundary serialised, as an orchestration's entity call result does
-            return result is null ? default : JsonSerializer.Deserialize<TResult>(JsonSerializer.Serialize(result, result.GetType(), Json), Json);
         }
         finally
         {
@@ -58,10 +69,10 @@ public sealed class EntityHost(Func<ITaskEntity> create)
         public override EntityInstanceId Id => id;
 
         public override void SignalEntity(EntityInstanceId id, string operationName, object? input = null, SignalEntityOptions? options = null) =>
-            throw new NotSupportedException("Budget entities do not signal other entities.");
+            throw new NotSupportedException("Gateway entities do not signal other entities.");
 
         public override string ScheduleNewOrchestration(TaskName name, object? input = null, StartOrchestrationOptions? options = null) =>
-            throw new NotSupportedException("Budget entities do not start orchestrations.");
+            throw new NotSupportedException("Gateway entities do not start orchestrations.");
     }
 
     private sealed class HostOperation(string name, TaskEntityContext context, TaskEntityState state, string? input) : TaskEntityOperation
@@ -75,27 +86,32 @@ public sealed class EntityHost(Func<ITaskEntity> create)
     }
 }
 
-/// <summary>Budgets in the real <see cref="BudgetEntity"/> class, hosted by <see cref="EntityHost"/>.</summary>
-public sealed class EntityBudgetBackend(TimeProvider time) : IBudgetBackend
+/// <summary>The gateway's entity channel over the real entity classes hosted by <see cref="EntityHost"/> (signals applied at once).</summary>
+public sealed class EntityHostChannel(TimeProvider time) : IEntityChannel
 {
-    public EntityHost Host { get; } = new(() => new BudgetEntity(time));
-    private readonly ConcurrentDictionary<BudgetScope, byte> _known = new();
+    public EntityHost Host { get; } = EntityHost.Gateway(time);
 
-    public async Task<BudgetCommandResult> SendAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
+    public TimeSpan FirstReadDelay => TimeSpan.Zero;
+
+    public TimeSpan ReadInterval => TimeSpan.FromMilliseconds(5);
+
+    public bool IsReady => true;
+
+    public Task SignalAsync(EntityAddress to, EntityMessage message, CancellationToken cancellationToken) =>
+        Host.RunAsync(new EntityInstanceId(to.Kind, to.Key), DurableEntityChannel.Operation, message);
+
+    public Task<EntityEnvelope?> ReadAsync(EntityAddress of, CancellationToken cancellationToken)
     {
-        _known.TryAdd(scope, 0);
-        return (await Host.CallAsync<BudgetCommandResult>(DurableBudgetBackend.EntityId(scope), nameof(BudgetEntity.Apply), command))!;
+        var json = Host.StoredState(new EntityInstanceId(of.Kind, of.Key).ToString());
+        return Task.FromResult(json is null ? null : JsonSerializer.Deserialize<EntityEnvelope>(json));
     }
 
-    public async Task<IReadOnlyList<BudgetSnapshot>> ListAsync(CancellationToken cancellationToken)
+    public async IAsyncEnumerable<(string Key, EntityEnvelope Envelope)> ListAsync(string kind, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var list = new List<BudgetSnapshot>();
-        foreach (var scope in _known.Keys)
+        foreach (var id in Host.Ids.Where(i => i.StartsWith("@" + kind + "@", StringComparison.Ordinal)).ToList())
         {
-            var snapshot = await Host.CallAsync<BudgetSnapshot?>(DurableBudgetBackend.EntityId(scope), nameof(BudgetEntity.Get), null);
-            if (snapshot is not null) list.Add(snapshot);
+            var key = id[(kind.Length + 2)..];
+            if (await ReadAsync(new EntityAddress(kind, key), cancellationToken) is { } envelope) yield return (key, envelope);
         }
-
-        return list;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Gateway.Core.Budgets;
 using Gateway.Core.Routing;
 using Gateway.Functions.Tests.Infrastructure;
+using Gateway.Core.Entities;
 using Gateway.Functions.Upstream;
 
 namespace Gateway.Functions.Tests.Budgets;
@@ -53,10 +54,29 @@ public sealed class StopsFunctionsTests
     [Fact]
     public async Task The_stops_entity_applies_changes_to_its_state()
     {
-        var host = new EntityHost(() => new StopsEntity(TimeProvider.System));
-        var state = await host.CallAsync<StopListState>(StopsEntity.Id, nameof(StopsEntity.Change), new StopCommand(true, StopTarget.Provider, "anthropic", "outage"));
-        Assert.NotNull(StopList.Find(state!, StopTarget.Provider, "ANTHROPIC", DateTimeOffset.UtcNow));
-        state = await host.CallAsync<StopListState>(StopsEntity.Id, nameof(StopsEntity.Change), new StopCommand(false, StopTarget.Provider, "anthropic"));
-        Assert.Empty(state!.Entries);
+        var channel = new EntityHostChannel(TimeProvider.System);
+        var gate = new UpstreamGate(channel, TimeProvider.System, new UpstreamOptions());
+        var state = await gate.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "anthropic", "outage"), TimeSpan.FromSeconds(5), default);
+        Assert.NotNull(StopList.Find(state, StopTarget.Provider, "ANTHROPIC", DateTimeOffset.UtcNow));
+        Assert.NotNull(StopList.Find(await gate.ReadStopsAsync(default), StopTarget.Provider, "anthropic", DateTimeOffset.UtcNow));
+        state = await gate.ChangeStopsAsync(new StopCommand(false, StopTarget.Provider, "anthropic"), TimeSpan.FromSeconds(5), default);
+        Assert.Empty(state.Entries);
+    }
+
+    [Fact]
+    public async Task A_stop_list_stored_before_entities_had_envelopes_is_still_read()
+    {
+        // the stops entity used to store the list itself as its state
+        var legacy = new EntityEnvelope
+        {
+            Other = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, System.Text.Json.JsonElement>>(
+                """{"Entries":{"provider:anthropic":{"Reason":"outage","StoppedAt":"2026-11-25T10:00:00+00:00","Until":null}}}"""),
+        };
+        var after = StopsEntityKind.Instance.Apply(legacy, new EntityMessage { Command = System.Text.Json.JsonSerializer.Serialize(
+            new StopCommand(true, StopTarget.Model, "gpt-4o", "costs"), Gateway.Core.EntityStateJson.Options) }, DateTimeOffset.UtcNow);
+        var state = StopsEntityKind.Instance.StateOf(after)!;
+        Assert.Equal("outage", StopList.Find(state, StopTarget.Provider, "anthropic", DateTimeOffset.UtcNow)?.Reason);
+        Assert.Equal("costs", StopList.Find(state, StopTarget.Model, "gpt-4o", DateTimeOffset.UtcNow)?.Reason);
+        Assert.Null(after.Other);
     }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
+using Gateway.Core.Entities;
 using Gateway.Core.Usage;
 using Gateway.Functions;
 using Microsoft.AspNetCore.Http;
@@ -41,7 +42,7 @@ public sealed class TestGateway
         UsageSink = usage ?? new InMemoryUsageSink();
         Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
             usage: UsageSink, budgets: budgets, rateLimits: rateLimits);
-        Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance);
+        Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance, AfterResponse);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);
     }
@@ -53,6 +54,15 @@ public sealed class TestGateway
     /// <summary>The records submitted so far, when the gateway was built with the default in-memory sink.</summary>
     public IReadOnlyList<UsageRecord> UsageRecords => ((InMemoryUsageSink)UsageSink).Records;
     public ChatCompletionsFunction Chat { get; }
+    /// <summary>The chat function's after-response work (usage records, settlements): it runs after the function returns.</summary>
+    public AfterResponseWork AfterResponse { get; } = new(ex => throw new InvalidOperationException("after-response work failed", ex));
+
+    /// <summary>Runs the chat function and waits for its after-response work, as a test that reads records or spend needs.</summary>
+    public async Task ChatAsync(HttpRequest request)
+    {
+        await Chat.Run(request);
+        await AfterResponse.DrainAsync(CancellationToken.None);
+    }
     public ModelsFunction Models { get; }
     public KeysAdminFunction Admin { get; }
 

@@ -1,27 +1,17 @@
 using System.Text.Json.Nodes;
 using Gateway.Core.RateLimits;
-using Gateway.Functions.RateLimits;
 using Gateway.Functions.Tests.Budgets;
 using Gateway.Functions.Tests.Infrastructure;
-using Microsoft.DurableTask.Entities;
 
 namespace Gateway.Functions.Tests.RateLimits;
 
 /// <summary>Rate limits through the real chat function and the real rate-limit entity class.</summary>
 public sealed class RateLimitFunctionTests
 {
-    private sealed class EntityRateLimitBackend(TimeProvider time) : IRateLimitBackend
-    {
-        public EntityHost Host { get; } = new(() => new RateLimitEntity(time));
-
-        public async Task<RateLimitCommandResult> SendAsync(string counterId, RateLimitCommand command, CancellationToken cancellationToken) =>
-            (await Host.CallAsync<RateLimitCommandResult>(new EntityInstanceId(RateLimitEntity.Name, counterId), nameof(RateLimitEntity.Apply), command))!;
-    }
-
     [Fact]
     public async Task Responses_carry_openai_rate_limit_headers_and_a_429_carries_retry_after()
     {
-        var backend = new EntityRateLimitBackend(TimeProvider.System);
+        var backend = new EntityHostChannel(TimeProvider.System);
         var gateway = new TestGateway(
             configure: o => o.RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 },
             rateLimits: new RateLimitGate(backend, TimeProvider.System, new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 }));
@@ -46,6 +36,6 @@ public sealed class RateLimitFunctionTests
         var error = JsonNode.Parse(TestGateway.ResponseText(last))!["error"]!;
         Assert.Equal("rate_limit_exceeded", (string?)error["code"]);
         Assert.Contains("key:", (string?)error["message"], StringComparison.Ordinal);
-        Assert.NotNull(backend.Host.StoredState($"@{RateLimitEntity.Name}@key:" + (await gateway.Keys.ListAsync(default)).Single().Id));
+        Assert.NotNull(backend.Host.StoredState($"@{RateLimitEntityKind.EntityName}@key:" + (await gateway.Keys.ListAsync(default)).Single().Id));
     }
 }

@@ -48,7 +48,7 @@ public sealed class CostAndUsageEmissionTests : IAsyncLifetime
     private async Task<(Microsoft.AspNetCore.Http.DefaultHttpContext Context, string Text)> Post(string body, IDictionary<string, string>? headers = null)
     {
         var context = TestGateway.Request("POST", "/v1/chat/completions", body, _key, headers);
-        await _gateway.Chat.Run(context.Request);
+        await _gateway.ChatAsync(context.Request);
         return (context, TestGateway.ResponseText(context));
     }
 
@@ -170,7 +170,7 @@ public sealed class CostAndUsageEmissionTests : IAsyncLifetime
     public async Task Unauthenticated_requests_leave_no_record()
     {
         var context = TestGateway.Request("POST", "/v1/chat/completions", """{"model":"mock","messages":[]}""", "sk-gw-wrong");
-        await _gateway.Chat.Run(context.Request);
+        await _gateway.ChatAsync(context.Request);
         Assert.Equal(401, context.Response.StatusCode);
         Assert.Empty(_gateway.UsageRecords);
     }

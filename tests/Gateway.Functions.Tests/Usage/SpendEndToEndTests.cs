@@ -26,7 +26,7 @@ public sealed class SpendEndToEndTests(AzuriteFixture azurite)
         var prefix = azurite.UniqueName("spend").ToLowerInvariant();
         var options = new GatewayOptions();
         options.Pricing.Currencies["EUR"] = 0.9m;
-        var services = new UsageServices(connection, options, TimeProvider.System, prefix);
+        var services = new UsageServices(connection, options, TimeProvider.System, prefix: prefix);
         var gateway = new TestGateway(configure: o => o.Pricing.Currencies["EUR"] = 0.9m, usage: services.Sink);
         var keys = new[]
         {
@@ -41,7 +41,7 @@ public sealed class SpendEndToEndTests(AzuriteFixture azurite)
             var body = $$"""{"model":"{{(i % 2 == 0 ? "mock-1" : "mock-2")}}","stream":{{(i % 4 == 1 ? "true" : "false")}},"messages":[{"role":"user","content":"request number {{i}} please"}]}""";
             var context = TestGateway.Request("POST", "/v1/chat/completions", body, keys[team == "payments" ? 0 : 1],
                 new Dictionary<string, string> { ["x-gateway-tags"] = $"feature=f{i % 2}" });
-            await gateway.Chat.Run(context.Request);
+            await gateway.ChatAsync(context.Request);
             Assert.Equal(200, context.Response.StatusCode);
             var text = TestGateway.ResponseText(context);
             // non-streaming: the header; streaming: the closing comment
@@ -51,7 +51,10 @@ public sealed class SpendEndToEndTests(AzuriteFixture azurite)
             costsByTeam[team] += decimal.Parse(cost, CultureInfo.InvariantCulture);
         }
 
-        // The host delivers one message to the trigger; the writer takes the rest of the queue in batches.
+        // The records went to the queue in batches (every second, or now); the host delivers one message to the trigger
+        // and the writer takes the rest of the queue.
+        await services.Batcher.FlushAsync(default);
+        Assert.InRange((await services.QueueClient.GetPropertiesAsync()).Value.ApproximateMessagesCount, 1, 2);
         var functions = new UsageFunctions(services, NullLogger<UsageFunctions>.Instance);
         var first = (await services.QueueClient.ReceiveMessageAsync()).Value;
         await functions.WriteUsage(first.MessageText, default);

@@ -52,6 +52,13 @@ public sealed class UsageWriterTests(AzuriteFixture azurite)
         Assert.Fail("the queue never drained");
     }
 
+    /// <summary>Sends records as the gateway does: in batch messages (here at most <paramref name="perMessage"/> records each).</summary>
+    private static async Task SendAsync(QueueClient queue, IEnumerable<UsageRecord> records, int perMessage = 10)
+    {
+        var sender = new QueueUsageBatchSender(queue);
+        foreach (var chunk in records.Chunk(perMessage)) await sender.SendAsync(chunk, default);
+    }
+
     private static async Task<int> CountRows(TableClient table)
     {
         var n = 0;
@@ -64,13 +71,12 @@ public sealed class UsageWriterTests(AzuriteFixture azurite)
     {
         var s = await NewSetup();
         var records = UsageData.Spread(600, DateTimeOffset.Parse("2026-11-20T10:00:00Z"), TimeSpan.FromHours(3));
-        var sink = new QueueUsageSink(s.Queue);
-        foreach (var r in records) await sink.SubmitAsync(r, default);
-        // A client retry that re-sent a record is also harmless.
-        await sink.SubmitAsync(records[17], default);
+        await SendAsync(s.Queue, records);
+        // A batch sent again (a send that failed after the queue took it) is also harmless.
+        await SendAsync(s.Queue, records.Skip(15).Take(5));
 
         var crashing = new CrashingStore(s.Store, crashOnCalls: [1, 3, 4]);
-        var writer = new UsageQueueWriter(s.Queue, s.Poison, crashing, new UsageWriterOptions { MaxBatch = 150, VisibilityTimeout = TimeSpan.FromSeconds(1) });
+        var writer = new UsageQueueWriter(s.Queue, s.Poison, crashing, new UsageWriterOptions { MaxBatch = 15, VisibilityTimeout = TimeSpan.FromSeconds(1) });
         await RunLikeTheHost(s.Queue, m => writer.ProcessAsync(m, default));
 
         Assert.True(crashing.Crashes >= 3);
@@ -89,27 +95,49 @@ public sealed class UsageWriterTests(AzuriteFixture azurite)
     {
         var s = await NewSetup();
         var good = UsageData.Spread(5, DateTimeOffset.Parse("2026-11-20T10:00:00Z"), TimeSpan.FromMinutes(30));
-        var sink = new QueueUsageSink(s.Queue);
-        foreach (var r in good.Take(3)) await sink.SubmitAsync(r, default);
+        await SendAsync(s.Queue, good.Take(3));
         await s.Queue.SendMessageAsync(Convert.ToBase64String("{\"requestId\":\"x\"}"u8.ToArray()));
         await s.Queue.SendMessageAsync(Convert.ToBase64String("not json at all"u8.ToArray()));
-        await s.Queue.SendMessageAsync(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(UsageRecordCodec.Encode(good[3] with { RequestId = "bad/key#" }))));
-        foreach (var r in good.Skip(3)) await sink.SubmitAsync(r, default);
+        await s.Queue.SendMessageAsync(Convert.ToBase64String("U2:not gzip"u8.ToArray()));
+        // a record as the gateway sent them before batching (one per message) is still read
+        await s.Queue.SendMessageAsync(UsageRecordCodec.ToBase64(good[3]));
+        await SendAsync(s.Queue, good.Skip(4));
 
-        var writer = new UsageQueueWriter(s.Queue, s.Poison, s.Store, new UsageWriterOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
+        var quarantined = new List<string>();
+        var writer = new UsageQueueWriter(s.Queue, s.Poison, s.Store, new UsageWriterOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) }, quarantined.Add);
         await RunLikeTheHost(s.Queue, m => writer.ProcessAsync(m, default));
 
         Assert.Equal(5, await CountRows(s.Records));
         Assert.Equal(3, (await s.Poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Equal(3, quarantined.Count);
+    }
+
+    [Fact]
+    public async Task One_bad_record_in_a_batch_is_quarantined_and_the_rest_of_the_batch_is_written()
+    {
+        var s = await NewSetup();
+        var records = UsageData.Spread(40, DateTimeOffset.Parse("2026-11-20T10:00:00Z"), TimeSpan.FromMinutes(4)).ToList();
+        // one record that cannot even be a row (its key), and one the table refuses (a property over 64 KiB)
+        records[7] = records[7] with { RequestId = "bad/key#" };
+        records[21] = records[21] with { KeyName = new string('k', 40_000) };
+        await SendAsync(s.Queue, records, perMessage: 40);
+
+        var quarantined = new List<string>();
+        var writer = new UsageQueueWriter(s.Queue, s.Poison, s.Store, new UsageWriterOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) }, quarantined.Add);
+        await RunLikeTheHost(s.Queue, m => writer.ProcessAsync(m, default));
+
+        Assert.Equal(38, await CountRows(s.Records));
+        Assert.Equal(2, (await s.Poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Equal(2, quarantined.Count);
+        Assert.Contains(quarantined, q => q.Contains(records[21].RequestId, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task A_message_past_the_dequeue_limit_is_poisoned_not_retried_forever()
     {
         var s = await NewSetup();
-        var sink = new QueueUsageSink(s.Queue);
         var start = DateTimeOffset.Parse("2026-11-20T10:00:00Z");
-        await sink.SubmitAsync(UsageData.Spread(1, start, TimeSpan.FromMinutes(1), seed: 1)[0], default);
+        await SendAsync(s.Queue, [UsageData.Spread(1, start, TimeSpan.FromMinutes(1), seed: 1)[0]]);
         for (var i = 0; i < 3; i++)
         {
             // Delivered and abandoned three times (a writer that kept dying on it).
@@ -117,7 +145,7 @@ public sealed class UsageWriterTests(AzuriteFixture azurite)
             await Task.Delay(1100);
         }
 
-        await sink.SubmitAsync(UsageData.Spread(1, start, TimeSpan.FromMinutes(1), seed: 2)[0], default);
+        await SendAsync(s.Queue, [UsageData.Spread(1, start, TimeSpan.FromMinutes(1), seed: 2)[0]]);
         var both = (await s.Queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30))).Value;
         var trigger = both.Single(m => m.DequeueCount == 1);
         var stale = both.Single(m => m.DequeueCount == 4);

@@ -91,7 +91,8 @@ public sealed class ProviderStage(
         var key = context.RequirePrincipal().KeyId;
         var failed = new HashSet<string>(StringComparer.Ordinal);
         var open = new HashSet<string>(StringComparer.Ordinal);
-        var deadline = context.Time.GetTimestamp() + (long)((upstream?.Options.MaxWaitSeconds ?? 0) * context.Time.TimestampFrequency);
+        // waiting for quota room ends with MaxWaitSeconds or the admission window, whichever comes first
+        var deadline = context.Time.GetTimestamp() + (long)(Math.Min(upstream?.Options.MaxWaitSeconds ?? 0, context.AdmissionTimeLeft.TotalSeconds) * context.Time.TimestampFrequency);
         GatewayException? last = null;
         var attempts = 0;
         var log = new List<string>(2);
@@ -102,6 +103,7 @@ public sealed class ProviderStage(
                 // the first candidate not failed in this request, not behind an open breaker, with room for this key
                 Candidate? chosen = null;
                 var capacityWait = TimeSpan.MaxValue;
+                var undecided = false;
                 // An open breaker refuses at once without calling upstream (BrokenCircuitException, not an attempt); once
                 // its break has passed it lets one probe through, so deployments behind one are not filtered out here.
                 var healthy = candidates.Where(c => !failed.Contains(c.Deployment.Name)).ToList();
@@ -116,6 +118,7 @@ public sealed class ProviderStage(
                         break;
                     }
 
+                    undecided |= admission.Undecided;
                     if (admission.RetryAfter < capacityWait) capacityWait = admission.RetryAfter;
                 }
 
@@ -125,6 +128,7 @@ public sealed class ProviderStage(
                     if (capacityWait > left)
                     {
                         if (last is not null) break;
+                        if (undecided) throw Errors.Errors.AdmissionUndecided($"the provider quota of '{context.RequireModel().Name}'");
                         throw new GatewayException(new GatewayError(429,
                             $"Every deployment of '{context.RequireModel().Name}' is at its provider quota for your key's share. Retry after the time given in Retry-After.",
                             "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = (int)Math.Ceiling(Math.Max(1, capacityWait.TotalSeconds)) });
@@ -187,7 +191,7 @@ public sealed class ProviderStage(
     {
         try
         {
-            return await upstream.AdmitAsync(d, key, tokens, context.Aborted).ConfigureAwait(false);
+            return await upstream.AdmitAsync(d, key, tokens, context.AdmissionTimeLeft, context.Aborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or GatewayException))
         {

@@ -9,6 +9,8 @@ public sealed class RequestParsingStage(GatewayOptions options) : IGatewayStage
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
         var bytes = await RequestBody.ReadAsync(context.Body, context.ContentLength, options.MaxRequestBodyBytes, context.Aborted).ConfigureAwait(false);
+        context.AdmissionWindow = TimeSpan.FromSeconds(options.AdmissionTimeoutSeconds);
+        context.StartAdmission();
         var request = ChatRequestParser.Parse(bytes);
         context.Request = request;
         context.EndUser = request.User ?? NonEmpty(context.Headers.Get(options.UserHeader)) ?? context.Principal?.User;

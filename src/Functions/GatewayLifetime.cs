@@ -1,0 +1,48 @@
+using Gateway.Core.Budgets;
+using Gateway.Core.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Functions;
+
+/// <summary>
+/// At shutdown (a restart, a scale-in, a deployment): lets after-response work finish, reports and returns every
+/// budget lease, and sends the usage records still in memory — so what was accepted before the shutdown is neither lost
+/// nor left unreported. Bounded by the host's shutdown timeout.
+/// </summary>
+public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, BudgetGate budgets, UsageServices usage, ILogger<GatewayLifetime> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await afterResponse.DrainAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await budgets.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogBudgetsNotFlushed(ex);
+        }
+
+        try
+        {
+            await usage.Batcher.StopAsync(cancellationToken).ConfigureAwait(false);
+            LogFlushed();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogUsageNotFlushed(ex, usage.Batcher.Spooled);
+        }
+    }
+
+    [LoggerMessage(1101, LogLevel.Information, "Shutdown: usage records and budget spend flushed.")]
+    private partial void LogFlushed();
+
+    [LoggerMessage(1102, LogLevel.Error, "Shutdown: the budgets could not be reached; spend under this instance's leases since its last report is not counted.")]
+    private partial void LogBudgetsNotFlushed(Exception exception);
+
+    [LoggerMessage(1103, LogLevel.Error, "Shutdown: {Count} usage records could not be sent to the usage queue and are lost.")]
+    private partial void LogUsageNotFlushed(Exception exception, int count);
+}
