@@ -61,7 +61,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IBudgetAlertSink>(sp => new QueueBudgetAlertSink(
             sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)));
         services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
-            sp.GetRequiredService<IBudgetAlertSink>()));
+            sp.GetRequiredService<IBudgetAlertSink>(), new QueueBudgetReportSpill(sp.GetRequiredService<StorageConnection>().Queue(BudgetReportFunctions.Queue))));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
         services.AddSingleton(sp => new UpstreamGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Upstream, instanceId));
         services.AddSingleton(sp => new StopAdministration(sp.GetRequiredService<UpstreamGate>(), sp.GetRequiredService<TimeProvider>()));

@@ -35,6 +35,8 @@ public sealed record BudgetCommand
     public decimal CumulativeSpentUsd { get; init; }
     public ImmutableArray<string> SettledRequestIds { get; init; } = [];
     public string? Reason { get; init; }
+    /// <summary>For a lease: what the instance has already admitted against it provisionally (granted at least this).</summary>
+    public decimal CommittedUsd { get; init; }
     /// <summary>A reservation or lease that reaches the budget after this is refused (<see cref="BudgetRefusal.TooLate"/>): its sender has stopped waiting.</summary>
     public DateTimeOffset? DecideBy { get; init; }
 }
@@ -77,7 +79,7 @@ public static class BudgetCommands
             case BudgetOp.Get:
                 var expired = BudgetMachine.Expire(state, now);
                 return (expired.State, Snapshot(expired.State, expired.Alerts, now));
-            case BudgetOp.Reserve or BudgetOp.Lease when command.DecideBy is { } decideBy && now > decideBy:
+            case BudgetOp.Reserve or BudgetOp.Lease when command.DecideBy is { } decideBy && now > decideBy && command.CommittedUsd <= 0m:
                 return (state, Result(state, [], now) with { Admitted = false, Refusal = BudgetRefusal.TooLate });
             case BudgetOp.Reserve:
                 var reserve = BudgetMachine.Reserve(state, Required(command.RequestId), command.AmountUsd, now, command.Ttl, command.MaxCostUsd);
@@ -92,7 +94,7 @@ public static class BudgetCommands
                 var release = BudgetMachine.Release(state, Required(command.RequestId), now);
                 return (release.State, Result(release.State, release.Alerts, now) with { Admitted = true });
             case BudgetOp.Lease:
-                var lease = BudgetMachine.Lease(state, Required(command.InstanceId), command.AmountUsd, now, command.Ttl, command.LeaseId);
+                var lease = BudgetMachine.Lease(state, Required(command.InstanceId), command.AmountUsd, now, command.Ttl, command.LeaseId, command.CommittedUsd);
                 return (lease.State, Result(lease.State, lease.Alerts, now) with
                 {
                     Admitted = lease.Result.Granted, Refusal = lease.Result.Refusal, Grant = lease.Result.Grant, RemainingUsd = lease.Result.RemainingUsd,

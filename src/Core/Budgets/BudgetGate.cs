@@ -24,6 +24,11 @@ public sealed class BudgetGateOptions
     public double ReservationSeconds { get; set; } = 900;
     /// <summary>How long a lease renewal may wait for the budget before it is given up (and its lease, if granted later, returned).</summary>
     public double RenewalTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// A fresh instance (no lease yet on a budget) admits requests at once against the lease it is asking for, up to this
+    /// share of what the budget had left when last read, instead of waiting for the budget's answer; 0 turns it off.
+    /// </summary>
+    public double ProvisionalShare { get; set; } = 0.1;
     /// <summary>After the budget answers that requests must be reserved one at a time, how long before this instance asks for a lease again.</summary>
     public double ExactModeRecheckSeconds { get; set; } = 2;
     /// <summary>An alert not delivered by the instance whose request raised it is delivered by any instance after this.</summary>
@@ -78,6 +83,7 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
     private readonly TimeProvider _time;
     private readonly BudgetGateOptions _options;
     private readonly IBudgetAlertSink _alerts;
+    private readonly IBudgetReportSpill? _spill;
     private readonly ConcurrentDictionary<BudgetScope, Slot> _slots = new();
     private readonly ConcurrentQueue<BudgetLeaseLedger> _retired = new();
     private readonly ConcurrentQueue<(BudgetScope Scope, BudgetCommand Command)> _unsent = new();
@@ -89,12 +95,13 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
     private volatile Task? _pump;
     private long _lastUsed;
 
-    public BudgetGate(IEntityChannel channel, TimeProvider time, BudgetGateOptions options, IBudgetAlertSink? alerts = null)
+    public BudgetGate(IEntityChannel channel, TimeProvider time, BudgetGateOptions options, IBudgetAlertSink? alerts = null, IBudgetReportSpill? spill = null)
     {
         ArgumentNullException.ThrowIfNull(channel);
         _time = time;
         _options = options;
         _alerts = alerts ?? NullBudgetAlertSink.Instance;
+        _spill = spill;
         InstanceId = options.InstanceId ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         _entities = new EntityClient<BudgetState, BudgetCommand, BudgetCommandResult>(channel, BudgetEntityKind.Instance, time, InstanceId);
         _refresh = new SingleFlight<BudgetDirectory>(LoadDirectoryAsync, time);
@@ -231,7 +238,7 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
                 if (known && slot.ExactUntil != 0 && BudgetMachine.GetState(state!, directory.ReadAt).LeasesAvailable) slot.ExactUntil = 0;
                 if (slot.Ledger is not { } ledger) continue;
                 // a deleted or stopped budget, or a lease it no longer holds (revoked, expired), ends admissions against the lease
-                var revoked = slot.LedgerInstalledAt < started && (!known || !state!.Leases.ContainsKey(ledger.Grant.LeaseId));
+                var revoked = slot.LedgerInstalledAt < started && !ledger.IsProvisional && (!known || !state!.Leases.ContainsKey(ledger.Grant.LeaseId));
                 if (!known || state!.Stopped || revoked) RetireLocked(slot);
             }
         }
@@ -285,8 +292,8 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
         if (scopes.Count == 0) return BudgetAdmission.Unlimited;
         var deadline = _time.GetTimestamp() + (long)(Math.Max(0, maxWait.TotalSeconds) * _time.TimestampFrequency);
         var decisions = scopes.Count == 1
-            ? [await AdmitOneAsync(scopes[0].Scope, requestId, estimateUsd, maxCostUsd, deadline, cancellationToken).ConfigureAwait(false)]
-            : await Task.WhenAll(scopes.Select(s => AdmitOneAsync(s.Scope, requestId, estimateUsd, maxCostUsd, deadline, cancellationToken))).ConfigureAwait(false);
+            ? [await AdmitOneAsync(scopes[0].Scope, scopes[0].State, directory, requestId, estimateUsd, maxCostUsd, deadline, cancellationToken).ConfigureAwait(false)]
+            : await Task.WhenAll(scopes.Select(s => AdmitOneAsync(s.Scope, s.State, directory, requestId, estimateUsd, maxCostUsd, deadline, cancellationToken))).ConfigureAwait(false);
 
         var holds = ImmutableArray.CreateBuilder<BudgetHold>();
         var refusal = -1;
@@ -305,7 +312,8 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
 
     private readonly record struct Decision(BudgetHold? Hold, BudgetRefusal Refusal, BudgetSnapshot? Snapshot);
 
-    private async Task<Decision> AdmitOneAsync(BudgetScope scope, string requestId, decimal estimateUsd, decimal? maxCostUsd, long deadline, CancellationToken cancellationToken)
+    private async Task<Decision> AdmitOneAsync(BudgetScope scope, BudgetState known, BudgetDirectory directory, string requestId, decimal estimateUsd, decimal? maxCostUsd,
+        long deadline, CancellationToken cancellationToken)
     {
         var slot = _slots.GetOrAdd(scope, _ => new Slot());
         var amount = maxCostUsd ?? estimateUsd;
@@ -321,6 +329,17 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
                 }
 
                 if (slot.ExactUntil > _time.GetTimestamp()) break;
+                if (slot.Ledger is null && slot.Renewal is null && round == 0 && ProvisionalAmount(known, directory, amount) is > 0m and var provisional)
+                {
+                    // no lease here yet (a fresh instance, or one idle past its lease): admit at once against the lease
+                    // being asked for, which the budget grants at least this much of (see PRECISION.md)
+                    slot.Ledger = new BudgetLeaseLedger(ProvisionalGrant(scope, known, provisional), provisional: true);
+                    slot.LedgerInstalledAt = _time.GetTimestamp();
+                    slot.LastReported = 0m;
+                    StartRenewalLocked(scope, slot, amount);
+                    continue;
+                }
+
                 renewal = slot.Renewal ?? StartRenewalLocked(scope, slot, amount);
             }
 
@@ -393,6 +412,29 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
             StartRenewalLocked(scope, slot, requestMaxUsd);
     }
 
+    /// <summary>
+    /// How much a fresh instance may admit before the budget's first answer: nothing unless the directory, read within the
+    /// refresh interval, shows the budget granting leases; then <see cref="BudgetGateOptions.LeaseRequests"/> times this
+    /// request's maximum cost, at most <see cref="BudgetGateOptions.ProvisionalShare"/> of what the budget had left.
+    /// </summary>
+    private decimal ProvisionalAmount(BudgetState known, BudgetDirectory directory, decimal requestMaxUsd)
+    {
+        if (_options.ProvisionalShare <= 0 || Seconds(directory.ReadStarted) >= _options.RefreshSeconds) return 0m;
+        var snapshot = BudgetMachine.GetState(known, _time.GetUtcNow());
+        if (!snapshot.LeasesAvailable || snapshot.Mode != BudgetMode.Strict) return snapshot.LeasesAvailable ? requestMaxUsd * Math.Max(1, _options.LeaseRequests) : 0m;
+        var amount = Math.Min(requestMaxUsd * Math.Max(1, _options.LeaseRequests), decimal.Round(snapshot.RemainingUsd * (decimal)_options.ProvisionalShare, 6, MidpointRounding.ToZero));
+        return amount >= requestMaxUsd ? amount : 0m;
+    }
+
+    private BudgetLeaseGrant ProvisionalGrant(BudgetScope scope, BudgetState known, decimal amount)
+    {
+        var now = _time.GetUtcNow();
+        var ttl = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        var policy = known.Definition.Leases;
+        return new BudgetLeaseGrant(scope, InstanceId, $"{InstanceId}/{Guid.NewGuid().ToString("N")[..12]}", amount, now, now + ttl, now + ttl - policy.MaxRequestDuration,
+            policy.MaxRequestCostUsd);
+    }
+
     private Task<RenewalOutcome> StartRenewalLocked(BudgetScope scope, Slot slot, decimal requestMaxUsd)
     {
         var task = RenewAsync(scope, slot, slot.Ledger, requestMaxUsd);
@@ -403,16 +445,19 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
     private async Task<RenewalOutcome> RenewAsync(BudgetScope scope, Slot slot, BudgetLeaseLedger? previous, decimal requestMaxUsd)
     {
         await Task.Yield();
+        // a provisional ledger is asked for under its own id, with what it may already have admitted committed
+        var provisional = previous is { IsProvisional: true } ? previous : null;
         try
         {
-            var leaseId = $"{InstanceId}/{Guid.NewGuid().ToString("N")[..12]}";
+            var leaseId = provisional?.Grant.LeaseId ?? $"{InstanceId}/{Guid.NewGuid().ToString("N")[..12]}";
             var timeout = TimeSpan.FromSeconds(_options.RenewalTimeoutSeconds);
             var reply = await _entities.AskAsync(scope.ToString(), new BudgetCommand
             {
                 Op = BudgetOp.Lease,
                 InstanceId = InstanceId,
                 LeaseId = leaseId,
-                AmountUsd = LeaseAmount(previous, requestMaxUsd),
+                AmountUsd = provisional?.Grant.AmountUsd ?? LeaseAmount(previous, requestMaxUsd),
+                CommittedUsd = provisional?.Grant.AmountUsd ?? 0m,
                 Ttl = TimeSpan.FromSeconds(_options.LeaseSeconds),
                 DecideBy = _time.GetUtcNow() + timeout,
             }, timeout, _stopping.Token).ConfigureAwait(false);
@@ -420,22 +465,36 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
             {
                 if (reply is null)
                 {
-                    // granted later, it would sit unused until it expires: returning it now closes it whether or not it exists yet
-                    Send(scope, new BudgetCommand { Op = BudgetOp.ReturnLease, InstanceId = InstanceId, LeaseId = leaseId, CumulativeSpentUsd = 0m });
+                    // granted later, it would sit unused until it expires: returning it now closes it whether or not it exists
+                    // yet (what a provisional ledger spent is reported under the same id when it is returned, and counted)
+                    if (provisional is not null && ReferenceEquals(slot.Ledger, provisional)) RetireLocked(slot);
+                    else Send(scope, new BudgetCommand { Op = BudgetOp.ReturnLease, InstanceId = InstanceId, LeaseId = leaseId, CumulativeSpentUsd = 0m });
                     return RenewalOutcome.TimedOut;
                 }
 
-                if (!reply.Exists) return RenewalOutcome.NoBudget;
-                if (reply.Grant is { } grant)
+                if (!reply.Exists)
+                {
+                    if (provisional is not null && ReferenceEquals(slot.Ledger, provisional)) RetireLocked(slot);
+                    return RenewalOutcome.NoBudget;
+                }
+                if (reply.Grant is { } grant && provisional is not null)
+                {
+                    provisional.Confirm(grant);
+                    slot.ExactUntil = 0;
+                    return RenewalOutcome.Granted;
+                }
+
+                if (reply.Grant is { } renewed)
                 {
                     if (slot.Ledger is not null) RetireLocked(slot);
-                    slot.Ledger = new BudgetLeaseLedger(grant);
+                    slot.Ledger = new BudgetLeaseLedger(renewed);
                     slot.LedgerInstalledAt = _time.GetTimestamp();
                     slot.LastReported = 0m;
                     slot.ExactUntil = 0;
                     return RenewalOutcome.Granted;
                 }
 
+                if (provisional is not null && ReferenceEquals(slot.Ledger, provisional)) RetireLocked(slot);
                 if (reply.Refusal == BudgetRefusal.Stopped)
                 {
                     if (slot.Ledger is not null) RetireLocked(slot);
@@ -652,8 +711,9 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
                 while (_retired.TryDequeue(out var retired))
                 {
                     keep.Add(retired);
-                    var report = retired.TakeReport();
+                    // in flight first: a retired ledger admits nothing, so once none is in flight the report below is final
                     var done = retired.GetSnapshot().InFlight == 0;
+                    var report = retired.TakeReport();
                     await _entities.SignalAsync(retired.Grant.Scope.ToString(), new BudgetCommand
                     {
                         Op = done ? BudgetOp.ReturnLease : BudgetOp.SettleLease, InstanceId = report.InstanceId, LeaseId = report.LeaseId,
@@ -720,7 +780,13 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>At shutdown: stops the timer, retires every lease and reports and returns them (what was spent is never left unreported).</summary>
+    /// <summary>
+    /// At shutdown: stops the timer, retires every lease, and reports and returns them with every reservation settled
+    /// here — what was spent is never left unreported. With a spill (the Functions app) the reports go straight to it:
+    /// the host stops its Durable endpoint before it stops the worker, and gives the worker only a moment, so a signal
+    /// would only wait to fail; the spill's queue trigger applies them to the budgets moments later. Without one they are
+    /// sent as a normal report.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -732,7 +798,45 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
             }
         }
 
-        await ReportAsync(cancellationToken).ConfigureAwait(false);
+        if (_spill is null) await ReportAsync(cancellationToken).ConfigureAwait(false);
+        else await _spill.SpillAsync(PendingReports(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every report still owed: retired leases (returned), exact ledgers, and commands that could not be sent.</summary>
+    private List<SpilledBudgetCommand> PendingReports()
+    {
+        var pending = new List<SpilledBudgetCommand>();
+        while (_unsent.TryDequeue(out var unsent)) pending.Add(new(unsent.Scope.ToString(), unsent.Command));
+        while (_retired.TryDequeue(out var retired))
+        {
+            var report = retired.TakeReport();
+            pending.Add(new(retired.Grant.Scope.ToString(), new BudgetCommand
+            {
+                Op = BudgetOp.ReturnLease, InstanceId = report.InstanceId, LeaseId = report.LeaseId, CumulativeSpentUsd = report.CumulativeSpentUsd,
+            }));
+        }
+
+        foreach (var (scope, slot) in _slots)
+        {
+            if (slot.Exact is not { } exact) continue;
+            lock (exact.Gate)
+            {
+                if (!exact.Pending) continue;
+                pending.Add(new(scope.ToString(), new BudgetCommand
+                {
+                    Op = BudgetOp.SettleReservations, InstanceId = InstanceId, LeaseId = exact.Id, CumulativeSpentUsd = exact.Cumulative, SettledRequestIds = [.. exact.Drop],
+                }));
+            }
+        }
+
+        return pending;
+    }
+
+    /// <summary>Applies reports another instance spilled (each is cumulative or idempotent, so a repeat counts once).</summary>
+    public async Task ApplySpilledAsync(IReadOnlyList<SpilledBudgetCommand> commands, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(commands);
+        foreach (var command in commands) await _entities.SignalAsync(command.Scope, command.Command, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs an admin command on one budget and waits for its answer.</summary>

@@ -59,13 +59,44 @@ public sealed class BudgetLeaseLedger
     private bool _tailInFlight;
     private bool _retired;
 
-    public BudgetLeaseLedger(BudgetLeaseGrant grant)
+    public BudgetLeaseLedger(BudgetLeaseGrant grant, bool provisional = false)
     {
         ArgumentNullException.ThrowIfNull(grant);
-        Grant = grant;
+        _grant = grant;
+        _provisional = provisional;
     }
 
-    public BudgetLeaseGrant Grant { get; }
+    private BudgetLeaseGrant _grant;
+    private bool _provisional;
+
+    public BudgetLeaseGrant Grant
+    {
+        get
+        {
+            lock (_gate) return _grant;
+        }
+    }
+
+    /// <summary>Whether the lease is only asked for yet (admitting against it before the budget's answer; see <see cref="BudgetGate"/>).</summary>
+    public bool IsProvisional
+    {
+        get
+        {
+            lock (_gate) return _provisional;
+        }
+    }
+
+    /// <summary>The budget granted the lease this ledger admitted against provisionally: its amount (at least as much) and expiry apply from now.</summary>
+    public void Confirm(BudgetLeaseGrant grant)
+    {
+        ArgumentNullException.ThrowIfNull(grant);
+        lock (_gate)
+        {
+            if (grant.LeaseId != _grant.LeaseId) throw new ArgumentException("the grant is for another lease", nameof(grant));
+            _grant = grant;
+            _provisional = false;
+        }
+    }
 
     /// <summary>Admits a request locally. <paramref name="maxCostUsd"/> as in <see cref="BudgetMachine.Reserve"/>.</summary>
     public LedgerAdmission TryAdmit(string requestId, decimal estimateUsd, decimal? maxCostUsd, DateTimeOffset now)
@@ -79,8 +110,8 @@ public sealed class BudgetLeaseLedger
             if (_inFlight.ContainsKey(requestId)) return new(LedgerAdmissionKind.AlreadyAdmitted);
             if (_settled.Contains(requestId)) return new(LedgerAdmissionKind.AlreadySettled);
             if (_retired) return new(LedgerAdmissionKind.Retired);
-            if (now >= Grant.AdmitUntil) return new(LedgerAdmissionKind.AdmissionWindowClosed);
-            var free = Grant.AmountUsd - _spent - _exposure;
+            if (now >= _grant.AdmitUntil) return new(LedgerAdmissionKind.AdmissionWindowClosed);
+            var free = _grant.AmountUsd - _spent - _exposure;
             Hold hold;
             if (free >= max) hold = new Hold(estimateUsd, max, false);
             else if (max > estimateUsd && !_tailInFlight && free >= estimateUsd) hold = new Hold(estimateUsd, estimateUsd, true);
@@ -131,7 +162,7 @@ public sealed class BudgetLeaseLedger
     {
         lock (_gate)
         {
-            var report = new BudgetLeaseReport(Grant.Scope, Grant.InstanceId, Grant.LeaseId, _spent, [.. _unreported]);
+            var report = new BudgetLeaseReport(_grant.Scope, _grant.InstanceId, _grant.LeaseId, _spent, [.. _unreported]);
             _unreported.Clear();
             return report;
         }
@@ -142,7 +173,7 @@ public sealed class BudgetLeaseLedger
     {
         lock (_gate)
         {
-            return _retired || now >= Grant.AdmitUntil - renewBefore || Grant.AmountUsd - _spent - _exposure < lowWaterUsd;
+            return _retired || now >= _grant.AdmitUntil - renewBefore || _grant.AmountUsd - _spent - _exposure < lowWaterUsd;
         }
     }
 
@@ -150,7 +181,7 @@ public sealed class BudgetLeaseLedger
     {
         lock (_gate)
         {
-            return new LedgerSnapshot(Grant.AmountUsd, _spent, _reserved, _exposure, Grant.AmountUsd - _spent - _exposure, _inFlight.Count, _tailInFlight, _retired);
+            return new LedgerSnapshot(_grant.AmountUsd, _spent, _reserved, _exposure, _grant.AmountUsd - _spent - _exposure, _inFlight.Count, _tailInFlight, _retired);
         }
     }
 

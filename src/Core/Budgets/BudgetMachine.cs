@@ -157,7 +157,13 @@ public static class BudgetMachine
     /// <see cref="BudgetLeasePolicy.MaxLeaseFraction"/> of the headroom, so instances share what is left.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The ttl does not exceed <see cref="BudgetLeasePolicy.MaxRequestDuration"/>.</exception>
-    public static BudgetOutcome<LeaseResult> Lease(BudgetState state, string instanceId, decimal wantedUsd, DateTimeOffset now, TimeSpan ttl, string? leaseId = null)
+    /// <param name="committedUsd">
+    /// What the instance has already admitted against this lease before asking (a fresh instance's provisional lease,
+    /// see <see cref="BudgetGate"/>): the grant is at least this much even when the budget would grant no lease (exact
+    /// mode, a stop), because those requests are already running; their cost is counted when reported, like any lease's.
+    /// </param>
+    public static BudgetOutcome<LeaseResult> Lease(BudgetState state, string instanceId, decimal wantedUsd, DateTimeOffset now, TimeSpan ttl, string? leaseId = null,
+        decimal committedUsd = 0m)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentException.ThrowIfNullOrEmpty(instanceId);
@@ -177,8 +183,9 @@ public static class BudgetMachine
 
         // a lease its instance gave up on (returned before it was granted) is never granted
         if (leaseId is not null && s.ClosedLeases.ContainsKey(leaseId)) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.TooLate, null, Remaining(x)));
-        if (s.Stopped) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.Stopped, null, Remaining(x)));
-        var amount = LeaseAmount(s, wantedUsd);
+        ArgumentOutOfRangeException.ThrowIfNegative(committedUsd);
+        if (s.Stopped && committedUsd <= 0m) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.Stopped, null, Remaining(x)));
+        var amount = Math.Max(s.Stopped ? 0m : LeaseAmount(s, wantedUsd), committedUsd);
         if (amount <= 0m) return Finish(s, now, rolled, x => new LeaseResult(false, BudgetRefusal.ExactModeRequired, null, Remaining(x)));
 
         var sequence = s.LeaseSequence + 1;

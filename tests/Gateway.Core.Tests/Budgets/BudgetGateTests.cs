@@ -93,6 +93,9 @@ public sealed class BudgetGateTests
         var gate = Gate(channel, time, "i1");
         await Configure(gate, Budget(Team, 1000m, 1m));
         Assert.True((await gate.AdmitAsync("r0", PathFor("payments"), 0.01m, 0.01m, Window, default)).Admitted);
+        // (the first request was admitted at once against the lease being asked for; wait for the budget's grant)
+        for (var i = 0; i < 400 && (await StateOf(channel, time, Team)).Leases.IsEmpty; i++) await Task.Delay(5);
+        await Task.Delay(50);
         var leases = channel.Count("budget", "Lease");
 
         // the budget stops answering: the renewal asked for below stays queued at the entity
@@ -107,6 +110,59 @@ public sealed class BudgetGateTests
         for (var i = 0; i < 400 && channel.Count("budget", "Lease") == leases; i++) await Task.Delay(5);
         Assert.Equal(leases + 1, channel.Count("budget", "Lease"));
         await channel.ResumeAsync();
+    }
+
+    [Fact]
+    public async Task A_fresh_instance_admits_its_first_request_at_once_against_the_lease_it_asks_for_and_the_budget_counts_it()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var admin = Gate(channel, time, "admin");
+        await Configure(admin, Budget(Team, 1000m, 1m));
+        var gate = Gate(channel, time, "fresh");
+        await gate.RefreshAsync(default);
+
+        // the budget is slow to answer: the first requests do not wait for it
+        channel.Pause();
+        for (var i = 0; i < 5; i++)
+        {
+            var admission = await gate.AdmitAsync($"r{i}", PathFor("payments"), 0.01m, 0.01m, TimeSpan.Zero, default);
+            Assert.True(admission.Admitted, $"request {i} waited for the budget");
+            await gate.SettleAsync($"r{i}", admission, 0.01m, default);
+        }
+
+        // 20 requests' worth (0.2 USD), within 10 % of what was left: the sixth and later would wait for the grant
+        await channel.ResumeAsync();
+        for (var i = 0; i < 400 && (await StateOf(channel, time, Team)).Leases.IsEmpty; i++) await Task.Delay(5);
+        var lease = Assert.Single((await StateOf(channel, time, Team)).Leases);
+        Assert.Equal(0.2m, lease.Value.AmountUsd);
+        await gate.FlushAsync(default);
+        Assert.Equal(0.05m, (await StateOf(channel, time, Team)).SpentUsd);
+    }
+
+    [Fact]
+    public async Task A_fresh_instance_takes_no_provisional_lease_where_the_budget_decides_each_request()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var admin = Gate(channel, time, "admin");
+        await Configure(admin, Budget(Team, 1m, 1m));
+        var gate = Gate(channel, time, "fresh");
+        await gate.RefreshAsync(default);
+        channel.Pause();
+        var pending = gate.AdmitAsync("r0", PathFor("payments"), 0.01m, 0.01m, Window, default);
+        await Task.Delay(50);
+        Assert.False(pending.IsCompleted);
+        await channel.ResumeAsync();
+        // (the reader waiting for the budget's reply reads again on the fake clock)
+        for (var i = 0; i < 100 && !pending.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(20));
+            await Task.Delay(5);
+        }
+
+        Assert.True((await pending).Admitted);
+        Assert.Empty((await StateOf(channel, time, Team)).Leases);
     }
 
     [Fact]

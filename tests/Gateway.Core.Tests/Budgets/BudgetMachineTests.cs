@@ -20,6 +20,27 @@ public sealed class BudgetMachineTests
     }
 
     [Fact]
+    public void A_lease_asked_for_with_a_commitment_is_granted_at_least_that_much_even_in_exact_mode_or_stopped()
+    {
+        var lease = TimeSpan.FromHours(1);
+        // 1 USD left: below the exact-mode threshold (20 × the 1 USD maximum request cost): no lease…
+        var state = BudgetMachine.Settle(New(10m, Now), "spent", 9m, Now).State;
+        Assert.Equal(BudgetRefusal.ExactModeRequired, BudgetMachine.Lease(state, "i1", 0.5m, Now, lease).Result.Refusal);
+        // …but one an instance already admitted requests against (provisionally) is granted what it committed
+        var committed = BudgetMachine.Lease(state, "i1", 0.5m, Now, lease, "i1/p1", committedUsd: 0.5m);
+        Assert.True(committed.Result.Granted);
+        Assert.Equal(0.5m, committed.Result.Grant!.AmountUsd);
+        Assert.Equal(0.5m, BudgetMachine.GetState(committed.State, Now).ReservedUsd);
+
+        var stopped = BudgetMachine.Stop(New(10m, Now), "incident", Now).State;
+        Assert.Equal(BudgetRefusal.Stopped, BudgetMachine.Lease(stopped, "i1", 0.5m, Now, lease).Result.Refusal);
+        Assert.Equal(0.2m, BudgetMachine.Lease(stopped, "i1", 0.5m, Now, lease, "i1/p2", committedUsd: 0.2m).Result.Grant!.AmountUsd);
+
+        // far from the limit the grant is the usual one, never below the commitment
+        Assert.Equal(2m, BudgetMachine.Lease(New(1000m, Now), "i1", 2m, Now, lease, "i1/p3", committedUsd: 0.5m).Result.Grant!.AmountUsd);
+    }
+
+    [Fact]
     public void Invalid_definitions_are_refused()
     {
         Assert.Throws<ArgumentException>(() => BudgetMachine.Configure(null, Definition(-1m), Now));

@@ -24,7 +24,9 @@ public sealed class DependencyFailureTests
                 Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" }],
                 Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
             },
-            RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 10 },
+            // only the dependency under test is configured; a loaded test machine must not turn a wait into a 429
+            RateLimits = budgets ? new RateLimitOptions() : new RateLimitOptions { KeyRequestsPerMinute = 10 },
+            AdmissionTimeoutSeconds = 30,
         };
         var down = new TestEntityChannel(TimeProvider.System)
         {
