@@ -21,7 +21,12 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
     {
         // budgets and rate-limit counters live in Durable Entities, reached through the client the host binds here
         entities?.Attach(durable);
+        // a shutdown waits for this request, then for its after-response work, before it reports budgets and flushes usage
+        using var inFlight = afterResponse.BeginRequest();
         var http = request.HttpContext;
+        // the gateway bounds bodies itself (413 as an OpenAI error, after draining the rest): the worker's own server
+        // must not cut the connection first (at 30 MB), or the host cannot deliver that answer
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
         var aborted = http.RequestAborted;
         var context = new GatewayContext(
             GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]),

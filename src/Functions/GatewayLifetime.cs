@@ -17,6 +17,12 @@ public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, Bud
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await afterResponse.DrainAsync(cancellationToken).ConfigureAwait(false);
+        // the host gives the worker only moments: both at once
+        await Task.WhenAll(FlushBudgetsAsync(cancellationToken), FlushUsageAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task FlushBudgetsAsync(CancellationToken cancellationToken)
+    {
         try
         {
             await budgets.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -25,7 +31,10 @@ public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, Bud
         {
             LogBudgetsNotFlushed(ex);
         }
+    }
 
+    private async Task FlushUsageAsync(CancellationToken cancellationToken)
+    {
         try
         {
             await usage.Batcher.StopAsync(cancellationToken).ConfigureAwait(false);

@@ -360,14 +360,11 @@ public sealed class UpstreamGate : IDisposable
         }
     }
 
-    /// <summary>Gives back tokens counted up front but not used (real count below the estimate).</summary>
-    public async Task RefundAsync(DeploymentOptions deployment, string key, long unusedTokens, CancellationToken cancellationToken)
+    /// <summary>Gives back tokens counted up front but not used (real count below the estimate), in the background.</summary>
+    public void Refund(DeploymentOptions deployment, string key, long unusedTokens)
     {
         ArgumentNullException.ThrowIfNull(deployment);
         if (deployment.TokensPerMinute is null || unusedTokens <= 0) return;
-        await _counters.SignalAsync(deployment.Name, new UpstreamCommand
-        {
-            Op = UpstreamOp.Refund, RequestsPerMinute = deployment.RequestsPerMinute, TokensPerMinute = deployment.TokensPerMinute, Key = key, Tokens = unusedTokens,
-        }, cancellationToken).ConfigureAwait(false);
+        _ = RefundInBackgroundAsync(deployment, key, 0, unusedTokens);
     }
 }

@@ -220,12 +220,12 @@ public sealed class ProviderStage(
         else context.ResponseHeaders.Remove(FallbackHeader);
         if (upstream is not null && deployment.TokensPerMinute is { } tpm)
         {
-            context.OnCompleted(async () =>
+            context.OnCompleted(() =>
             {
-                // tokens counted up front but not used go back to the quota (small differences are not worth a round trip)
+                // tokens counted up front but not used go back to the quota (small differences are not worth a message)
                 var used = context.Usage?.TotalTokens ?? 0;
-                if (ReferenceEquals(context.Deployment, deployment) && tokens - used > tpm / 100)
-                    await upstream.RefundAsync(deployment, key, tokens - used, CancellationToken.None).ConfigureAwait(false);
+                if (ReferenceEquals(context.Deployment, deployment) && tokens - used > tpm / 100) upstream.Refund(deployment, key, tokens - used);
+                return ValueTask.CompletedTask;
             });
         }
 
