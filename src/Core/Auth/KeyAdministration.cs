@@ -72,14 +72,27 @@ public sealed class KeyAdministration(IKeyStore store, KeyAuthenticator authenti
         if (o["tags"] is { } t)
         {
             if (t is not JsonObject tobj) throw Errors.Errors.InvalidRequest("'tags' must be an object of string values.", "tags", "invalid_type");
+            if (tobj.Count > MaxTags) throw Errors.Errors.InvalidRequest($"At most {MaxTags} tags are allowed per key.", "tags");
             foreach (var (k, v) in tobj)
             {
                 if (v is not JsonValue tv || !tv.TryGetValue<string>(out var s)) throw Errors.Errors.InvalidRequest($"'tags.{k}' must be a string.", $"tags.{k}", "invalid_type");
+                // a tag becomes a budget scope and a report dimension: bounded as request tags are
+                if (k.Length == 0 || k.Length + s.Length + 1 > MaxTagLength)
+                    throw Errors.Errors.InvalidRequest($"Each tag must be key=value of at most {MaxTagLength} characters in all.", $"tags.{k}");
                 tags[k] = s;
             }
         }
-        return new CreateKeyRequest(name, Str(o, "user"), Str(o, "team"), allowed, tags);
+        var user = Str(o, "user");
+        var team = Str(o, "team");
+        // the key's user and team name budget scopes and report dimensions: identifiers, bounded as a request's user is
+        if (user?.Length > Protocol.ChatRequestParser.MaxIdentifierLength) throw Errors.Errors.InvalidRequest($"'user' must have at most {Protocol.ChatRequestParser.MaxIdentifierLength} characters.", "user");
+        if (team?.Length > Protocol.ChatRequestParser.MaxIdentifierLength) throw Errors.Errors.InvalidRequest($"'team' must have at most {Protocol.ChatRequestParser.MaxIdentifierLength} characters.", "team");
+        return new CreateKeyRequest(name, user, team, allowed, tags);
     }
+
+    /// <summary>The most tags a key carries, and the longest <c>key=value</c> (as for request tags).</summary>
+    public const int MaxTags = 20;
+    public const int MaxTagLength = 128;
 
     /// <summary>The public view of a key record (no hash).</summary>
     public static JsonObject ToJson(GatewayKeyRecord r, string? plainKey = null)

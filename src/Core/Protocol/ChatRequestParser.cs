@@ -34,10 +34,15 @@ public static class ChatRequestParser
         return Validate(body);
     }
 
+    /// <summary>The longest <c>model</c> and <c>user</c> accepted (OpenAI's limit for <c>user</c>).</summary>
+    public const int MaxIdentifierLength = 256;
+
     public static ChatRequest Validate(JsonObject body)
     {
         var model = RequiredString(body, "model");
         if (model.Length == 0) throw Errors.Errors.InvalidRequest("'model' must not be empty.", "model");
+        if (model.Length > MaxIdentifierLength)
+            throw Errors.Errors.InvalidRequest($"'model' is too long: at most {MaxIdentifierLength} characters.", "model", "invalid_value");
 
         if (!body.TryGetPropertyValue("messages", out var messagesNode) || messagesNode is null)
             throw Errors.Errors.InvalidRequest("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
@@ -72,6 +77,9 @@ public static class ChatRequestParser
             throw Errors.Errors.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
         OptionalBool(body, "parallel_tool_calls");
         var user = OptionalString(body, "user");
+        // as OpenAI: the end-user id is a short identifier (it also names a budget scope and a report dimension)
+        if (user?.Length > MaxIdentifierLength)
+            throw Errors.Errors.InvalidRequest($"Invalid 'user': string too long. Expected a string with maximum length {MaxIdentifierLength}, but got a string with length {user.Length} instead.", "user", "string_above_max_length");
         if (body["logit_bias"] is { } lb && lb is not JsonObject)
             throw Errors.Errors.InvalidRequest("'logit_bias' must be an object mapping token ids to bias values.", "logit_bias");
         if (body["metadata"] is { } md && md is not JsonObject)

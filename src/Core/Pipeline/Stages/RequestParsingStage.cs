@@ -13,7 +13,10 @@ public sealed class RequestParsingStage(GatewayOptions options) : IGatewayStage
         context.StartAdmission();
         var request = ChatRequestParser.Parse(bytes);
         context.Request = request;
-        context.EndUser = request.User ?? NonEmpty(context.Headers.Get(options.UserHeader)) ?? context.Principal?.User;
+        var headerUser = NonEmpty(context.Headers.Get(options.UserHeader));
+        if (headerUser?.Length > ChatRequestParser.MaxIdentifierLength)
+            throw Errors.Errors.InvalidRequest($"The {options.UserHeader} header is too long: at most {ChatRequestParser.MaxIdentifierLength} characters.", options.UserHeader, "string_above_max_length");
+        context.EndUser = request.User ?? headerUser ?? context.Principal?.User;
         return await next(context).ConfigureAwait(false);
     }
 
