@@ -27,6 +27,9 @@ internal sealed class TestEntityChannel(TimeProvider time) : IEntityChannel
 
     public Func<EntityAddress, EntityMessage, Exception?>? FailAfter { get; set; }
 
+    /// <summary>Awaited before each signal goes through (a test holds a message back with it).</summary>
+    public Func<EntityAddress, EntityMessage, Task>? BeforeSignal { get; set; }
+
     /// <summary>When set, every read and list throws this.</summary>
     public Exception? ReadFailure { get; set; }
 
@@ -40,6 +43,7 @@ internal sealed class TestEntityChannel(TimeProvider time) : IEntityChannel
 
     public async Task SignalAsync(EntityAddress to, EntityMessage message, CancellationToken cancellationToken)
     {
+        if (BeforeSignal is { } hold) await hold(to, message);
         if (FailBefore?.Invoke(to, message) is { } before) throw before;
         Interlocked.Increment(ref Messages);
         foreach (var command in message.Commands ?? (message.Command is null ? [] : [message.Command]))
