@@ -91,6 +91,30 @@ public sealed class UsageWriterTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task At_eight_concurrent_clients_the_batcher_sends_at_most_one_message_per_twenty_requests_and_every_record_arrives()
+    {
+        var s = await NewSetup();
+        await using var batcher = new UsageBatcher(new QueueUsageBatchSender(s.Queue), TimeProvider.System, new UsageBatchingOptions());
+        var records = UsageData.Spread(2000, DateTimeOffset.Parse("2026-11-20T10:00:00Z"), TimeSpan.FromMinutes(10));
+        // eight clients, each finishing a request every ~2 ms for half a second or so
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(c => Task.Run(async () =>
+        {
+            foreach (var r in records.Where((_, i) => i % 8 == c))
+            {
+                await batcher.SubmitAsync(r, default);
+                await Task.Delay(2);
+            }
+        })));
+        await batcher.StopAsync(default);
+
+        var messages = (await s.Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+        Assert.InRange(messages, 1, records.Count / 20);
+        var writer = new UsageQueueWriter(s.Queue, s.Poison, s.Store, new UsageWriterOptions { VisibilityTimeout = TimeSpan.FromSeconds(1) });
+        await RunLikeTheHost(s.Queue, m => writer.ProcessAsync(m, default));
+        Assert.Equal(records.Count, await CountRows(s.Records));
+    }
+
+    [Fact]
     public async Task Bad_messages_go_to_the_poison_queue_and_the_rest_are_written()
     {
         var s = await NewSetup();
