@@ -6,6 +6,12 @@ namespace Gateway.Functions;
 /// <summary>The usage log's background work: the queue-triggered writer and the rollup and retention timers.</summary>
 public sealed partial class UsageFunctions(UsageServices usage, ILogger<UsageFunctions> logger)
 {
+    /// <summary>The app setting holding the rollup timer's schedule (NCRONTAB; <c>0 */5 * * * *</c> in the templates).</summary>
+    public const string RollupScheduleSetting = "GATEWAY_ROLLUP_SCHEDULE";
+
+    /// <summary>The app setting holding the retention timer's schedule (<c>0 17 3 * * *</c> in the templates).</summary>
+    public const string RetentionScheduleSetting = "GATEWAY_RETENTION_SCHEDULE";
+
     /// <summary>Writes usage records to Table Storage in batches (the trigger message plus whatever else is queued).
     /// Throwing leaves the messages to be delivered again; rewriting is idempotent.</summary>
     [Function("WriteUsage")]
@@ -15,18 +21,18 @@ public sealed partial class UsageFunctions(UsageServices usage, ILogger<UsageFun
         Log.Written(logger, result.Written, result.Poisoned);
     }
 
-    /// <summary>Every 5 minutes: folds new records into the 5-minute, hourly and daily rollups.</summary>
+    /// <summary>Every 5 minutes (setting <see cref="RollupScheduleSetting"/>): folds new records into the 5-minute, hourly and daily rollups.</summary>
     [Function("RollupUsage")]
-    public async Task RollupUsage([TimerTrigger("0 */5 * * * *")] TimerInfo timer, CancellationToken cancellationToken)
+    public async Task RollupUsage([TimerTrigger("%" + RollupScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken)
     {
         _ = timer;
         var result = await usage.RollupJob.RunAsync(cancellationToken).ConfigureAwait(false);
         Log.RolledUp(logger, result.Buckets, result.Hours, result.Days, result.RowsWritten, result.SkippedExpired, result.LeftDirty);
     }
 
-    /// <summary>Daily at 03:17 UTC: deletes raw records and rollups past their retention.</summary>
+    /// <summary>Daily at 03:17 UTC (setting <see cref="RetentionScheduleSetting"/>): deletes raw records and rollups past their retention.</summary>
     [Function("UsageRetention")]
-    public async Task Retention([TimerTrigger("0 17 3 * * *")] TimerInfo timer, CancellationToken cancellationToken)
+    public async Task Retention([TimerTrigger("%" + RetentionScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken)
     {
         _ = timer;
         var result = await usage.RetentionJob.RunAsync(cancellationToken).ConfigureAwait(false);

@@ -87,6 +87,15 @@ var baseAppSettings = [
     name: 'Gateway__AdminKey'
     value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${adminKeySecretName}/)'
   }
+  // The usage timers' schedules (NCRONTAB) are app settings, so they can be changed without a redeploy.
+  {
+    name: 'GATEWAY_ROLLUP_SCHEDULE'
+    value: '0 */5 * * * *'
+  }
+  {
+    name: 'GATEWAY_RETENTION_SCHEDULE'
+    value: '0 17 3 * * *'
+  }
 ]
 
 var extraAppSettingsList = [

@@ -82,9 +82,9 @@ public sealed class FunctionsMetadataTests
     }
 
     [Theory]
-    [InlineData("RollupUsage", "0 */5 * * * *")]
-    [InlineData("UsageRetention", "0 17 3 * * *")]
-    public void Timers_run_on_their_schedules(string name, string schedule)
+    [InlineData("RollupUsage", "%GATEWAY_ROLLUP_SCHEDULE%")]
+    [InlineData("UsageRetention", "%GATEWAY_RETENTION_SCHEDULE%")]
+    public void Timers_run_on_the_schedules_their_app_settings_give(string name, string schedule)
     {
         var trigger = Metadata().Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray().Single()!;
         Assert.Equal("timerTrigger", (string?)trigger["type"]);
