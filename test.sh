@@ -7,9 +7,12 @@
 #    Table/Queue/Blob tests use it (without the variable each test run starts its own Azurite);
 # 3. starts redis-server on a free loopback port with persistence off and exports GATEWAY_TEST_REDIS (host:port) for
 #    the Redis cache tests (without it they start their own redis-server; a GATEWAY_TEST_REDIS already set is used as is);
-# 4. builds and runs every test project in Serverless.sln (Release);
-# 5. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
-# 6. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
+# 4. builds Serverless.sln (Release) and runs the unit and integration test projects (Serverless.UnitTests.slnf);
+# 5. runs the end-to-end tests (tests/Gateway.EndToEnd.Tests): the built app on the real Functions host — `func` when it
+#    is on the PATH, else shared/tools/functions-host next to the repository (or GATEWAY_FUNCTIONS_HOST) — with its own
+#    Azurite and a loopback upstream; where no host is found it says so on one line and the tests count as skipped;
+# 6. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
+# 7. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$repo_root"
@@ -79,7 +82,24 @@ fi
 
 results="$work_dir/results"
 status=0
-dotnet test Serverless.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?
+dotnet build Serverless.sln -c Release -v quiet -nologo || { echo "test.sh: the build failed" >&2; exit 1; }
+dotnet test Serverless.UnitTests.slnf -c Release --no-build --logger "trx" --results-directory "$results" "$@" || status=$?
+
+# End to end on the real Functions host (one host at a time: it needs the machine to itself more than the unit tests do).
+host_line="test.sh: end-to-end tests on the Functions host: "
+if command -v func >/dev/null; then host_line+="func ($(command -v func))"
+elif [[ -n "${GATEWAY_FUNCTIONS_HOST:-}" && -f "$GATEWAY_FUNCTIONS_HOST" ]]; then host_line+="$GATEWAY_FUNCTIONS_HOST"
+else
+  found=""
+  dir="$repo_root"
+  while [[ "$dir" != "/" ]]; do
+    if [[ -f "$dir/shared/tools/functions-host/start" ]]; then found="$dir/shared/tools/functions-host/start"; break; fi
+    dir="$(dirname "$dir")"
+  done
+  if [[ -n "$found" ]]; then host_line+="$found"; else host_line="test.sh: NO FUNCTIONS HOST (no func on the PATH, no shared/tools/functions-host): the end-to-end tests are skipped"; fi
+fi
+echo "$host_line"
+dotnet test tests/Gateway.EndToEnd.Tests -c Release --no-build --logger "trx" --results-directory "$results" --logger "console;verbosity=normal" || status=$?
 
 passed=0; failed=0; skipped=0; total=0
 shopt -s nullglob

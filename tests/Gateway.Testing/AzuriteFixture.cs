@@ -36,20 +36,26 @@ public sealed class AzuriteFixture : IAsyncLifetime
             return;
         }
 
+        (_server, ConnectionString) = await StartOwnAsync();
+    }
+
+    /// <summary>Starts an Azurite of its own (in memory, free loopback ports) and returns it with its connection string.</summary>
+    public static async Task<(LocalServerProcess Server, string ConnectionString)> StartOwnAsync()
+    {
         var azurite = FindAzurite() ?? throw new InvalidOperationException(
             $"Azurite not found: run the tests with ./test.sh, run `npm ci` at the repository root, or set {EnvironmentVariable}.");
         int blob = LocalServerProcess.FreePort(), queue = LocalServerProcess.FreePort(), table = LocalServerProcess.FreePort();
-        _server = LocalServerProcess.Start(azurite,
+        var server = LocalServerProcess.Start(azurite,
         [
             "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl",
             "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ], "Azurite");
-        await WaitForPort(table);
-        await WaitForPort(queue);
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};";
+        await WaitForPort(server, table);
+        await WaitForPort(server, queue);
+        return (server, $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
+            $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};");
     }
 
     public Task DisposeAsync()
@@ -69,12 +75,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return null;
     }
 
-    private async Task WaitForPort(int port)
+    private static async Task WaitForPort(LocalServerProcess server, int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
-            if (_server?.ExitCode is { } code) throw new InvalidOperationException($"Azurite exited with code {code}: {_server.Log}");
+            if (server.ExitCode is { } code) throw new InvalidOperationException($"Azurite exited with code {code}: {server.Log}");
             try
             {
                 using var client = new TcpClient();

@@ -41,6 +41,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <summary>When set, requests must carry this key (Bearer, api-key or x-api-key as the wire format wants).</summary>
     public string? RequiredApiKey { get; set; }
 
+    /// <summary>The token counts reported for requests with no scripted reply (10 prompt, 5 completion unless set).</summary>
+    public (int Prompt, int Completion) DefaultUsage { get; set; } = (10, 5);
+
     /// <summary>Pause between stream events.</summary>
     public TimeSpan ChunkDelay { get; set; }
 
@@ -198,7 +201,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
         }
 
         var fault = NextFault();
-        var reply = _replies.TryDequeue(out var queued) ? queued : DefaultReply(wire, json);
+        var reply = _replies.TryDequeue(out var queued) ? queued : DefaultReply(wire, json) with { PromptTokens = DefaultUsage.Prompt, CompletionTokens = DefaultUsage.Completion };
         var model = reply.Model ?? azureDeployment ?? (string?)json["model"] ?? "unknown";
         var stream = json["stream"] is JsonValue s && s.TryGetValue(out bool b) && b;
 
