@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# The gateway on the real Functions host, against the platform floor, driven by hey at 8 concurrent clients:
+#
+#   bench/host/run.sh [requests per run, default 5000] [runs per scenario, default 3]
+#
+#   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
+#   (b) gateway:  the gateway, no limits configured
+#   (c) limits:   the gateway with key, team and global budgets, key rate limits (requests and tokens per minute) and a
+#                 provider quota on the deployment — all far from their limits, so every request is admitted
+#
+# Each scenario runs on a fresh host (Functions host + its worker), with its own Azurite and the same loopback upstream
+# (bench/Upstream). Per run it prints requests/s, p50/p99/max latency, and CPU milliseconds per request for the host,
+# the worker and Azurite (from /proc, utime + stime). Scenario (c) also measures the worker's memory (RSS) after 10,000
+# and 30,000 requests. Needs: the .NET 10 SDK, Node.js (Azurite, npm ci), hey (apt-get install hey), and the Functions
+# host (func on the PATH, or shared/tools/functions-host next to the repository, or GATEWAY_FUNCTIONS_HOST).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo"
+requests="${1:-5000}"
+runs="${2:-3}"
+concurrency=8
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+command -v hey >/dev/null || { echo "bench: hey is required (apt-get install hey)" >&2; exit 1; }
+[[ -x node_modules/.bin/azurite ]] || npm ci --no-audit --no-fund --loglevel=error
+
+start_script=""
+if command -v func >/dev/null; then start_script="func"
+elif [[ -n "${GATEWAY_FUNCTIONS_HOST:-}" ]]; then start_script="$GATEWAY_FUNCTIONS_HOST"
+else
+  dir="$repo"
+  while [[ "$dir" != "/" ]]; do
+    [[ -f "$dir/shared/tools/functions-host/start" ]] && { start_script="$dir/shared/tools/functions-host/start"; break; }
+    dir="$(dirname "$dir")"
+  done
+fi
+[[ -n "$start_script" ]] || { echo "bench: no Functions host (func, or shared/tools/functions-host/start)" >&2; exit 1; }
+
+echo "bench: building (Release)"
+dotnet build src/Functions -c Release -v quiet -nologo >/dev/null
+dotnet build bench/PassThrough -c Release -v quiet -nologo >/dev/null
+dotnet build bench/Upstream -c Release -v quiet -nologo >/dev/null
+gateway_app="$repo/src/Functions/bin/Release/net10.0"
+floor_app="$repo/bench/PassThrough/bin/Release/net10.0"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 1
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+wait_http() { for _ in $(seq 1 600); do curl -s -o /dev/null -w '%{http_code}' "$@" 2>/dev/null | grep -q '^200$' && return 0; sleep 0.2; done; return 1; }
+cpu_ms() { # utime + stime of a process, in milliseconds
+  [[ -r "/proc/$1/stat" ]] || { echo 0; return; }
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
+}
+rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+upstream_port="$(free_port)"
+dotnet bench/Upstream/bin/Release/net10.0/Gateway.Bench.Upstream.dll "$upstream_port" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$upstream_port/health" || { cat "$work/upstream.log"; exit 1; }
+
+cat > "$work/catalog.json" <<EOF
+{ "Gateway": { "Catalog": {
+  "Deployments": [ { "Name": "upstream", "Provider": "openai", "Model": "gpt-4o-mini", "Endpoint": "http://127.0.0.1:$upstream_port/v1", "ApiKeySetting": "BENCH_UPSTREAM_KEY" } ],
+  "Models": [ { "Name": "gpt-4o-mini", "Deployments": [ "upstream" ] } ] } } }
+EOF
+cat > "$work/catalog-quota.json" <<EOF
+{ "Gateway": { "Catalog": {
+  "Deployments": [ { "Name": "upstream", "Provider": "openai", "Model": "gpt-4o-mini", "Endpoint": "http://127.0.0.1:$upstream_port/v1", "ApiKeySetting": "BENCH_UPSTREAM_KEY",
+                     "RequestsPerMinute": 1000000, "TokensPerMinute": 10000000000 } ],
+  "Models": [ { "Name": "gpt-4o-mini", "Deployments": [ "upstream" ] } ] } } }
+EOF
+echo '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/body.json"
+
+host_pid=""; worker_pid=""; azurite_pid=""; port=""
+stop_host() {
+  kill "$host_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$host_pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$host_pid" "$worker_pid" 2>/dev/null || true
+  kill "$azurite_pid" 2>/dev/null || true
+  wait "$azurite_pid" 2>/dev/null || true
+}
+
+settings() { # $1 out file, $2 catalog, then extra "Name=Value" pairs
+  local out="$1" catalog="$2"; shift 2
+  python3 - "$out" "$catalog" "$@" <<'PY'
+import json, os, sys
+out, catalog, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+values = {
+  "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"], "FUNCTIONS_WORKER_RUNTIME": "dotnet-isolated",
+  "BENCH_UPSTREAM_URL": os.environ["BENCH_UPSTREAM_URL"], "BENCH_UPSTREAM_KEY": "sk-bench",
+  "Gateway__AdminKey": "sk-gw-admin-bench", "Gateway__DevKey": "sk-gw-bench-key", "Gateway__CatalogPath": catalog,
+  "GATEWAY_ROLLUP_SCHEDULE": "0 */5 * * * *", "GATEWAY_RETENTION_SCHEDULE": "0 17 3 * * *",
+  "AzureFunctionsJobHost__logging__logLevel__default": "Warning",
+}
+for pair in extra:
+    name, value = pair.split("=", 1)
+    values[name] = value
+json.dump({"IsEncrypted": False, "Values": values}, open(out, "w"))
+PY
+}
+export BENCH_UPSTREAM_URL="http://127.0.0.1:$upstream_port/"
+
+results="$work/results.tsv"
+: > "$results"
+# one hey run; records: scenario run rps p50 p99 max non200 host_ms worker_ms azurite_ms
+measure() { # $1 scenario, $2 run, $3 requests
+  local before_h before_w before_a after_h after_w after_a
+  before_h="$(cpu_ms "$host_pid")"; before_w="$(cpu_ms "$worker_pid")"; before_a="$(cpu_ms "$azurite_pid")"
+  hey -n "$3" -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/body.json" -o csv \
+    "http://127.0.0.1:$port/v1/chat/completions" > "$work/run.csv"
+  after_h="$(cpu_ms "$host_pid")"; after_w="$(cpu_ms "$worker_pid")"; after_a="$(cpu_ms "$azurite_pid")"
+  python3 - "$work/run.csv" "$1" "$2" "$3" "$before_h" "$after_h" "$before_w" "$after_w" "$before_a" "$after_a" >> "$results" <<'PY'
+import csv, sys
+path, scenario, run, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+bh, ah, bw, aw, ba, aa = map(float, sys.argv[5:11])
+rows = list(csv.DictReader(open(path)))
+lat = sorted(float(r["response-time"]) * 1000 for r in rows)
+codes = [r["status-code"] for r in rows]
+offsets = [float(r["offset"]) + float(r["response-time"]) for r in rows]
+wall = max(offsets)
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print("\t".join(map(str, [scenario, run, round(len(rows) / wall, 1), round(q(0.5), 1), round(q(0.99), 1), round(lat[-1], 1),
+    sum(1 for c in codes if c != "200"), round((ah - bh) / n, 2), round((aw - bw) / n, 2), round((aa - ba) / n, 2)])))
+PY
+  tail -1 "$results" | awk -F'\t' '{ printf "  %-8s run %s: %8s req/s  p50 %6s ms  p99 %6s ms  max %7s ms  non-200 %s  CPU/request: host %s ms, worker %s ms, Azurite %s ms\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+}
+
+warm() { hey -n 500 -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/body.json" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; }
+
+run_scenario() { # $1 name, $2 app, $3 catalog, $4 setup function, then settings
+  local name="$1" app="$2" catalog="$3" setup="$4"; shift 4
+  for run in $(seq 1 "$runs"); do
+    start_storage
+    settings "$work/settings.json" "$catalog" "$@"
+    start_functions "$app" "$work/settings.json"
+    "$setup"
+    warm
+    measure "$name" "$run" "$requests"
+    if [[ "$name" == "limits" && "$run" == "$runs" ]]; then
+      # memory: the worker's RSS after 10,000 and after 30,000 requests (this run's included)
+      local done="$requests"
+      while (( done < 10000 )); do hey -n 1000 -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/body.json" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done=$((done + 1000)); done
+      local rss10; rss10="$(rss_mb "$worker_pid")"
+      while (( done < 30000 )); do hey -n 2000 -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/body.json" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null; done=$((done + 2000)); done
+      local rss30; rss30="$(rss_mb "$worker_pid")"
+      echo "  limits   worker memory (RSS): ${rss10} MB after 10,000 requests, ${rss30} MB after 30,000"
+      echo -e "memory\t$rss10\t$rss30" >> "$work/memory.tsv"
+    fi
+    stop_host
+  done
+}
+
+start_storage() {
+  local blob queue table key
+  blob="$(free_port)"; queue="$(free_port)"; table="$(free_port)"
+  node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck --disableProductStyleUrl --disableTelemetry \
+    --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" --tableHost 127.0.0.1 --tablePort "$table" >"$work/azurite.log" 2>&1 &
+  azurite_pid=$!; pids+=("$azurite_pid")
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$table") 2>/dev/null && break; sleep 0.1; done
+  key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+  export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
+}
+
+start_functions() { # $1 app dir, $2 settings file
+  port="$(free_port)"
+  if [[ "$start_script" == "func" ]]; then
+    (cd "$1" && cp "$2" local.settings.json && exec func host start --port "$port") >"$work/host.log" 2>&1 &
+  else
+    LOCAL_SETTINGS="$2" bash "$start_script" "$1" "$port" >"$work/host.log" 2>&1 &
+  fi
+  host_pid=$!; pids+=("$host_pid")
+  wait_http -X POST "http://127.0.0.1:$port/admin/host/ping" || { tail -50 "$work/host.log"; exit 1; }
+  worker_pid=""
+  for _ in $(seq 1 300); do
+    worker_pid="$(pgrep -f "Gateway\\.(Functions|Bench\\.PassThrough)\\.dll" | while read -r p; do
+      [[ "$(tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -c "^AzureWebJobsStorage=$AzureWebJobsStorage\$")" -gt 0 ]] && echo "$p"; done | head -1 || true)"
+    [[ -n "$worker_pid" ]] && break
+    sleep 0.2
+  done
+  [[ -n "$worker_pid" ]] || { echo "bench: the worker process was not found" >&2; tail -50 "$work/host.log"; exit 1; }
+  # the app answers once the worker is up
+  for _ in $(seq 1 300); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/body.json" "http://127.0.0.1:$port/v1/chat/completions" || true)"
+    [[ "$code" == "200" ]] && break
+    sleep 0.2
+  done
+}
+
+no_setup() { :; }
+limits_setup() {
+  local admin="x-admin-key: sk-gw-admin-bench"
+  for scope in key:key_dev team:dev global; do
+    curl -s -o /dev/null -X PUT -H "$admin" -d '{"limit_usd":1000000,"period":"monthly"}' "http://127.0.0.1:$port/gateway/budgets/$scope"
+  done
+  # a budget is seen by the instance at its next directory refresh
+  sleep 6
+}
+
+echo "bench: $runs runs of $requests requests per scenario, $concurrency concurrent clients, host: $start_script"
+echo "bench: machine: $(nproc) CPUs, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo)"
+run_scenario floor "$floor_app" "$work/catalog.json" no_setup
+run_scenario gateway "$gateway_app" "$work/catalog.json" no_setup
+run_scenario limits "$gateway_app" "$work/catalog-quota.json" limits_setup \
+  "Gateway__RateLimits__KeyRequestsPerMinute=10000000" "Gateway__RateLimits__KeyTokensPerMinute=100000000000"
+
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in rows: by.setdefault(r[0], []).append(r)
+def col(name, i): return [float(r[i]) for r in by[name]]
+floor = statistics.median(col("floor", 2))
+print("\nsummary (median of runs, min–max in brackets):")
+for name in ("floor", "gateway", "limits"):
+    rps = col(name, 2)
+    fmt = lambda i: f"{statistics.median(col(name, i)):g} [{min(col(name, i)):g}–{max(col(name, i)):g}]"
+    print(f"  {name:8s} {fmt(2)} req/s = {statistics.median(rps) / floor:.2f} × floor; p50 {fmt(3)} ms; p99 {fmt(4)} ms; max {fmt(5)} ms; "
+          f"non-200 {int(sum(col(name, 6)))}; CPU ms/request host {fmt(7)}, worker {fmt(8)}, Azurite {fmt(9)}")
+PY
+[[ -f "$work/memory.tsv" ]] && awk -F'\t' '{ printf "  worker memory (RSS): %s MB after 10,000 requests, %s MB after 30,000 (%+.1f %%)\n", $2, $3, ($3 - $2) * 100 / $2 }' "$work/memory.tsv"
