@@ -60,22 +60,25 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the host and waits until the app answers (<paramref name="readyCheck"/> returns true).</summary>
-    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> settings, Func<HttpClient, Task<bool>> readyCheck, TimeSpan timeout)
+    /// <summary>
+    /// Starts the host and waits until the app answers (<paramref name="readyCheck"/> returns true); on
+    /// <paramref name="port"/> when given (a restart keeps its address, as an app in Azure does), else on a free port.
+    /// </summary>
+    public static async Task<HostProcess> StartAsync(IReadOnlyDictionary<string, string> settings, Func<HttpClient, Task<bool>> readyCheck, TimeSpan timeout, int? port = null)
     {
         FunctionsHost.EnsureBuilt();
-        var port = Gateway.Testing.LocalServerProcess.FreePort();
+        port ??= Gateway.Testing.LocalServerProcess.FreePort();
         var app = FunctionsHost.AppDirectory;
         ProcessStartInfo start;
         var settingsFile = Path.Combine(Path.GetTempPath(), $"gateway-e2e-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(settingsFile, JsonSerializer.Serialize(new { IsEncrypted = false, Values = settings }));
         if (FunctionsHost.Func is { } func)
         {
-            start = new ProcessStartInfo(func, ["host", "start", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { WorkingDirectory = app };
+            start = new ProcessStartInfo(func, ["host", "start", "--port", port.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { WorkingDirectory = app };
         }
         else
         {
-            start = new ProcessStartInfo("bash", [FunctionsHost.StartScript!, app, port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            start = new ProcessStartInfo("bash", [FunctionsHost.StartScript!, app, port.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             start.Environment["LOCAL_SETTINGS"] = settingsFile;
         }
 
@@ -83,7 +86,7 @@ public sealed class HostProcess : IAsyncDisposable
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         foreach (var (name, value) in settings) start.Environment[name] = value;
-        var host = new HostProcess(Process.Start(start) ?? throw new InvalidOperationException("could not start the Functions host"), port);
+        var host = new HostProcess(Process.Start(start) ?? throw new InvalidOperationException("could not start the Functions host"), port.Value);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5), BaseAddress = host.BaseUri };
         var deadline = DateTime.UtcNow + timeout;
