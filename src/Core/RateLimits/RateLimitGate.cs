@@ -143,7 +143,9 @@ public sealed record RateLimitAdmission(bool Allowed, RateLimitStatus? Status, T
 /// interval t, see <see cref="RateLimiter"/>), and an instance admits only what the counter granted, within
 /// <see cref="RateLimitOptions.AllotmentSeconds"/> of the grant (a leftover carried into the next allotment lives as long
 /// as it): over any interval t, admitted ≤ limit + limit × (t + allotment lifetime) / window. What an instance took but
-/// did not use is lost: the shortfall is at most one allotment per instance per allotment lifetime.
+/// did not use is lost: the shortfall is at most one allotment per instance per allotment lifetime — and allotments are
+/// sized to the instance's demand (<see cref="Entities.Allotment.DemandFactor"/> × its admitted rate over a lifetime),
+/// so an instance's loss is at most about half a lifetime of its own traffic, however large the limit.
 /// </remarks>
 public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider time, RateLimitOptions options, string? instanceId = null)
 {
@@ -198,9 +200,9 @@ public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider 
         var c = _counters.GetOrAdd(counter.Id, _ => new Counter(time, TimeSpan.FromSeconds(options.AllotmentSeconds)));
         RateLimitCommandResult? last = null;
         var grant = await c.Allotment.AdmitAsync(tokens, deadline,
-            async () =>
+            async demand =>
             {
-                var (requests, batchTokens) = Batch(counter.Definition, tokens);
+                var (requests, batchTokens) = Batch(counter.Definition, tokens, demand);
                 var reply = await TakeAsync(counter, c, requests, batchTokens, tokens, TimeSpan.FromSeconds(Math.Max(5, options.AllotmentSeconds * 5))).ConfigureAwait(false)
                     ?? throw new TimeoutException($"The rate-limit counter '{counter.Id}' did not answer.");
                 Remember(c, reply);
@@ -278,13 +280,17 @@ public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider 
         lock (c.Gate) c.Status = reply.Status;
     }
 
-    /// <summary>Far from the limit, a share of it; the counter grants the single request instead when the batch does not fit.</summary>
-    private (long Requests, long Tokens) Batch(RateLimitDefinition definition, long tokens)
+    /// <summary>
+    /// Far from the limit, a share of it — no more than this instance's demand calls for (<paramref name="demand"/>, when
+    /// known); the counter grants the single request instead when the batch does not fit.
+    /// </summary>
+    private (long Requests, long Tokens) Batch(RateLimitDefinition definition, long tokens, long? demand)
     {
         long requests = 1;
         if (definition.RequestsPerWindow is { } rpm) requests = Math.Max(1, (long)(rpm * options.AllotmentShare));
         if (definition.TokensPerWindow is { } tpm) requests = Math.Min(definition.RequestsPerWindow is null ? long.MaxValue : requests,
             Math.Max(1, (long)(tpm * options.AllotmentShare) / Math.Max(1, tokens)));
+        if (demand is { } wanted) requests = Math.Max(1, Math.Min(requests, wanted));
         var takeTokens = tokens * requests;
         if (definition.TokensPerWindow is { } limit && takeTokens > limit) (requests, takeTokens) = (1, tokens);
         return (requests, takeTokens);

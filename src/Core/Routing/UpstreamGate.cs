@@ -295,9 +295,9 @@ public sealed class UpstreamGate : IDisposable
         var allotment = _allotments.GetOrAdd((deployment.Name, key), _ => new Entities.Allotment(_time, TimeSpan.FromSeconds(_options.AllotmentSeconds)));
         var deadline = _time.GetTimestamp() + (long)(Math.Max(0, maxWait.TotalSeconds) * _time.TimestampFrequency);
         var grant = await allotment.AdmitAsync(tokens, deadline,
-            async () =>
+            async demand =>
             {
-                var (requests, batchTokens) = Batch(deployment, tokens);
+                var (requests, batchTokens) = Batch(deployment, tokens, demand);
                 var reply = await TakeAsync(deployment, key, requests, batchTokens, tokens, TimeSpan.FromSeconds(Math.Max(5, _options.AllotmentSeconds * 5))).ConfigureAwait(false)
                     ?? throw new TimeoutException($"The upstream counter of '{deployment.Name}' did not answer.");
                 return new Entities.CounterGrant(reply.Allowed, reply.GrantedRequests, reply.GrantedTokens, reply.RetryAfter, reply.Plenty);
@@ -313,11 +313,15 @@ public sealed class UpstreamGate : IDisposable
         return grant.Value.Allowed ? UpstreamAdmission.Yes : new UpstreamAdmission(false, grant.Value.RetryAfter ?? TimeSpan.FromSeconds(1), null);
     }
 
-    /// <summary>A share of the deployment's quota (requests and tokens in proportion), at least this one request.</summary>
-    private (long Requests, long Tokens) Batch(DeploymentOptions d, long tokens)
+    /// <summary>
+    /// A share of the deployment's quota (requests and tokens in proportion), at most what this instance's demand calls
+    /// for (<paramref name="demand"/>, when known), at least this one request.
+    /// </summary>
+    private (long Requests, long Tokens) Batch(DeploymentOptions d, long tokens, long? demand)
     {
         var requests = d.RequestsPerMinute is { } rpm ? Math.Max(1, (long)(rpm * _options.AllotmentShare)) : long.MaxValue;
         if (d.TokensPerMinute is { } tpm) requests = Math.Min(requests, Math.Max(1, (long)(tpm * _options.AllotmentShare) / Math.Max(1, tokens)));
+        if (demand is { } wanted) requests = Math.Max(1, Math.Min(requests, wanted));
         return (requests, tokens * requests);
     }
 

@@ -44,6 +44,31 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Allotments_follow_demand_so_steady_traffic_far_below_a_large_limit_never_drains_the_counter()
+    {
+        // 500 requests a second for a minute against 10,000,000 a minute: fixed 5 % allotments (500,000 a second, lost
+        // when they expire) drained the bucket in about 20 s, after which every request was decided one at a time
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var gate = new RateLimitGate(channel, time, Options(10_000_000, null));
+        var counters = gate.CountersFor("key_1", "gpt-4o");
+        RateLimitAdmission last = null!;
+        for (var i = 0; i < 30_000; i++)
+        {
+            last = await gate.AdmitAsync(counters, 10, Window, default);
+            Assert.True(last.Allowed);
+            time.Advance(TimeSpan.FromMilliseconds(2));
+            if (i % 50 == 0) await Task.Delay(1); // lets a background fetch land, as it would between requests
+        }
+
+        var takes = channel.Count("ratelimit");
+        output.WriteLine($"{takes} takes for 30,000 requests; {last.Status!.RemainingRequests:N0} of 10,000,000 left");
+        Assert.True(takes <= 200, $"{takes} takes for 30,000 requests over a minute");
+        // what the counter gave out is within 1.5 × the traffic plus the first (share-sized) allotment
+        Assert.True(last.Status.RemainingRequests >= 10_000_000 - 500_000 - (long)(30_000 * 1.5), $"{last.Status.RemainingRequests} left");
+    }
+
+    [Fact]
     public async Task At_the_limit_requests_are_refused_with_a_retry_after_and_headers_count_down()
     {
         var time = new FakeTimeProvider(Start);
