@@ -92,6 +92,8 @@ public sealed class ChatAndModelsTests(HostFixture fixture)
             ("{not json", 400, "invalid_json"),
             ("""{"model":"gpt-4o-mini"}""", 400, "missing_required_parameter"),
             ("""{"model":"gpt-4o-mini","messages":[{"role":"wizard","content":"x"}]}""", 400, "invalid_value"),
+            // a number no double holds, where the cache key used to meet an infinity (500)
+            ("""{"model":"gpt-4o-mini","temperature":0,"x":1e400,"messages":[{"role":"user","content":"x"}]}""", 400, "invalid_value"),
             ("""{"model":"nope","messages":[{"role":"user","content":"x"}]}""", 404, "model_not_found"),
             ("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}""", 403, "model_not_allowed"),
         };

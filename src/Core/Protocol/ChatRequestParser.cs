@@ -106,30 +106,91 @@ public static class ChatRequestParser
     }
 
     /// <summary>
-    /// What the JSON parser lets through but a string read would later trip on: invalid UTF-8 or a lone surrogate
-    /// escape inside a string. Refused as invalid JSON, so no later read can fail.
+    /// What the JSON parser lets through but a later read would trip on: invalid UTF-8 or a lone surrogate escape
+    /// inside a string (refused as invalid JSON), and a number outside the range of a double, such as <c>1e400</c>,
+    /// anywhere in the body (refused as <c>invalid_value</c> naming its field: no stage — the cache key, a forwarded
+    /// body, a price — can meet an infinity).
     /// </summary>
     private static void CheckStrings(ReadOnlySpan<byte> utf8Json)
     {
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+        // where the reader is: one frame per open container, its current property name or element index
+        var path = new List<(bool Array, string? Name, int Index)>();
         while (reader.Read())
         {
-            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) continue;
-            if (!reader.ValueIsEscaped)
+            switch (reader.TokenType)
             {
-                if (System.Text.Unicode.Utf8.IsValid(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan)) continue;
-                throw Errors.Errors.InvalidJson("A string is not valid UTF-8.");
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    path.Add((reader.TokenType == JsonTokenType.StartArray, null, 0));
+                    continue;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    path.RemoveAt(path.Count - 1);
+                    NextElement(path);
+                    continue;
+                case JsonTokenType.Number:
+                    if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
+                    {
+                        var at = PathOf(path);
+                        throw Errors.Errors.InvalidRequest($"Invalid value for '{at}': numbers must be finite and within the range of a double.", at, "invalid_value");
+                    }
+
+                    NextElement(path);
+                    continue;
+                case JsonTokenType.String or JsonTokenType.PropertyName:
+                    break;
+                default:
+                    NextElement(path);
+                    continue;
             }
 
-            try
+            string? text;
+            if (!reader.ValueIsEscaped)
             {
-                _ = reader.GetString();
+                if (!System.Text.Unicode.Utf8.IsValid(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan))
+                    throw Errors.Errors.InvalidJson("A string is not valid UTF-8.");
+                text = reader.TokenType == JsonTokenType.PropertyName ? reader.GetString() : null;
             }
-            catch (InvalidOperationException)
+            else
             {
-                throw Errors.Errors.InvalidJson("A string holds invalid UTF-8 or an unpaired surrogate escape.");
+                try
+                {
+                    text = reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw Errors.Errors.InvalidJson("A string holds invalid UTF-8 or an unpaired surrogate escape.");
+                }
+            }
+
+            if (reader.TokenType == JsonTokenType.PropertyName) path[^1] = path[^1] with { Name = text };
+            else NextElement(path);
+        }
+    }
+
+    /// <summary>After a value inside an array, the next index.</summary>
+    private static void NextElement(List<(bool Array, string? Name, int Index)> path)
+    {
+        if (path.Count > 0 && path[^1] is { Array: true } top) path[^1] = top with { Index = top.Index + 1 };
+    }
+
+    /// <summary>The current value's place as OpenAI names parameters: <c>messages[2].content</c>, <c>metadata.x</c>.</summary>
+    private static string PathOf(List<(bool Array, string? Name, int Index)> path)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var frame in path)
+        {
+            if (frame.Array)
+            {
+                text.Append('[').Append(frame.Index.ToString(CultureInfo.InvariantCulture)).Append(']');
+            }
+            else if (frame.Name is { } name)
+            {
+                if (text.Length > 0) text.Append('.');
+                text.Append(name.Length > 64 ? name[..64] : name);
             }
         }
+
+        return text.Length == 0 ? "body" : text.ToString();
     }
 
     private static ChatMessage ValidateMessage(JsonNode? node, int index)

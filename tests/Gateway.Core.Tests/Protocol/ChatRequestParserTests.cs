@@ -29,6 +29,28 @@ public sealed class ChatRequestParserTests
         Assert.Equal(code, error.Code);
     }
 
+    // ---- Numbers ----
+
+    [Theory]
+    [InlineData("""{"model":"gpt-4o","temperature":0,"x":1e400,"messages":[{"role":"user","content":"hi"}]}""", "x")]
+    [InlineData("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":-1e400}""", "temperature")]
+    [InlineData("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"metadata":{"a":{"b":[1,2,1e999]}}}""", "metadata.a.b[2]")]
+    [InlineData("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"},{"role":"user","content":"x","weight":1E+309}]}""", "messages[1].weight")]
+    [InlineData("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":1e400},"n":1}""", "logit_bias.50256")]
+    public void A_number_beyond_a_double_anywhere_is_an_invalid_value_naming_its_field(string json, string param)
+    {
+        var error = Reject(json);
+        AssertInvalid(error, param, "invalid_value");
+        Assert.Contains(param, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Large_and_tiny_finite_numbers_still_parse()
+    {
+        var request = Parse("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"metadata":{"a":"b"},"seed":9007199254740993,"x":1e308,"y":1e-400}""");
+        Assert.Equal("gpt-4o", request.Model);
+    }
+
     // ---- Body shape ----
 
     [Fact]
