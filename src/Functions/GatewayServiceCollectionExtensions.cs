@@ -34,6 +34,7 @@ public static class GatewayServiceCollectionExtensions
         var secrets = new ConfigurationSecretResolver(configuration);
         // Fail at startup, naming every bad setting, rather than on the first request.
         _ = ModelCatalog.Create(options.Catalog, secrets);
+        if (DevKeyPolicy.Refusal(options.DevKey, name => configuration[name]) is { } devKeyRefused) throw new InvalidOperationException(devKeyRefused);
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));

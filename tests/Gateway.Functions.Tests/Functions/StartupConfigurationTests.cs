@@ -39,6 +39,27 @@ public sealed class StartupConfigurationTests
         Assert.Equal("sk-gw-dev-local", (string?)sample["Values"]!["Gateway__DevKey"]);
         Assert.Equal("dotnet-isolated", (string?)sample["Values"]!["FUNCTIONS_WORKER_RUNTIME"]);
         Assert.False(string.IsNullOrEmpty((string?)sample["Values"]!["Gateway__AdminKey"]));
+        // the dev key is allowed only in Development, which the sample says explicitly
+        Assert.Equal("Development", (string?)sample["Values"]!["AZURE_FUNCTIONS_ENVIRONMENT"]);
+    }
+
+    [Fact]
+    public void The_development_key_stops_startup_on_azure_with_a_clear_message_and_without_the_key()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Gateway:DevKey"] = "sk-gw-dev-local",
+            ["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development",
+            ["WEBSITE_INSTANCE_ID"] = "6a7b8c",
+        };
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddGateway(Config(settings)));
+        Assert.Contains("Gateway__DevKey", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("WEBSITE_INSTANCE_ID", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-gw-dev-local", ex.Message, StringComparison.Ordinal);
+
+        settings.Remove("WEBSITE_INSTANCE_ID");
+        new ServiceCollection().AddGateway(Config(settings));
     }
 
     [Fact]
