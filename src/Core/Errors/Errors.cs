@@ -80,4 +80,7 @@ public static class Errors
 
     public static GatewayException Internal() =>
         new(new GatewayError(500, "The gateway had an internal error while handling your request.", "api_error", null, "internal_error"));
+
+    /// <summary>What the client is answered for an exception: a gateway error as it is, anything else a 500 <c>internal_error</c>.</summary>
+    public static GatewayError For(Exception exception) => exception is GatewayException g ? g.Error : Internal().Error;
 }

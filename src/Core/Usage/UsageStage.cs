@@ -43,6 +43,13 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             meterState.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
             throw;
         }
+        catch (Exception ex)
+        {
+            // anything else is answered as a 500 (Errors.For): the record says so, never a success
+            var error = Errors.Errors.For(ex);
+            meterState.Fail(error.Status, error.Code);
+            throw;
+        }
 
         switch (result)
         {

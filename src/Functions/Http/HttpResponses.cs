@@ -33,5 +33,5 @@ public static class HttpResponses
     }
 
     /// <summary>Maps any exception escaping a function to an error body: a gateway error as is, anything else as a 500 that hides the detail.</summary>
-    public static GatewayError ErrorFor(Exception exception) => exception is GatewayException g ? g.Error : Errors.Internal().Error;
+    public static GatewayError ErrorFor(Exception exception) => Errors.For(exception);
 }

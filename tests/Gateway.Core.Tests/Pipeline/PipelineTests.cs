@@ -148,6 +148,23 @@ public sealed class PipelineTests
         await Assert.ThrowsAsync<NullReferenceException>(() => buggy.HandleAsync(Context()));
     }
 
+    [Fact]
+    public async Task An_exception_that_is_not_a_gateway_error_is_recorded_as_the_500_the_client_gets_never_a_success()
+    {
+        var sink = new Gateway.Core.Usage.InMemoryUsageSink();
+        var meter = new Gateway.Core.Pricing.PricingCostMeter(new Gateway.Core.Pricing.PriceCatalogHolder(Gateway.Core.Pricing.PriceCatalog.Default), new Gateway.Core.Pricing.InMemoryVolumeTracker());
+        var service = new ChatCompletionService(new GatewayPipeline([new Gateway.Core.Usage.UsageStage(sink, meter, new GatewayOptions()), new Throwing(new InvalidOperationException("a bug"))]));
+        var context = Context();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => service.HandleAsync(context));
+        await context.CompleteAsync();
+
+        var record = Assert.Single(sink.Records);
+        Assert.Equal(Errors.Errors.For(new InvalidOperationException()).Status, record.Status);
+        Assert.Equal(500, record.Status);
+        Assert.Equal("internal_error", record.ErrorCode);
+        Assert.Equal(Gateway.Core.Usage.UsageOutcomes.Error, record.Outcome);
+    }
+
     [Theory]
     [InlineData("abc-123")]
     [InlineData("!~")]
