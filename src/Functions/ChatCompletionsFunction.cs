@@ -55,7 +55,13 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
                         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
                         await response.StartAsync(aborted).ConfigureAwait(false);
                         var ended = await ChatStreamWriter.WriteAsync(streaming.Stream, response.Body, context.RequireRequest().IncludeUsage, aborted).ConfigureAwait(false);
-                        if (ended.Error is { } streamError) Log.StreamBroken(logger, context.RequestId, ended.Chunks, streamError.Code ?? "");
+                        if (ended.Error is { } streamError)
+                        {
+                            if (ended.Failure is { } failure) Log.Unhandled(logger, failure, context.RequestId);
+                            Log.StreamBroken(logger, context.RequestId, ended.Chunks, streamError.Code ?? "");
+                            // after the error event, an aborted connection: a clean end would read as a complete answer
+                            http.Abort();
+                        }
                     }
                     break;
             }
@@ -67,7 +73,9 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.Unhandled(logger, ex, context.RequestId);
-            await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
+            // once the response has started, an error body cannot follow it: the connection is aborted instead
+            if (response.HasStarted) http.Abort();
+            else await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {

@@ -9,8 +9,10 @@ namespace Gateway.Core.Pipeline;
 /// <summary>
 /// Writes an upstream stream to the client as server-sent events, chunk by chunk with a flush after
 /// each (never the whole response at once). The usage chunk is passed on only when the client asked for
-/// it (<c>stream_options.include_usage</c>). A failure after the first byte is sent as an error event,
-/// and the stream ends without <c>[DONE]</c>, as OpenAI does.
+/// it (<c>stream_options.include_usage</c>). A failure after the first byte — a gateway error, or any other
+/// exception, sent as the 500 <c>internal_error</c> the client would otherwise have got — is sent as an error event,
+/// and the stream ends without <c>[DONE]</c>, as OpenAI does; the caller then aborts the connection
+/// (<see cref="StreamOutcome.Error"/> is set), so no client can take the stream for a complete one.
 /// </summary>
 public static class ChatStreamWriter
 {
@@ -53,18 +55,30 @@ public static class ChatStreamWriter
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             return new StreamOutcome(chunks, null);
         }
-        catch (GatewayException ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
-            var body = Encoding.UTF8.GetString(ex.Error.ToJsonBytes());
-            await output.WriteAsync(Encoding.UTF8.GetBytes("data: " + body + "\n\n"), cancellationToken).ConfigureAwait(false);
-            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            return new StreamOutcome(chunks, ex.Error);
+            var error = Errors.Errors.For(ex);
+            try
+            {
+                await output.WriteAsync(Encoding.UTF8.GetBytes("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n"), cancellationToken).ConfigureAwait(false);
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception writeFailed) when (writeFailed is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // the connection is already gone: the caller aborts it all the same
+            }
+
+            return new StreamOutcome(chunks, error) { Failure = ex is GatewayException ? null : ex };
         }
     }
 }
 
 /// <summary>How many chunks reached the client, and the error that ended the stream early, if any.</summary>
-public sealed record StreamOutcome(int Chunks, GatewayError? Error);
+public sealed record StreamOutcome(int Chunks, GatewayError? Error)
+{
+    /// <summary>The exception behind <see cref="Error"/> when it was not a gateway error (a bug, an I/O failure): to log.</summary>
+    public Exception? Failure { get; init; }
+}
 
 /// <summary>A growable byte buffer for serialising one chunk at a time.</summary>
 internal sealed class PooledBufferWriter : System.Buffers.IBufferWriter<byte>, IDisposable

@@ -230,6 +230,12 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
             state.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
             throw;
         }
+        catch (Exception ex)
+        {
+            var error = Errors.Errors.For(ex);
+            state.Fail(error.Status, error.Code, UsageOutcomes.StreamBroken);
+            throw;
+        }
 
         if (chunk is null)
         {

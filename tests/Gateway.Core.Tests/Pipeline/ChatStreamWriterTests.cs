@@ -169,11 +169,20 @@ public sealed class ChatStreamWriterTests
     }
 
     [Fact]
-    public async Task Other_exceptions_are_not_swallowed()
+    public async Task Any_other_exception_mid_stream_is_an_internal_error_event_without_done_and_is_handed_back_to_log()
     {
         using var output = new RecordingStream();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => ChatStreamWriter.WriteAsync(new ScriptedStream([Hello], new InvalidOperationException("boom")), output, includeUsage: true, default));
-        Assert.Equal(Event(Hello), output.Text);
+        var boom = new InvalidOperationException("boom: sk-secret-in-a-message");
+        var outcome = await ChatStreamWriter.WriteAsync(new ScriptedStream([Role, Hello], boom), output, includeUsage: true, default);
+        Assert.Equal(
+            Event(Role) + Event(Hello) +
+            """data: {"error":{"message":"The gateway had an internal error while handling your request.","type":"api_error","param":null,"code":"internal_error"}}""" + "\n\n",
+            output.Text);
+        Assert.DoesNotContain("[DONE]", output.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-secret", output.Text, StringComparison.Ordinal);
+        Assert.Equal(500, outcome.Error!.Status);
+        Assert.Same(boom, outcome.Failure);
+        Assert.Equal(2, outcome.Chunks);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Gateway.Functions.Tests.Infrastructure;
+using Gateway.Core.Configuration;
 
 namespace Gateway.Functions.Tests.Functions;
 
@@ -192,5 +193,65 @@ public sealed class ChatCompletionsFunctionTests
             var (context, _) = await Post(gateway, text, key);
             Assert.True(context.Response.StatusCode is 200 or 400, $"status {context.Response.StatusCode} for input {i}");
         }
+    }
+}
+
+/// <summary>A stream that breaks after its first bytes ends with an error event and an aborted connection.</summary>
+public sealed class BrokenStreamTests
+{
+    private sealed class AbortFeature : Microsoft.AspNetCore.Http.Features.IHttpRequestLifetimeFeature
+    {
+        public CancellationToken RequestAborted { get; set; }
+        public bool Aborted { get; private set; }
+        public void Abort() => Aborted = true;
+    }
+
+    /// <summary>Two SSE chunks, then the connection fails.</summary>
+    private sealed class BreakingBody() : MemoryStream(Encoding.UTF8.GetBytes(
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n" +
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":null}]}\n\n"))
+    {
+        public override int Read(byte[] buffer, int offset, int count) => Position < Length ? base.Read(buffer, offset, count) : throw new IOException("connection reset by peer");
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Position < Length) return await base.ReadAsync(buffer, cancellationToken);
+            await Task.Yield();
+            throw new IOException("connection reset by peer");
+        }
+    }
+
+    private sealed class Upstream : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var content = new StreamContent(new BreakingBody());
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/event-stream");
+            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = content });
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_broken_mid_way_ends_with_an_error_event_no_done_and_an_aborted_connection()
+    {
+        var gateway = new TestGateway(configure: o =>
+        {
+            o.Catalog.Deployments.Add(new DeploymentOptions { Name = "up", Provider = "openai", Model = "gpt-4o-mini", Endpoint = "http://upstream.test/v1", ApiKeySetting = "UP_KEY" });
+            o.Catalog.Models.Add(new ModelOptions { Name = "up-model", Deployments = ["up"] });
+        }, secrets: new Dictionary<string, string?> { ["UP_KEY"] = "sk-upstream" }, upstream: new HttpClient(new Upstream()));
+        var key = await gateway.CreateKeyAsync();
+        var context = TestGateway.Request("POST", "/v1/chat/completions", """{"model":"up-model","stream":true,"messages":[{"role":"user","content":"hi"}]}""", key);
+        var lifetime = new AbortFeature();
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpRequestLifetimeFeature>(lifetime);
+
+        await gateway.ChatAsync(context.Request);
+
+        var text = TestGateway.ResponseText(context);
+        Assert.Contains("\"content\":\"Hel\"", text, StringComparison.Ordinal);
+        Assert.Contains("data: {\"error\":", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.True(lifetime.Aborted, "the connection was aborted after the error event");
+        var record = Assert.Single(gateway.UsageRecords);
+        Assert.NotEqual(200, record.Status);
     }
 }
