@@ -46,9 +46,11 @@ public sealed class ProviderStage(
         var models = new List<CatalogModel> { model };
         if (catalog is not null)
         {
+            // a fallback the key may not use is skipped, as if it were not configured
+            var allowed = context.RequirePrincipal().AllowedModels;
             foreach (var name in model.Fallbacks)
             {
-                if (catalog.TryResolve(name, out var fallback)) models.Add(fallback);
+                if (catalog.TryResolve(name, out var fallback) && fallback.IsAllowedBy(allowed)) models.Add(fallback);
             }
         }
 

@@ -1,0 +1,60 @@
+using System.Text;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Pipeline.Stages;
+using Gateway.Testing;
+
+namespace Gateway.Core.Tests.Routing;
+
+/// <summary>A key limited to some models is never answered by a fallback it may not use.</summary>
+public sealed class FallbackPermissionTests
+{
+    private static GatewayRuntime Runtime() => new(new GatewayOptions
+    {
+        Catalog = new CatalogOptions
+        {
+            Deployments =
+            [
+                // nothing listens on the discard port: the primary fails at once
+                new DeploymentOptions { Name = "down", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = "http://127.0.0.1:9/v1" },
+                new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" },
+            ],
+            Models = [new ModelOptions { Name = "fail-1", Deployments = ["down"], Fallbacks = ["fast-1"] }, new ModelOptions { Name = "fast-1", Deployments = ["mock"] }],
+        },
+        Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 2 },
+    }, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+
+    private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome)> SendAsync(GatewayRuntime runtime, params string[] allowed)
+    {
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", allowed, new Dictionary<string, string>()), default);
+        var body = Encoding.UTF8.GetBytes("""{"model":"fail-1","messages":[{"role":"user","content":"hello"}]}""");
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+        await context.CompleteAsync();
+        return (context, outcome);
+    }
+
+    [Fact]
+    public async Task A_fallback_the_key_may_not_use_is_skipped_and_the_request_fails_as_without_fallbacks()
+    {
+        var (context, outcome) = await SendAsync(Runtime(), "fail-1");
+        Assert.NotNull(outcome.Error);
+        Assert.True(outcome.Error.Status >= 500, outcome.Error.ToString());
+        Assert.False(context.ResponseHeaders.ContainsKey(ProviderStage.FallbackHeader));
+    }
+
+    [Fact]
+    public async Task A_fallback_the_key_may_use_still_answers()
+    {
+        var (context, outcome) = await SendAsync(Runtime(), "fail-1", "fast-1");
+        Assert.Null(outcome.Error);
+        Assert.Equal("fast-1", context.ResponseHeaders[ProviderStage.FallbackHeader]);
+
+        // and a key with no model list may use every model
+        var (unrestricted, answered) = await SendAsync(Runtime());
+        Assert.Null(answered.Error);
+        Assert.Equal("fast-1", unrestricted.ResponseHeaders[ProviderStage.FallbackHeader]);
+    }
+}
