@@ -159,10 +159,15 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
     private sealed record BudgetDirectory(ImmutableDictionary<BudgetScope, BudgetState> Budgets, DateTimeOffset ReadAt, long ReadStarted);
 
     /// <summary>The budgets that apply to a request with this principal, end user and tags, in path order.</summary>
-    public static IEnumerable<BudgetScope> PathOf(string? keyId, string? user, string? team, IReadOnlyDictionary<string, string> tags)
+    /// <summary>
+    /// The scopes a request's spend counts against: its key, the key's user, the end user the client named (an extra
+    /// scope, never in place of the key's user), the key's team, every tag, and the global budget.
+    /// </summary>
+    public static IEnumerable<BudgetScope> PathOf(string? keyId, string? user, string? team, IReadOnlyDictionary<string, string> tags, string? endUser = null)
     {
         if (!string.IsNullOrEmpty(keyId)) yield return BudgetScope.ForKey(keyId);
         if (!string.IsNullOrEmpty(user)) yield return BudgetScope.ForUser(user);
+        if (!string.IsNullOrEmpty(endUser) && !string.Equals(endUser, user, StringComparison.Ordinal)) yield return BudgetScope.ForUser(endUser);
         if (!string.IsNullOrEmpty(team)) yield return BudgetScope.ForTeam(team);
         foreach (var (name, value) in tags.OrderBy(t => t.Key, StringComparer.Ordinal)) yield return BudgetScope.ForTag(name, value);
         yield return BudgetScope.Global;

@@ -14,7 +14,8 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
         var estimate = context.CostEstimate;
         if (estimate is null || estimate.MaxCostUsd <= 0m) return await next(context).ConfigureAwait(false);
         var principal = context.RequirePrincipal();
-        var path = BudgetGate.PathOf(principal.KeyId, context.EndUser ?? principal.User, principal.Team, context.Tags);
+        // the key's user, team and tags always apply; an end user the client names adds a scope
+        var path = BudgetGate.PathOf(principal.KeyId, principal.User, principal.Team, context.Tags, context.EndUser);
         // the usage record's id: unique per request (a client's x-request-id may repeat)
         var requestId = context.ResponseHeaders.TryGetValue(Usage.UsageStage.RecordIdHeader, out var recordId) ? recordId : "req_" + Guid.NewGuid().ToString("N");
         BudgetAdmission admission;

@@ -108,7 +108,10 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 throw Errors.Errors.InvalidRequest($"The {options.TagsHeader} header must be key=value pairs separated by commas (each at most {MaxTagLength} characters).", options.TagsHeader);
             }
 
-            tags[part[..eq].Trim()] = part[(eq + 1)..].Trim();
+            // request tags add to the key's, never change them (a key's tags select its budgets and reports)
+            var name = part[..eq].Trim();
+            if (context.Principal?.Tags.ContainsKey(name) == true) continue;
+            tags[name] = part[(eq + 1)..].Trim();
         }
 
         if (tags.Count > MaxTags) throw Errors.Errors.InvalidRequest($"At most {MaxTags} tags are allowed per request.", options.TagsHeader);
