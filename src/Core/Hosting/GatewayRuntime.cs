@@ -54,6 +54,7 @@ public sealed class GatewayRuntime
             new UsageStage(UsageSink, CostMeter, options),
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
+            new StopStage(Upstream, Catalog),
             new CostEstimateStage(CostMeter),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),

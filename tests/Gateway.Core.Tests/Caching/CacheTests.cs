@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Gateway.Core.Auth;
+using Gateway.Core.Budgets;
 using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Protocol;
+using Gateway.Core.Routing;
 using Gateway.Core.Usage;
 using Gateway.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -138,6 +140,41 @@ public sealed class CacheTests
         Assert.All(results, r => Assert.Contains("the shared answer", r.Text, StringComparison.Ordinal));
         Assert.Equal(99, results.Count(r => r.Context.ResponseHeaders[CacheStage.StatusHeader] is "coalesced" or "hit"));
         Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
+    }
+
+    [Fact]
+    public async Task A_stopped_model_or_provider_is_refused_for_cache_hits_and_for_callers_joining_a_call_in_flight()
+    {
+        await using var upstream = await FakeLlmServer.StartAsync();
+        var (runtime, _, key, _) = await Gateway(TimeProvider.System,
+            new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", ApiKeySetting = "K" });
+        const string cached = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"cache me"}]}""";
+        Assert.Null((await Send(runtime, key, cached)).Outcome.Error);
+        Assert.Equal("hit", (await Send(runtime, key, cached)).Context.ResponseHeaders[CacheStage.StatusHeader]);
+
+        // (Invalidate stands for the instance's periodic re-read of the stop list)
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(true, StopTarget.Model, "m", "runaway costs"), TimeSpan.FromSeconds(5), default);
+        runtime.Upstream.Invalidate();
+        var hit = await Send(runtime, key, cached);
+        Assert.Equal("model_stopped", hit.Outcome.Error?.Code);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(false, StopTarget.Model, "m"), TimeSpan.FromSeconds(5), default);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(true, StopTarget.Provider, "openai", "incident 7"), TimeSpan.FromSeconds(5), default);
+        runtime.Upstream.Invalidate();
+        Assert.Equal("provider_stopped", (await Send(runtime, key, cached)).Outcome.Error?.Code);
+
+        // a caller that arrives while the leader's call is in flight is refused too, once the stop is known
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(false, StopTarget.Provider, "openai"), TimeSpan.FromSeconds(5), default);
+        runtime.Upstream.Invalidate();
+        upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(2)));
+        upstream.Enqueue(new FakeReply { Text = "slow answer" });
+        const string joined = """{"model":"m","temperature":0,"messages":[{"role":"user","content":"join me while stopped"}]}""";
+        var leader = Task.Run(() => Send(runtime, key, joined));
+        while (upstream.RequestCount < 2) await Task.Delay(10);
+        await runtime.Upstream.ChangeStopsAsync(new StopCommand(true, StopTarget.Model, "m", "stop now"), TimeSpan.FromSeconds(5), default);
+        runtime.Upstream.Invalidate();
+        var follower = await Send(runtime, key, joined);
+        Assert.Equal("model_stopped", follower.Outcome.Error?.Code);
+        await leader;
     }
 
     [Fact]

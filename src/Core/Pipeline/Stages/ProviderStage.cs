@@ -60,7 +60,7 @@ public sealed class ProviderStage(
         {
             if (upstream is not null && await upstream.StoppedAsync(StopTarget.Model, m.Name, context.Aborted).ConfigureAwait(false) is { } modelStop)
             {
-                if (m == model) throw new GatewayException(new GatewayError(403, $"The model '{m.Name}' is stopped: {modelStop.Reason}", "permission_error", "model", "model_stopped"));
+                if (m == model) throw StopStage.ModelStopped(m.Name, modelStop);
                 continue;
             }
 
@@ -73,7 +73,7 @@ public sealed class ProviderStage(
         }
 
         if (candidates.Count == 0)
-            throw new GatewayException(new GatewayError(403, $"Every provider of '{model.Name}' is stopped: {providerStop?.Reason}", "permission_error", "model", "provider_stopped"));
+            throw StopStage.ProviderStopped(model.Name, providerStop);
         return candidates;
     }
 
