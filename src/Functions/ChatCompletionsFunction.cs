@@ -39,7 +39,8 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
             switch (outcome)
             {
                 case { Error: { } error }:
-                    if (error.Status >= 500) Log.UpstreamFailed(logger, context.RequestId, error.Status, error.Code ?? "");
+                    if (error.Status >= 500)
+                        Log.UpstreamFailed(logger, context.RequestId, error.Status, error.Code ?? "", outcome.Cause is { } cause ? ErrorDescription.Of(cause) : "");
                     await HttpResponses.WriteErrorAsync(response, error, aborted).ConfigureAwait(false);
                     break;
                 case { Result: GatewayResult.Completion completion }:
@@ -98,8 +99,8 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
 
     private static partial class Log
     {
-        [LoggerMessage(2001, LogLevel.Warning, "Request {RequestId} failed upstream with {Status} ({Code}).")]
-        public static partial void UpstreamFailed(ILogger logger, string requestId, int status, string code);
+        [LoggerMessage(2001, LogLevel.Warning, "Request {RequestId} failed with {Status} ({Code}). Cause: {Cause}")]
+        public static partial void UpstreamFailed(ILogger logger, string requestId, int status, string code, string cause);
 
         [LoggerMessage(2002, LogLevel.Warning, "Request {RequestId}: the upstream stream broke after {Chunks} chunks ({Code}).")]
         public static partial void StreamBroken(ILogger logger, string requestId, int chunks, string code);

@@ -44,6 +44,7 @@ public sealed class ModelsFunction(GatewayRuntime runtime)
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            AdminRequests.LogUnexpected(request, ex);
             await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
         }
         return new EmptyResult();

@@ -22,7 +22,7 @@ public sealed class ChatCompletionService(GatewayPipeline pipeline)
         {
             SetLatency(context);
             if (ex.Error.RetryAfterSeconds is { } seconds) context.ResponseHeaders[GatewayHeaders.RetryAfter] = seconds.ToString(CultureInfo.InvariantCulture);
-            return new ChatCompletionOutcome(null, ex.Error);
+            return new ChatCompletionOutcome(null, ex.Error) { Cause = ex.InnerException };
         }
         catch (OperationCanceledException) when (context.Aborted.IsCancellationRequested)
         {
@@ -37,4 +37,8 @@ public sealed class ChatCompletionService(GatewayPipeline pipeline)
 }
 
 /// <summary>Either a result to write, or the error to answer with.</summary>
-public sealed record ChatCompletionOutcome(GatewayResult? Result, GatewayError? Error);
+public sealed record ChatCompletionOutcome(GatewayResult? Result, GatewayError? Error)
+{
+    /// <summary>What lay behind <see cref="Error"/> (a connect failure, a storage error), to log: never sent to the client.</summary>
+    public Exception? Cause { get; init; }
+}

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Gateway.Core.Errors;
+using Microsoft.Extensions.Logging;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
@@ -8,7 +10,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Gateway.Functions.Http;
 
 /// <summary>Admin endpoints: a request id, the admin key check, and OpenAI-shaped errors for everything.</summary>
-public static class AdminRequests
+public static partial class AdminRequests
 {
     public static void Authorize(GatewayRuntime runtime, HttpRequest request)
     {
@@ -29,10 +31,30 @@ public static class AdminRequests
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            LogUnexpected(request, ex);
             await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
         }
 
         return new EmptyResult();
+    }
+
+    /// <summary>
+    /// Logs what is not an expected refusal (a gateway error below 500): a bug, a storage failure, a gateway error of
+    /// 500 and up with its cause — as a redacted description (<see cref="ErrorDescription"/>), never a secret.
+    /// </summary>
+    public static void LogUnexpected(HttpRequest request, Exception ex)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (ex is GatewayException { Error.Status: < 500 }) return;
+        var logger = (request.HttpContext.RequestServices?.GetService(typeof(ILoggerFactory)) as ILoggerFactory)?.CreateLogger("Gateway.Functions.Requests");
+        if (logger is null) return;
+        Log.Unexpected(logger, request.Method, request.Path.Value ?? "", ErrorDescription.Of(ex));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(2101, LogLevel.Error, "{Method} {Path} failed unexpectedly: {Error}")]
+        public static partial void Unexpected(ILogger logger, string method, string path, string error);
     }
 
     /// <summary>Runs an admin action that writes its own response (streamed exports).</summary>
@@ -48,6 +70,7 @@ public static class AdminRequests
         {
             // Before the first byte this is a normal error; after it, the export is cut short (the client sees a
             // truncated body and a reset connection rather than a silently partial file).
+            LogUnexpected(request, ex);
             if (response.HasStarted) request.HttpContext.Abort();
             else await HttpResponses.WriteErrorAsync(response, HttpResponses.ErrorFor(ex), CancellationToken.None).ConfigureAwait(false);
         }

@@ -255,3 +255,40 @@ public sealed class BrokenStreamTests
         Assert.NotEqual(200, record.Status);
     }
 }
+
+/// <summary>A failure's cause reaches the log (redacted), never the client.</summary>
+public sealed class FailureLoggingTests
+{
+    private sealed class CapturingLogger : Microsoft.Extensions.Logging.ILogger<ChatCompletionsFunction>
+    {
+        public List<string> Lines { get; } = [];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines) Lines.Add(formatter(state, exception));
+        }
+    }
+
+    [Fact]
+    public async Task An_upstream_failure_is_logged_with_its_cause_and_the_client_gets_only_the_openai_error()
+    {
+        var gateway = new TestGateway(configure: o =>
+        {
+            // nothing listens on the discard port
+            o.Catalog.Deployments.Add(new DeploymentOptions { Name = "down", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = "http://127.0.0.1:9/v1" });
+            o.Catalog.Models.Add(new ModelOptions { Name = "down-model", Deployments = ["down"] });
+        });
+        var logger = new CapturingLogger();
+        var chat = new ChatCompletionsFunction(gateway.Runtime, logger, gateway.AfterResponse);
+        var key = await gateway.CreateKeyAsync();
+        var context = TestGateway.Request("POST", "/v1/chat/completions", """{"model":"down-model","messages":[{"role":"user","content":"hi"}]}""", key);
+        await chat.Run(context.Request);
+
+        Assert.Equal(502, context.Response.StatusCode);
+        var body = TestGateway.ResponseText(context);
+        Assert.DoesNotContain("127.0.0.1:9", body, StringComparison.Ordinal);
+        var line = Assert.Single(logger.Lines, l => l.Contains("failed with 502", StringComparison.Ordinal));
+        Assert.Contains("Cause: HttpRequestException", line, StringComparison.Ordinal);
+    }
+}
