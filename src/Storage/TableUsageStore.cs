@@ -13,7 +13,7 @@ namespace Gateway.Storage;
 /// one row. Buckets that received records are marked in a second table for the rollup job. Cost is stored as an
 /// exact decimal string.
 /// </summary>
-public sealed class TableUsageStore(TableClient records, TableClient dirty) : IUsageRecordStore
+public sealed class TableUsageStore(TableClient records, TableClient dirty, TimeProvider? time = null) : IUsageRecordStore
 {
     private const string DirtyPartition = "dirty";
     private readonly LazyTable _records = new(records);
@@ -27,7 +27,7 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty) : IU
 
         // Marked after the rows are durable: the rollup job may then see a mark early, never a row without one.
         var marks = await _dirty.GetAsync(cancellationToken).ConfigureAwait(false);
-        var now = DateTimeOffset.UtcNow;
+        var now = (time ?? TimeProvider.System).GetUtcNow();
         var buckets = batch.Select(r => UsageBuckets.Key(r.At, Granularity.FiveMinutes)).Distinct(StringComparer.Ordinal)
             .Select(b => new TableEntity(DirtyPartition, b) { ["MarkedAt"] = now });
         await TableBatches.SubmitAsync(marks, buckets, TableTransactionActionType.UpsertReplace, cancellationToken).ConfigureAwait(false);

@@ -39,14 +39,19 @@ public static class UpstreamErrors
         };
     }
 
-    /// <summary>Retry-After in whole seconds (rounded up) from retry-after, retry-after-ms or an HTTP date; capped at an hour.</summary>
-    public static int? RetryAfterSeconds(HttpResponseMessage response)
+    /// <summary>
+    /// Retry-After in whole seconds (rounded up) from retry-after, retry-after-ms or an HTTP date (counted from the
+    /// response's own Date when it has one, else from <paramref name="time"/>'s now); capped at an hour.
+    /// </summary>
+    public static int? RetryAfterSeconds(HttpResponseMessage response, TimeProvider? time = null)
     {
+        ArgumentNullException.ThrowIfNull(response);
         if (response.Headers.TryGetValues("retry-after-ms", out var ms) && double.TryParse(ms.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var millis) && millis >= 0)
             return Cap((int)Math.Ceiling(millis / 1000));
         var retryAfter = response.Headers.RetryAfter;
         if (retryAfter?.Delta is { } delta) return Cap((int)Math.Ceiling(delta.TotalSeconds));
-        if (retryAfter?.Date is { } date) return Cap((int)Math.Ceiling(Math.Max(0, (date - DateTimeOffset.UtcNow).TotalSeconds)));
+        if (retryAfter?.Date is { } date)
+            return Cap((int)Math.Ceiling(Math.Max(0, (date - (response.Headers.Date ?? (time ?? TimeProvider.System).GetUtcNow())).TotalSeconds)));
         return null;
     }
 
