@@ -78,6 +78,10 @@ public static class Errors
     public static GatewayException DependencyUnavailable(string what, string code, Exception inner) =>
         new(new GatewayError(503, $"The gateway could not check {what}; the request was not sent. Retry shortly.", "api_error", null, code) { RetryAfterSeconds = 1 }, inner);
 
+    /// <summary>Too many keys this instance has never seen, at once: the lookup is not made (a flood of guessed keys).</summary>
+    public static GatewayException TooManyUnknownKeys() =>
+        new(new GatewayError(429, "Too many requests with keys this gateway instance does not know; retry shortly.", "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = 1 });
+
     public static GatewayException Internal() =>
         new(new GatewayError(500, "The gateway had an internal error while handling your request.", "api_error", null, "internal_error"));
 

@@ -116,6 +116,46 @@ public sealed class KeyAuthenticatorTests
     // ---- KeyAuthenticator ----
 
     [Fact]
+    public async Task A_flood_of_unknown_keys_neither_evicts_the_keys_in_use_nor_makes_every_miss_a_storage_read()
+    {
+        var (auth, admin) = Administration();
+        var (_, key) = await admin.CreateAsync(Create(), default);
+        Assert.NotNull(await auth.AuthenticateAsync(key, default));
+        var before = _store.Lookups;
+
+        // 150,000 random keys within one second (the clock does not move): beyond the lookup budget they are refused
+        // with 429 and no read; the cache of unknown keys overflows and is cleared, the known key's entry is not
+        var refused = 0;
+        for (var i = 0; i < 150_000; i++)
+        {
+            try
+            {
+                Assert.Null(await auth.AuthenticateAsync(KeyHasher.NewKey(), default));
+            }
+            catch (GatewayException ex) when (ex.Error.Status == 429)
+            {
+                Assert.Equal("rate_limit_exceeded", ex.Error.Code);
+                Assert.Equal(1, ex.Error.RetryAfterSeconds);
+                refused++;
+            }
+        }
+
+        // (the real key's first use took one lookup of the burst)
+        var budget = (int)KeyAuthenticator.UnknownLookupBurst - 1;
+        Assert.Equal(budget, _store.Lookups - before);
+        Assert.Equal(150_000 - budget, refused);
+        var lookups = _store.Lookups;
+        Assert.NotNull(await auth.AuthenticateAsync(key, default));
+        Assert.Equal(lookups, _store.Lookups); // still cached
+
+        // the budget refills with time; a known key is re-read when its entry expires, whatever the budget
+        _time.Advance(TimeSpan.FromSeconds(31));
+        Assert.NotNull(await auth.AuthenticateAsync(key, default));
+        Assert.Equal(lookups + 1, _store.Lookups);
+        Assert.Null(await auth.AuthenticateAsync(KeyHasher.NewKey(), default));
+    }
+
+    [Fact]
     public async Task A_known_key_yields_its_principal()
     {
         var (_, admin) = Administration();
