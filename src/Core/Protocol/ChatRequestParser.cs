@@ -36,6 +36,13 @@ public static class ChatRequestParser
 
     /// <summary>The longest <c>model</c> and <c>user</c> accepted (OpenAI's limit for <c>user</c>).</summary>
     public const int MaxIdentifierLength = 256;
+    /// <summary>Request limits, as OpenAI's API states them: messages, tools, metadata pairs and their lengths, any string.</summary>
+    public const int MaxMessages = 2048;
+    public const int MaxTools = 128;
+    public const int MaxMetadataPairs = 16;
+    public const int MaxMetadataKeyLength = 64;
+    public const int MaxMetadataValueLength = 512;
+    public const int MaxStringLength = 10_485_760;
 
     public static ChatRequest Validate(JsonObject body)
     {
@@ -50,6 +57,8 @@ public static class ChatRequestParser
             throw Errors.Errors.InvalidRequest("'messages' must be an array.", "messages");
         if (messagesArray.Count == 0)
             throw Errors.Errors.InvalidRequest("'messages' must contain at least one message.", "messages");
+        if (messagesArray.Count > MaxMessages)
+            throw Errors.Errors.InvalidRequest($"Invalid 'messages': array too long. Expected an array with maximum length {MaxMessages}, but got an array with length {messagesArray.Count} instead.", "messages", "array_above_max_length");
 
         var messages = new List<ChatMessage>(messagesArray.Count);
         for (var i = 0; i < messagesArray.Count; i++) messages.Add(ValidateMessage(messagesArray[i], i));
@@ -82,8 +91,7 @@ public static class ChatRequestParser
             throw Errors.Errors.InvalidRequest($"Invalid 'user': string too long. Expected a string with maximum length {MaxIdentifierLength}, but got a string with length {user.Length} instead.", "user", "string_above_max_length");
         if (body["logit_bias"] is { } lb && lb is not JsonObject)
             throw Errors.Errors.InvalidRequest("'logit_bias' must be an object mapping token ids to bias values.", "logit_bias");
-        if (body["metadata"] is { } md && md is not JsonObject)
-            throw Errors.Errors.InvalidRequest("'metadata' must be an object.", "metadata");
+        if (body["metadata"] is { } md) ValidateMetadata(md);
 
         var stop = ValidateStop(body);
         var hasTools = ValidateTools(body);
@@ -160,6 +168,14 @@ public static class ChatRequestParser
                 {
                     throw Errors.Errors.InvalidJson("A string holds invalid UTF-8 or an unpaired surrogate escape.");
                 }
+            }
+
+            // any string: at most MaxStringLength characters (its UTF-8 length bounds its UTF-16 length, so most never count)
+            var bytes = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+            if (bytes > MaxStringLength && (text ?? reader.GetString()!).Length > MaxStringLength)
+            {
+                var at = PathOf(path);
+                throw Errors.Errors.InvalidRequest($"Invalid '{at}': string too long. Expected a string with maximum length {MaxStringLength}.", at, "string_above_max_length");
             }
 
             if (reader.TokenType == JsonTokenType.PropertyName) path[^1] = path[^1] with { Name = text };
@@ -273,10 +289,30 @@ public static class ChatRequestParser
         }
     }
 
+    /// <summary>At most 16 pairs of string keys (up to 64 characters) and string values (up to 512), as OpenAI.</summary>
+    private static void ValidateMetadata(JsonNode metadata)
+    {
+        if (metadata is not JsonObject pairs) throw Errors.Errors.InvalidRequest("'metadata' must be an object.", "metadata");
+        if (pairs.Count > MaxMetadataPairs)
+            throw Errors.Errors.InvalidRequest($"Invalid 'metadata': too many properties. Expected an object with at most {MaxMetadataPairs} properties, but got {pairs.Count}.", "metadata", "object_above_max_properties");
+        foreach (var (key, value) in pairs)
+        {
+            if (key.Length > MaxMetadataKeyLength)
+                throw Errors.Errors.InvalidRequest($"Invalid 'metadata': a key is too long. Expected at most {MaxMetadataKeyLength} characters, but got {key.Length}.", "metadata", "string_above_max_length");
+            var path = "metadata." + key;
+            if (value is not JsonValue v || !v.TryGetValue<string>(out var text))
+                throw Errors.Errors.InvalidRequest($"Invalid type for '{path}': expected a string.", path, "invalid_type");
+            if (text.Length > MaxMetadataValueLength)
+                throw Errors.Errors.InvalidRequest($"Invalid '{path}': string too long. Expected a string with maximum length {MaxMetadataValueLength}, but got a string with length {text.Length} instead.", path, "string_above_max_length");
+        }
+    }
+
     private static bool ValidateTools(JsonObject body)
     {
         if (body["tools"] is not { } toolsNode) return false;
         if (toolsNode is not JsonArray tools) throw Errors.Errors.InvalidRequest("'tools' must be an array.", "tools", "invalid_type");
+        if (tools.Count > MaxTools)
+            throw Errors.Errors.InvalidRequest($"Invalid 'tools': array too long. Expected an array with maximum length {MaxTools}, but got an array with length {tools.Count} instead.", "tools", "array_above_max_length");
         for (var i = 0; i < tools.Count; i++)
         {
             var path = $"tools[{i.ToString(CultureInfo.InvariantCulture)}]";

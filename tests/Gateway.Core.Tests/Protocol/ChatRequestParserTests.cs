@@ -51,6 +51,34 @@ public sealed class ChatRequestParserTests
         Assert.Equal("gpt-4o", request.Model);
     }
 
+    // ---- Request limits ----
+
+    [Fact]
+    public void Requests_beyond_openais_limits_are_refused_naming_the_field()
+    {
+        var message = """{"role":"user","content":"x"}""";
+        AssertInvalid(Reject(WithMessages("[" + string.Join(",", Enumerable.Repeat(message, ChatRequestParser.MaxMessages + 1)) + "]")), "messages", "array_above_max_length");
+        Assert.Equal("gpt-4o", Parse(WithMessages("[" + string.Join(",", Enumerable.Repeat(message, ChatRequestParser.MaxMessages)) + "]")).Model);
+
+        var tool = """{"type":"function","function":{"name":"f","parameters":{}}}""";
+        AssertInvalid(Reject(With("tools", "[" + string.Join(",", Enumerable.Repeat(tool, ChatRequestParser.MaxTools + 1)) + "]")), "tools", "array_above_max_length");
+
+        var pairs = string.Join(",", Enumerable.Range(0, 17).Select(i => $"\"k{i}\":\"v\""));
+        AssertInvalid(Reject(With("metadata", "{" + pairs + "}")), "metadata", "object_above_max_properties");
+        AssertInvalid(Reject(With("metadata", $$"""{"{{new string('k', 65)}}":"v"}""")), "metadata", "string_above_max_length");
+        AssertInvalid(Reject(With("metadata", $$"""{"k":"{{new string('v', 513)}}"}""")), "metadata.k", "string_above_max_length");
+        AssertInvalid(Reject(With("metadata", """{"k":1}""")), "metadata.k", "invalid_type");
+        Assert.Equal("gpt-4o", Parse(With("metadata", $$"""{"k":"{{new string('v', 512)}}"}""")).Model);
+    }
+
+    [Fact]
+    public void A_string_over_ten_million_characters_anywhere_is_refused_naming_where()
+    {
+        var huge = new string('a', ChatRequestParser.MaxStringLength + 1);
+        AssertInvalid(Reject(WithMessages($$"""[{"role":"user","content":"{{huge}}"}]""")), "messages[0].content", "string_above_max_length");
+        AssertInvalid(Reject(With("x_extra", $$"""{"deep":["{{huge}}"]}""")), "x_extra.deep[0]", "string_above_max_length");
+    }
+
     // ---- Body shape ----
 
     [Fact]
@@ -580,7 +608,8 @@ public sealed class ChatRequestParserTests
         var error = Reject(With(field, raw));
         AssertInvalid(error, field, null);
         Assert.Equal(message, error.Message);
-        Assert.NotNull(Parse(With(field, """{"50256":-100}""")));
+        // metadata values are strings, as OpenAI's
+        Assert.NotNull(Parse(With(field, field == "metadata" ? """{"50256":"-100"}""" : """{"50256":-100}""")));
     }
 
     // ---- stop ----
