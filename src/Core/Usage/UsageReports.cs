@@ -40,9 +40,10 @@ public sealed record UsageReportQuery(DateTimeOffset From, DateTimeOffset To, st
             "hour" => ReportInterval.Hour,
             _ => throw Errors.Errors.InvalidRequest("'interval' must be total, day or hour.", "interval"),
         };
+        var value = query("value");
+        BoundRows(from, to, groupBy, string.IsNullOrEmpty(value) ? null : value, interval);
         var currency = (query("currency") ?? "USD").ToUpperInvariant();
         if (!currencyKnown(currency)) throw Errors.Errors.InvalidRequest($"Unknown currency '{currency}'. Configure its rate under Gateway:Pricing:Currencies.", "currency");
-        var value = query("value");
         return new UsageReportQuery(
             UsageBuckets.Floor(from, Granularity.FiveMinutes),
             Ceil(to),
@@ -52,16 +53,44 @@ public sealed record UsageReportQuery(DateTimeOffset From, DateTimeOffset To, st
             currency);
     }
 
+    /// <summary>The longest range an hourly series may cover: 31 days (744 points), 7 days when every group gets one.</summary>
+    public static readonly TimeSpan MaxHourlyRange = TimeSpan.FromDays(31);
+    public static readonly TimeSpan MaxHourlyGroupedRange = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Refuses, with what to ask instead, a report whose series would be too long to answer at once: hourly points over
+    /// more than 31 days, or over more than 7 days for every value of a dimension (users, keys, tags can number
+    /// thousands). Daily series are bounded by <see cref="MaxRange"/>; the raw records of any range are in the export.
+    /// </summary>
+    private static void BoundRows(DateTimeOffset from, DateTimeOffset to, string groupBy, string? value, ReportInterval interval)
+    {
+        if (interval != ReportInterval.Hour) return;
+        var grouped = groupBy != UsageDimensions.All && value is null;
+        var max = grouped ? MaxHourlyGroupedRange : MaxHourlyRange;
+        if (to - from <= max) return;
+        var days = Math.Ceiling((to - from).TotalDays).ToString(CultureInfo.InvariantCulture);
+        throw Errors.Errors.InvalidRequest(grouped
+            ? $"interval=hour over {days} days for every {groupBy} would return too many rows: ask for at most {max.TotalDays} days, use interval=day, or pick one {groupBy} with value=…; the raw records of any range are in /gateway/usage/export."
+            : $"interval=hour over {days} days would return too many rows: ask for at most {max.TotalDays} days or use interval=day.", "interval", "report_too_large");
+    }
+
     private static DateTimeOffset Ceil(DateTimeOffset to)
     {
         var floor = UsageBuckets.Floor(to, Granularity.FiveMinutes);
         return floor == to ? to : floor + UsageBuckets.FiveMinutes;
     }
 
+    /// <summary>ISO 8601 dates and times only (a date; a time to the minute, second or fraction; with Z, an offset, or none for UTC).</summary>
+    private static readonly string[] IsoFormats =
+    [
+        "yyyy-MM-dd", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
+        "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+    ];
+
     internal static DateTimeOffset Time(string? text, string name)
     {
         if (string.IsNullOrWhiteSpace(text)) throw Errors.Errors.InvalidRequest($"'{name}' is required (ISO 8601, e.g. 2026-11-01T00:00:00Z).", name);
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+        if (!DateTimeOffset.TryParseExact(text.Trim(), IsoFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
         {
             throw Errors.Errors.InvalidRequest($"'{name}' is not an ISO 8601 time: '{Trim(text)}'.", name);
         }
