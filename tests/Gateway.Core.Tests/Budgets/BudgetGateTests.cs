@@ -141,6 +141,32 @@ public sealed class BudgetGateTests
     }
 
     [Fact]
+    public async Task A_client_that_leaves_while_the_lease_is_asked_for_orphans_nothing_and_spend_is_reported_without_a_later_request()
+    {
+        var time = TimeProvider.System;
+        var channel = new TestEntityChannel(time);
+        var admin = Gate(channel, time, "admin");
+        await Configure(admin, Budget(Team, 1000m, 1m));
+        using var gate = new BudgetGate(channel, time, new BudgetGateOptions { InstanceId = "leaver", ReportSeconds = 0.2 });
+        await gate.RefreshAsync(default);
+
+        // the budget is slow; the client gives up while the lease is being asked for
+        channel.Pause();
+        using var leaving = new CancellationTokenSource();
+        var admission = await gate.AdmitAsync("r0", PathFor("payments"), 0.01m, 0.01m, TimeSpan.FromSeconds(1), leaving.Token);
+        await leaving.CancelAsync();
+        await gate.SettleAsync("r0", admission, 0.01m, default);
+        await channel.ResumeAsync();
+
+        // the renewal completed regardless of the client: the lease is this instance's, not left to expire in 900 s
+        for (var i = 0; i < 400 && (await StateOf(channel, time, Team)).Leases.IsEmpty; i++) await Task.Delay(5);
+        Assert.Contains((await StateOf(channel, time, Team)).Leases, l => l.Key.Contains("leaver", StringComparison.Ordinal));
+        // and its spend reaches the budget on the gate's timer, with no later request to carry it
+        for (var i = 0; i < 400 && (await StateOf(channel, time, Team)).SpentUsd == 0m; i++) await Task.Delay(10);
+        Assert.Equal(0.01m, (await StateOf(channel, time, Team)).SpentUsd);
+    }
+
+    [Fact]
     public async Task A_fresh_instance_takes_no_provisional_lease_where_the_budget_decides_each_request()
     {
         var time = new FakeTimeProvider(Start);
