@@ -173,6 +173,24 @@ public sealed class BudgetGate : IAsyncDisposable, IDisposable
         yield return BudgetScope.Global;
     }
 
+    /// <summary>
+    /// The first stopped budget on the path, from this instance's directory, as a refusal; null when none is. For a
+    /// request with nothing to reserve (a free model): it takes nothing from a budget, but a stop refuses it all the same.
+    /// </summary>
+    public async Task<BudgetAdmission?> StoppedOnPathAsync(IEnumerable<BudgetScope> path, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Touch();
+        var directory = await DirectoryAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var scope in path)
+        {
+            if (directory.Budgets.TryGetValue(scope, out var state) && state.Stopped)
+                return new BudgetAdmission(false, [], scope, BudgetRefusal.Stopped, BudgetMachine.GetState(state, directory.ReadAt));
+        }
+
+        return null;
+    }
+
     /// <summary>Forgets the cached directory so the next request re-reads it (after an admin change on this instance).</summary>
     public void Invalidate()
     {

@@ -12,10 +12,26 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
         var estimate = context.CostEstimate;
-        if (estimate is null || estimate.MaxCostUsd <= 0m) return await next(context).ConfigureAwait(false);
         var principal = context.RequirePrincipal();
         // the key's user, team and tags always apply; an end user the client names adds a scope
         var path = BudgetGate.PathOf(principal.KeyId, principal.User, principal.Team, context.Tags, context.EndUser);
+        if (estimate is null || estimate.MaxCostUsd <= 0m)
+        {
+            // nothing to reserve (a free model, an empty estimate), but a stopped budget still refuses every request on its path
+            BudgetAdmission? stopped;
+            try
+            {
+                stopped = await gate.StoppedOnPathAsync(path, context.Aborted).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
+            {
+                throw Errors.Errors.DependencyUnavailable("its budgets", "budgets_unavailable", ex);
+            }
+
+            if (stopped is not null) throw Refused(stopped, context);
+            return await next(context).ConfigureAwait(false);
+        }
+
         // the usage record's id: unique per request (a client's x-request-id may repeat)
         var requestId = context.ResponseHeaders.TryGetValue(Usage.UsageStage.RecordIdHeader, out var recordId) ? recordId : "req_" + Guid.NewGuid().ToString("N");
         BudgetAdmission admission;
@@ -30,15 +46,17 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
         }
         if (!admission.Admitted && admission.Refusal == BudgetRefusal.Undecided)
             throw Errors.Errors.AdmissionUndecided($"the budget '{admission.RefusedBy}'");
-        if (!admission.Admitted)
-        {
-            var snapshot = admission.RefusingBudget;
-            throw Errors.Errors.BudgetExceeded(admission.RefusedBy!.Value.ToString(), admission.Refusal == BudgetRefusal.Stopped,
-                (snapshot?.SpentUsd ?? 0m) + (snapshot?.ReservedUsd ?? 0m), snapshot?.LimitUsd ?? 0m, snapshot?.PeriodEnd ?? context.ReceivedAt);
-        }
+        if (!admission.Admitted) throw Refused(admission, context);
 
         if (admission.Holds.IsEmpty) return await next(context).ConfigureAwait(false);
         context.OnCompleted(async () => await gate.SettleAsync(requestId, admission, context.Cost?.CostUsd ?? 0m, CancellationToken.None).ConfigureAwait(false));
         return await next(context).ConfigureAwait(false);
+    }
+
+    private static Errors.GatewayException Refused(BudgetAdmission admission, GatewayContext context)
+    {
+        var snapshot = admission.RefusingBudget;
+        return Errors.Errors.BudgetExceeded(admission.RefusedBy!.Value.ToString(), admission.Refusal == BudgetRefusal.Stopped,
+            (snapshot?.SpentUsd ?? 0m) + (snapshot?.ReservedUsd ?? 0m), snapshot?.LimitUsd ?? 0m, snapshot?.PeriodEnd ?? context.ReceivedAt);
     }
 }

@@ -61,4 +61,27 @@ public sealed class BudgetPathTests
         Assert.Equal("apollo", last.Tags["project"]);
         Assert.Equal("dev", last.Tags["env"]);
     }
+
+    [Fact]
+    public async Task A_stopped_budget_refuses_a_request_with_nothing_to_reserve()
+    {
+        // a self-hosted model with no price: its estimate is zero, so nothing is reserved, but the stop still applies
+        var gateway = new TestGateway(configure: o =>
+        {
+            o.Catalog.Deployments.Add(new Gateway.Core.Configuration.DeploymentOptions { Name = "local", Provider = "mock", Model = "my-local-llama" });
+            o.Catalog.Models.Add(new Gateway.Core.Configuration.ModelOptions { Name = "llama", Deployments = ["local"] });
+        });
+        var (id, key) = await gateway.Runtime.Keys.CreateAsync(new CreateKeyRequest("k", "alice", "team-a", [], new Dictionary<string, string>()), default);
+        const string body = """{"model":"llama","messages":[{"role":"user","content":"hi"}]}""";
+        var (free, _) = await ChatAsync(gateway, key, body);
+        Assert.Equal(200, free);
+
+        var admin = new BudgetAdministration(gateway.Runtime.Budgets);
+        await admin.ConfigureAsync(new BudgetDefinition { Scope = BudgetScope.ForTeam("team-a"), LimitUsd = 100m }, default);
+        await admin.RunAsync(BudgetScope.ForTeam("team-a"), BudgetOp.Stop, "frozen", default);
+        var (status, text) = await ChatAsync(gateway, key, body);
+        Assert.Equal(429, status);
+        Assert.Contains("budget_stopped", text, StringComparison.Ordinal);
+        _ = id;
+    }
 }
