@@ -92,6 +92,8 @@ public static class ChatRequestParser
         if (body["logit_bias"] is { } lb && lb is not JsonObject)
             throw Errors.Errors.InvalidRequest("'logit_bias' must be an object mapping token ids to bias values.", "logit_bias");
         if (body["metadata"] is { } md) ValidateMetadata(md);
+        if (body["service_tier"] is { } tierNode && (tierNode is not JsonValue tierValue || !tierValue.TryGetValue<string>(out var tier) || tier is not ("auto" or "default" or "flex" or "priority" or "scale")))
+            throw Errors.Errors.InvalidRequest("Invalid value for 'service_tier': supported values are 'auto', 'default', 'flex', 'priority' and 'scale'.", "service_tier", "invalid_value");
 
         var stop = ValidateStop(body);
         var hasTools = ValidateTools(body);

@@ -318,6 +318,11 @@ public sealed class CostEstimateStage(ICostMeter meter) : IGatewayStage
 
     public ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
+        // a tier the price catalog has no prices for would be billed above what the gateway counts and budgets
+        if (context.RequireRequest().Body["service_tier"] is JsonValue tierValue && tierValue.TryGetValue<string>(out var tier) && tier is not ("auto" or "default"))
+            throw Errors.Errors.InvalidRequest(
+                $"service_tier '{tier}' cannot be priced: the price catalog has no '{tier}' prices, so the gateway could neither count nor budget it. Send 'default' or 'auto', or leave it out.",
+                "service_tier", "unsupported_value");
         context.CostEstimate = meter.Estimate(context.RequireRequest(), context.RequireModel().Deployments, context.ReceivedAt);
         context.ResponseHeaders[EstimateHeader] = UsageStage.Money(context.CostEstimate.MaxCostUsd);
         return next(context);

@@ -166,6 +166,40 @@ public sealed class PipelineTests
     }
 
     [Theory]
+    [InlineData("priority", 400, "unsupported_value")]
+    [InlineData("flex", 400, "unsupported_value")]
+    [InlineData("scale", 400, "unsupported_value")]
+    [InlineData("turbo", 400, "invalid_value")]
+    [InlineData("default", 0, null)]
+    [InlineData("auto", 0, null)]
+    public async Task A_service_tier_the_price_catalog_cannot_price_is_refused_before_it_is_sent(string tier, int status, string? code)
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" }],
+                Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
+            },
+        };
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), _time);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"mock-1","service_tier":"{{tier}}","messages":[{"role":"user","content":"hi"}]}""");
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, _time, default);
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+        await context.CompleteAsync();
+        if (status == 0)
+        {
+            Assert.Null(outcome.Error);
+            return;
+        }
+
+        Assert.Equal(status, outcome.Error!.Status);
+        Assert.Equal(code, outcome.Error.Code);
+        Assert.Equal("service_tier", outcome.Error.Param);
+    }
+
+    [Theory]
     [InlineData("abc-123")]
     [InlineData("!~")]
     public void A_sane_client_request_id_is_echoed(string id)
