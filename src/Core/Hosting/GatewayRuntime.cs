@@ -55,7 +55,7 @@ public sealed class GatewayRuntime
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
             new StopStage(Upstream, Catalog),
-            new CostEstimateStage(CostMeter),
+            new CostEstimateStage(CostMeter, Catalog),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
             new CacheStage(Cache, options.Cache),

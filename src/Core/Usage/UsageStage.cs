@@ -312,7 +312,12 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
 /// highest cost any of the model's deployments could charge, an upper bound when the request caps its output.
 /// Header <c>x-gateway-cost-estimate-usd</c>; later stages (budgets) read <see cref="GatewayContext.CostEstimate"/>.
 /// </summary>
-public sealed class CostEstimateStage(ICostMeter meter) : IGatewayStage
+/// <summary>
+/// The pre-call estimate: the most the request can cost on any deployment that may serve it — the model's and those
+/// of the fallbacks the key may use (with a catalog) — so reservations, leases and up-front token counts stay upper
+/// bounds whichever one answers.
+/// </summary>
+public sealed class CostEstimateStage(ICostMeter meter, ModelCatalog? catalog = null) : IGatewayStage
 {
     public const string EstimateHeader = "x-gateway-cost-estimate-usd";
 
@@ -323,8 +328,22 @@ public sealed class CostEstimateStage(ICostMeter meter) : IGatewayStage
             throw Errors.Errors.InvalidRequest(
                 $"service_tier '{tier}' cannot be priced: the price catalog has no '{tier}' prices, so the gateway could neither count nor budget it. Send 'default' or 'auto', or leave it out.",
                 "service_tier", "unsupported_value");
-        context.CostEstimate = meter.Estimate(context.RequireRequest(), context.RequireModel().Deployments, context.ReceivedAt);
+        context.CostEstimate = meter.Estimate(context.RequireRequest(), Servers(context), context.ReceivedAt);
         context.ResponseHeaders[EstimateHeader] = UsageStage.Money(context.CostEstimate.MaxCostUsd);
         return next(context);
+    }
+
+    private IReadOnlyList<DeploymentOptions> Servers(GatewayContext context)
+    {
+        var model = context.RequireModel();
+        if (catalog is null || model.Fallbacks.Count == 0) return model.Deployments;
+        var all = new List<DeploymentOptions>(model.Deployments);
+        var allowed = context.RequirePrincipal().AllowedModels;
+        foreach (var name in model.Fallbacks)
+        {
+            if (catalog.TryResolve(name, out var fallback) && fallback.IsAllowedBy(allowed)) all.AddRange(fallback.Deployments);
+        }
+
+        return all;
     }
 }

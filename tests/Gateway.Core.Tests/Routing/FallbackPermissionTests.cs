@@ -4,6 +4,7 @@ using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pipeline.Stages;
+using Gateway.Core.Usage;
 using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Routing;
@@ -56,5 +57,42 @@ public sealed class FallbackPermissionTests
         var (unrestricted, answered) = await SendAsync(Runtime());
         Assert.Null(answered.Error);
         Assert.Equal("fast-1", unrestricted.ResponseHeaders[ProviderStage.FallbackHeader]);
+    }
+}
+
+/// <summary>The pre-call estimate covers every model that may answer, fallbacks included.</summary>
+public sealed class FallbackEstimateTests
+{
+    private static GatewayRuntime Runtime() => new(new GatewayOptions
+    {
+        Catalog = new CatalogOptions
+        {
+            Deployments =
+            [
+                new DeploymentOptions { Name = "mini", Provider = "mock", Model = "gpt-4o-mini", Pricing = new DeploymentPricingOptions { Input = 0.15m, Output = 0.6m } },
+                new DeploymentOptions { Name = "big", Provider = "mock", Model = "gpt-4o", Pricing = new DeploymentPricingOptions { Input = 2.5m, Output = 10m } },
+            ],
+            Models = [new ModelOptions { Name = "cheap", Deployments = ["mini"], Fallbacks = ["dear"] }, new ModelOptions { Name = "dear", Deployments = ["big"] }],
+        },
+    }, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+
+    private static async Task<decimal> EstimateAsync(GatewayRuntime runtime, string model, params string[] allowed)
+    {
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", allowed, new Dictionary<string, string>()), default);
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","max_tokens":500,"messages":[{"role":"user","content":"summarise the quarter"}]}""");
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        Assert.Null((await runtime.ChatCompletions.HandleAsync(context)).Error);
+        await context.CompleteAsync();
+        return decimal.Parse(context.ResponseHeaders[CostEstimateStage.EstimateHeader], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task A_request_that_may_fall_back_to_a_dearer_model_is_estimated_at_the_dearer_price()
+    {
+        var runtime = Runtime();
+        var dear = await EstimateAsync(runtime, "dear");
+        var cheapAlone = await EstimateAsync(runtime, "cheap", "cheap");
+        Assert.True(dear > cheapAlone, $"{dear} vs {cheapAlone}");
+        Assert.Equal(dear, await EstimateAsync(runtime, "cheap"));
     }
 }
