@@ -18,32 +18,15 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
         if (estimate is null || estimate.MaxCostUsd <= 0m)
         {
             // nothing to reserve (a free model, an empty estimate), but a stopped budget still refuses every request on its path
-            BudgetAdmission? stopped;
-            try
-            {
-                stopped = await gate.StoppedOnPathAsync(path, context.Aborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
-            {
-                throw Errors.Errors.DependencyUnavailable("its budgets", "budgets_unavailable", ex);
-            }
-
+            var stopped = await FailClosedAsync(() => gate.StoppedOnPathAsync(path, context.Aborted)).ConfigureAwait(false);
             if (stopped is not null) throw Refused(stopped, context);
             return await next(context).ConfigureAwait(false);
         }
 
         // the usage record's id: unique per request (a client's x-request-id may repeat)
         var requestId = context.ResponseHeaders.TryGetValue(Usage.UsageStage.RecordIdHeader, out var recordId) ? recordId : "req_" + Guid.NewGuid().ToString("N");
-        BudgetAdmission admission;
-        try
-        {
-            admission = await gate.AdmitAsync(requestId, path, estimate.MaxCostUsd, estimate.Bounded ? estimate.MaxCostUsd : null, context.AdmissionTimeLeft, context.Aborted)
-                .ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
-        {
-            throw Errors.Errors.DependencyUnavailable("its budgets", "budgets_unavailable", ex);
-        }
+        var admission = await FailClosedAsync(() => gate.AdmitAsync(requestId, path, estimate.MaxCostUsd, estimate.Bounded ? estimate.MaxCostUsd : null,
+            context.AdmissionTimeLeft, context.Aborted)).ConfigureAwait(false);
         if (!admission.Admitted && admission.Refusal == BudgetRefusal.Undecided)
             throw Errors.Errors.AdmissionUndecided($"the budget '{admission.RefusedBy}'");
         if (!admission.Admitted) throw Refused(admission, context);
@@ -51,6 +34,19 @@ public sealed class BudgetStage(BudgetGate gate) : IGatewayStage
         if (admission.Holds.IsEmpty) return await next(context).ConfigureAwait(false);
         context.OnCompleted(async () => await gate.SettleAsync(requestId, admission, context.Cost?.CostUsd ?? 0m, CancellationToken.None).ConfigureAwait(false));
         return await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>Budgets that cannot be reached refuse the request (503 <c>budgets_unavailable</c>), never a 500 nor a pass.</summary>
+    private static async Task<T> FailClosedAsync<T>(Func<Task<T>> check)
+    {
+        try
+        {
+            return await check().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or Errors.GatewayException))
+        {
+            throw Errors.Errors.DependencyUnavailable("its budgets", "budgets_unavailable", ex);
+        }
     }
 
     private static Errors.GatewayException Refused(BudgetAdmission admission, GatewayContext context)

@@ -37,6 +37,20 @@ public sealed class ModelCatalog
 
     public CatalogModel Resolve(string nameOrAlias) =>
         TryResolve(nameOrAlias, out var model) ? model : throw Errors.Errors.ModelNotFound(nameOrAlias);
+
+    /// <summary>
+    /// The models that may serve a request for <paramref name="model"/>: the model, then each configured fallback the
+    /// key may use (<paramref name="allowedModels"/>); a fallback the key may not use is skipped as if not configured.
+    /// </summary>
+    public IEnumerable<CatalogModel> ServingModels(CatalogModel model, IReadOnlyCollection<string> allowedModels)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        yield return model;
+        foreach (var name in model.Fallbacks)
+        {
+            if (TryResolve(name, out var fallback) && fallback.IsAllowedBy(allowedModels)) yield return fallback;
+        }
+    }
 }
 
 /// <summary>A model as served: its public name, aliases, deployments and fallbacks.</summary>

@@ -337,13 +337,6 @@ public sealed class CostEstimateStage(ICostMeter meter, ModelCatalog? catalog = 
     {
         var model = context.RequireModel();
         if (catalog is null || model.Fallbacks.Count == 0) return model.Deployments;
-        var all = new List<DeploymentOptions>(model.Deployments);
-        var allowed = context.RequirePrincipal().AllowedModels;
-        foreach (var name in model.Fallbacks)
-        {
-            if (catalog.TryResolve(name, out var fallback) && fallback.IsAllowedBy(allowed)) all.AddRange(fallback.Deployments);
-        }
-
-        return all;
+        return [.. catalog.ServingModels(model, context.RequirePrincipal().AllowedModels).SelectMany(m => m.Deployments)];
     }
 }

@@ -43,16 +43,7 @@ public sealed class ProviderStage(
     private async ValueTask<List<Candidate>> CandidatesAsync(GatewayContext context)
     {
         var model = context.RequireModel();
-        var models = new List<CatalogModel> { model };
-        if (catalog is not null)
-        {
-            // a fallback the key may not use is skipped, as if it were not configured
-            var allowed = context.RequirePrincipal().AllowedModels;
-            foreach (var name in model.Fallbacks)
-            {
-                if (catalog.TryResolve(name, out var fallback) && fallback.IsAllowedBy(allowed)) models.Add(fallback);
-            }
-        }
+        IEnumerable<CatalogModel> models = catalog is null ? [model] : catalog.ServingModels(model, context.RequirePrincipal().AllowedModels);
 
         var candidates = new List<Candidate>();
         StopEntry? providerStop = null;

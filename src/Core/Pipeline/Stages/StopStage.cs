@@ -21,8 +21,7 @@ public sealed class StopStage(UpstreamGate upstream, ModelCatalog catalog) : IGa
             throw ModelStopped(model.Name, modelStop);
 
         StopEntry? providerStop = null;
-        var allowed = context.RequirePrincipal().AllowedModels;
-        foreach (var m in ModelsOf(model, allowed))
+        foreach (var m in catalog.ServingModels(model, context.RequirePrincipal().AllowedModels))
         {
             if (m != model && await upstream.StoppedAsync(StopTarget.Model, m.Name, context.Aborted).ConfigureAwait(false) is not null) continue;
             foreach (var d in m.Deployments)
@@ -34,15 +33,6 @@ public sealed class StopStage(UpstreamGate upstream, ModelCatalog catalog) : IGa
         }
 
         throw ProviderStopped(model.Name, providerStop);
-    }
-
-    private IEnumerable<CatalogModel> ModelsOf(CatalogModel model, IReadOnlyList<string> allowed)
-    {
-        yield return model;
-        foreach (var name in model.Fallbacks)
-        {
-            if (catalog.TryResolve(name, out var fallback) && fallback.IsAllowedBy(allowed)) yield return fallback;
-        }
     }
 
     public static GatewayException ModelStopped(string model, StopEntry stop) =>
