@@ -184,10 +184,7 @@ public sealed class PipelineTests
         };
         var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), _time);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
-        var body = Encoding.UTF8.GetBytes($$"""{"model":"mock-1","service_tier":"{{tier}}","messages":[{"role":"user","content":"hi"}]}""");
-        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, _time, default);
-        var outcome = await runtime.ChatCompletions.HandleAsync(context);
-        await context.CompleteAsync();
+        var outcome = (await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), $$"""{"model":"mock-1","service_tier":"{{tier}}","messages":[{"role":"user","content":"hi"}]}""")).Outcome;
         if (status == 0)
         {
             Assert.Null(outcome.Error);

@@ -1,4 +1,3 @@
-using System.Text;
 using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
@@ -30,11 +29,8 @@ public sealed class FallbackPermissionTests
     private static async Task<(GatewayContext Context, ChatCompletionOutcome Outcome)> SendAsync(GatewayRuntime runtime, params string[] allowed)
     {
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", allowed, new Dictionary<string, string>()), default);
-        var body = Encoding.UTF8.GetBytes("""{"model":"fail-1","messages":[{"role":"user","content":"hello"}]}""");
-        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
-        var outcome = await runtime.ChatCompletions.HandleAsync(context);
-        await context.CompleteAsync();
-        return (context, outcome);
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), """{"model":"fail-1","messages":[{"role":"user","content":"hello"}]}""");
+        return (sent.Context, sent.Outcome);
     }
 
     [Fact]
@@ -79,11 +75,9 @@ public sealed class FallbackEstimateTests
     private static async Task<decimal> EstimateAsync(GatewayRuntime runtime, string model, params string[] allowed)
     {
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", allowed, new Dictionary<string, string>()), default);
-        var body = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","max_tokens":500,"messages":[{"role":"user","content":"summarise the quarter"}]}""");
-        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
-        Assert.Null((await runtime.ChatCompletions.HandleAsync(context)).Error);
-        await context.CompleteAsync();
-        return decimal.Parse(context.ResponseHeaders[CostEstimateStage.EstimateHeader], System.Globalization.CultureInfo.InvariantCulture);
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), $$"""{"model":"{{model}}","max_tokens":500,"messages":[{"role":"user","content":"summarise the quarter"}]}""");
+        Assert.Null(sent.Outcome.Error);
+        return decimal.Parse(sent.Context.ResponseHeaders[CostEstimateStage.EstimateHeader], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
