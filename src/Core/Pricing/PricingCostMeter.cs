@@ -114,9 +114,11 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     public CostEstimateResult Estimate(ChatRequest request, IReadOnlyList<DeploymentOptions> candidates, DateTimeOffset at)
     {
         CostEstimateResult? highest = null;
+        // the prompt is tokenized once per tokenizer and image allowance, however many deployments may serve it
+        var counted = new Dictionary<(TokenizerKind, int), int>(1);
         foreach (var deployment in candidates)
         {
-            var estimate = EstimateFor(request, deployment, at);
+            var estimate = EstimateFor(request, deployment, at, counted);
             if (highest is null || estimate.MaxCostUsd > highest.MaxCostUsd || (estimate.MaxCostUsd == highest.MaxCostUsd && estimate.PromptTokens > highest.PromptTokens))
                 highest = estimate;
         }
@@ -130,11 +132,19 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     /// the output price, the long-context tier when the prompt is over its threshold, and today's discount factor
     /// (volume only grows, so the discount at settlement is never smaller).
     /// </summary>
-    public CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at)
+    public CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at) => EstimateFor(request, deployment, at, null);
+
+    private CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at, Dictionary<(TokenizerKind, int), int>? counted)
     {
         var price = Resolve(deployment, null, at);
         var kind = TokenCounter.KindOf(deployment.Provider.ToLowerInvariant(), deployment.Pricing.PriceAs ?? deployment.Model);
-        var prompt = TokenCounter.CountPrompt(request, kind, price?.MaxImageTokens ?? 1600);
+        var images = price?.MaxImageTokens ?? 1600;
+        if (counted is null || !counted.TryGetValue((kind, images), out var prompt))
+        {
+            prompt = TokenCounter.CountPrompt(request, kind, images);
+            counted?.Add((kind, images), prompt);
+        }
+
         var bounded = request.MaxOutputTokens is not null || price?.MaxOutputTokens is not null;
         var perChoice = request.MaxOutputTokens ?? price?.MaxOutputTokens
             ?? (deployment.Provider.Equals(ProviderKind.Anthropic, StringComparison.OrdinalIgnoreCase) ? deployment.DefaultMaxTokens : UnknownMaxOutputTokens);
