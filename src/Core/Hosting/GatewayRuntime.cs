@@ -55,6 +55,7 @@ public sealed class GatewayRuntime
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
             new StopStage(Upstream, Catalog),
+            new RateLimitEarlyRefusalStage(RateLimits),
             new CostEstimateStage(CostMeter, Catalog),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),

@@ -155,7 +155,18 @@ public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider 
         public readonly Lock Gate = new();
         public long PendingCorrection;
         public RateLimitStatus? Status;
+        /// <summary>When the counter, at its last refusal, said it would have room again (a timestamp; 0 when none).</summary>
+        public long RefusedUntil;
+        /// <summary>How long that refusal is trusted without asking the counter again (a timestamp).</summary>
+        public long RefusalKnownUntil;
+        public RateLimitStatus? RefusedStatus;
     }
+
+    /// <summary>
+    /// How long a counter's refusal is trusted without asking it again. Tokens that other requests counted up front
+    /// and did not use flow back with corrections, so a refusal is taken at its word only briefly.
+    /// </summary>
+    public static readonly TimeSpan RefusalKnownFor = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
     private readonly Entities.EntityClient<RateLimitState, RateLimitCommand, RateLimitCommandResult> _entities =
@@ -220,11 +231,52 @@ public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider 
             }, cancellationToken).ConfigureAwait(false);
 
         if (grant is null) return (false, null, TimeSpan.FromSeconds(1), false);
-        if (!grant.Value.Allowed) return (false, last?.Status ?? c.Status, grant.Value.RetryAfter, last?.TooLarge ?? false);
+        if (!grant.Value.Allowed)
+        {
+            var refusedStatus = last?.Status ?? c.Status;
+            var tooLarge = last?.TooLarge ?? false;
+            if (!tooLarge && grant.Value.RetryAfter is { } retry && refusedStatus is not null && Exhausted(refusedStatus)) RememberRefusal(c, refusedStatus, retry);
+            return (false, refusedStatus, grant.Value.RetryAfter, tooLarge);
+        }
         RateLimitStatus? known;
         lock (c.Gate) known = c.Status;
         var (leftRequests, leftTokens) = c.Allotment.Left;
         return (true, known is null ? null : Local(known, leftRequests, leftTokens), null, false);
+    }
+
+    /// <summary>
+    /// A refusal known without asking the counters or counting the request's tokens: a counter of this request refused
+    /// within the last <see cref="RefusalKnownFor"/> with nothing left (no requests, or no tokens — every request counts
+    /// some), and it will not have room within <paramref name="maxWait"/>. Null when the request must be asked about.
+    /// The rate limit refuses a flood this way before the prompt is tokenized.
+    /// </summary>
+    public RateLimitAdmission? KnownRefusal(IReadOnlyList<RateLimitCounter> counters, TimeSpan maxWait)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        var now = time.GetTimestamp();
+        foreach (var counter in counters)
+        {
+            if (!_counters.TryGetValue(counter.Id, out var c)) continue;
+            long until, knownUntil;
+            RateLimitStatus? status;
+            lock (c.Gate) (until, knownUntil, status) = (c.RefusedUntil, c.RefusalKnownUntil, c.RefusedStatus);
+            if (status is null || now >= knownUntil || until <= now) continue;
+            var wait = TimeSpan.FromSeconds((until - now) / (double)time.TimestampFrequency);
+            if (wait <= maxWait) continue;
+            return new RateLimitAdmission(false, status, wait, counter.Id, false);
+        }
+
+        return null;
+    }
+
+    private static bool Exhausted(RateLimitStatus s) => s.RemainingRequests is <= 0 || s.RemainingTokens is <= 0;
+
+    private void RememberRefusal(Counter c, RateLimitStatus status, TimeSpan retryAfter)
+    {
+        var now = time.GetTimestamp();
+        var until = now + (long)(retryAfter.TotalSeconds * time.TimestampFrequency);
+        var known = now + (long)(Math.Min(retryAfter.TotalSeconds, RefusalKnownFor.TotalSeconds) * time.TimestampFrequency);
+        lock (c.Gate) (c.RefusedUntil, c.RefusalKnownUntil, c.RefusedStatus) = (until, known, status);
     }
 
     private async Task<RateLimitCommandResult?> TakeAsync(RateLimitCounter counter, Counter c, long requests, long tokens, long fallbackTokens, TimeSpan wait)

@@ -28,20 +28,7 @@ public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options)
         {
             throw Errors.Errors.DependencyUnavailable("its rate limits", "rate_limits_unavailable", ex);
         }
-        if (admission.Status is { } status)
-        {
-            foreach (var (name, value) in RateLimitHeaders.Format(status)) context.ResponseHeaders[name] = value;
-        }
-
-        if (!admission.Allowed && admission.Undecided) throw Errors.Errors.AdmissionUndecided($"the rate limit '{admission.RefusedBy}'");
-        if (!admission.Allowed)
-        {
-            var retry = admission.RetryAfter is { } wait ? int.Parse(RateLimitHeaders.RetryAfterSeconds(wait), CultureInfo.InvariantCulture) : (int?)null;
-            throw new GatewayException(new GatewayError(429, admission.TooLarge
-                    ? $"This request ({estimated} tokens counted up front) is larger than the rate limit '{admission.RefusedBy}' allows per minute; lower max_tokens."
-                    : $"Rate limit reached for '{admission.RefusedBy}'. Retry after the time given in Retry-After.",
-                "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = retry });
-        }
+        Refuse(context, admission, estimated);
 
         context.OnCompleted(() =>
         {
@@ -50,5 +37,37 @@ public sealed class RateLimitStage(RateLimitGate gate, RateLimitOptions options)
             return ValueTask.CompletedTask;
         });
         return await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the rate-limit headers and, when the admission is a refusal, throws the 429 (or 503 when undecided).</summary>
+    internal static void Refuse(GatewayContext context, RateLimitAdmission admission, long? estimated)
+    {
+        if (admission.Status is { } status)
+        {
+            foreach (var (name, value) in RateLimitHeaders.Format(status)) context.ResponseHeaders[name] = value;
+        }
+
+        if (admission.Allowed) return;
+        if (admission.Undecided) throw Errors.Errors.AdmissionUndecided($"the rate limit '{admission.RefusedBy}'");
+        var retry = admission.RetryAfter is { } wait ? int.Parse(RateLimitHeaders.RetryAfterSeconds(wait), CultureInfo.InvariantCulture) : (int?)null;
+        throw new GatewayException(new GatewayError(429, admission.TooLarge
+                ? $"This request ({estimated} tokens counted up front) is larger than the rate limit '{admission.RefusedBy}' allows per minute; lower max_tokens."
+                : $"Rate limit reached for '{admission.RefusedBy}'. Retry after the time given in Retry-After.",
+            "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = retry });
+    }
+}
+
+/// <summary>
+/// Runs before the cost estimate, so the prompt is never tokenized for a request the rate limit already knows it will
+/// refuse: a counter of the caller that refused within the last second with nothing left
+/// (<see cref="RateLimitGate.KnownRefusal"/>) refuses again at once, with the same headers and Retry-After.
+/// </summary>
+public sealed class RateLimitEarlyRefusalStage(RateLimitGate gate) : IGatewayStage
+{
+    public ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var counters = gate.CountersFor(context.RequirePrincipal().KeyId, context.RequireModel().Name);
+        if (counters.Count > 0 && gate.KnownRefusal(counters, context.AdmissionTimeLeft) is { } refusal) RateLimitStage.Refuse(context, refusal, null);
+        return next(context);
     }
 }
