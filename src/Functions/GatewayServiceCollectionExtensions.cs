@@ -33,7 +33,7 @@ public static class GatewayServiceCollectionExtensions
         var options = GatewayConfiguration.Load(configuration);
         var secrets = new ConfigurationSecretResolver(configuration);
         // Fail at startup, naming every bad setting, rather than on the first request.
-        _ = ModelCatalog.Create(options.Catalog, secrets);
+        _ = ModelCatalog.Create(options.Catalog, secrets, PriceCatalog.Default, TimeProvider.System.GetUtcNow());
         if (DevKeyPolicy.Refusal(options.DevKey, name => configuration[name]) is { } devKeyRefused) throw new InvalidOperationException(devKeyRefused);
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
@@ -50,7 +50,7 @@ public static class GatewayServiceCollectionExtensions
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatewayMetrics>()));
-        services.AddSingleton(_ => new PriceCatalogHolder(PriceCatalog.Default));
+        services.AddSingleton(sp => new PriceCatalogHolder(PriceCatalog.Default, options.Catalog.Deployments, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new PriceCatalogSync(sp.GetRequiredService<PriceCatalogHolder>(),
             new BlobPriceCatalogStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob))));
         services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogSync>()));

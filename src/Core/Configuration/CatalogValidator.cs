@@ -94,6 +94,8 @@ public static class CatalogValidator
 
     private static void ValidatePricing(DeploymentPricingOptions pricing, string at, List<string> errors)
     {
+        if (pricing.Free && (pricing.PriceAs is not null || pricing.HasExplicitPrices))
+            errors.Add($"{at}:Free is true but the deployment also has PriceAs or prices: a deployment is either free or priced.");
         foreach (var (name, value) in new[] { ("Input", pricing.Input), ("Output", pricing.Output), ("CachedInput", pricing.CachedInput), ("CacheWrite5m", pricing.CacheWrite5m), ("CacheWrite1h", pricing.CacheWrite1h) })
         {
             if (value < 0) errors.Add($"{at}:{name} must not be negative (USD per million tokens).");

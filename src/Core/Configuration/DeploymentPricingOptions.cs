@@ -25,6 +25,12 @@ public sealed class DeploymentPricingOptions
     public List<VolumeTierOptions> VolumeTiers { get; set; } = [];
     /// <summary>The deployment serves batch traffic: the provider's batch discount applies.</summary>
     public bool Batch { get; set; }
+    /// <summary>
+    /// The deployment costs nothing per token (a self-hosted model, a test double): its requests are recorded at $0 with
+    /// the price key <c>provider/deployment@free</c>. Saying so is required: a deployment the pricing catalog cannot price
+    /// and that is not free is refused at startup, so nothing is ever recorded at $0 by accident.
+    /// </summary>
+    public bool Free { get; set; }
 
     public bool HasExplicitPrices => Input is not null || Output is not null || CachedInput is not null || CacheWrite5m is not null || CacheWrite1h is not null;
 }

@@ -15,10 +15,16 @@ public sealed class ModelCatalog
 
     public IReadOnlyList<CatalogModel> Models { get; }
 
-    /// <summary>Validates and builds the catalog; throws <see cref="CatalogException"/> listing every problem.</summary>
-    public static ModelCatalog Create(CatalogOptions options, ISecretResolver secrets)
+    /// <summary>
+    /// Validates and builds the catalog; throws <see cref="CatalogException"/> listing every problem — with
+    /// <paramref name="prices"/>, also every deployment that catalog cannot price at <paramref name="at"/> and that does
+    /// not say it is free.
+    /// </summary>
+    public static ModelCatalog Create(CatalogOptions options, ISecretResolver secrets, Pricing.PriceCatalog? prices = null, DateTimeOffset at = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var errors = CatalogValidator.Validate(options, secrets);
+        if (prices is not null && errors.Count == 0) errors = [.. errors, .. Pricing.PricingCostMeter.Unpriced(prices, options.Deployments, at)];
         if (errors.Count > 0) throw new CatalogException(errors);
         var deployments = options.Deployments.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
         var models = options.Models.Select(m => new CatalogModel(m.Name, m.Aliases.ToArray(),

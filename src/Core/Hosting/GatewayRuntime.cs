@@ -29,12 +29,12 @@ public sealed class GatewayRuntime
     {
         Options = options;
         Time = time;
-        Catalog = ModelCatalog.Create(options.Catalog, secrets);
+        Prices = prices ?? new PriceCatalogHolder(PriceCatalog.Default, options.Catalog.Deployments, time);
+        Catalog = ModelCatalog.Create(options.Catalog, secrets, Prices.Current, time.GetUtcNow());
         KeyAuthenticator = new KeyAuthenticator(keys, options, time);
         Keys = new KeyAdministration(keys, KeyAuthenticator, Catalog, time);
         Admin = new AdminAuthenticator(options);
         Providers = new ProviderRegistry(httpClients, secrets, time, tokens);
-        Prices = prices ?? new PriceCatalogHolder(PriceCatalog.Default);
         Volume = volume ?? new InMemoryVolumeTracker();
         CostMeter = new PricingCostMeter(Prices, Volume);
         Currencies = new CurrencyConverter(options.Pricing.Currencies);

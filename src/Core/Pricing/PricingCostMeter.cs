@@ -4,17 +4,29 @@ using Gateway.Core.Usage;
 
 namespace Gateway.Core.Pricing;
 
-/// <summary>Holds the pricing catalog in force; replacing it is atomic and only ever installs a valid catalog.</summary>
-public sealed class PriceCatalogHolder(PriceCatalog initial)
+/// <summary>
+/// Holds the pricing catalog in force; replacing it is atomic and only ever installs a valid catalog — one that also
+/// prices every configured deployment (<paramref name="deployments"/>) that is not free.
+/// </summary>
+public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<DeploymentOptions>? deployments = null, TimeProvider? time = null)
 {
     private PriceCatalog _current = initial;
 
     public PriceCatalog Current => Volatile.Read(ref _current);
 
-    /// <summary>Validates <paramref name="json"/> and, when valid, installs it; otherwise the catalog in force stays.</summary>
+    /// <summary>
+    /// Validates <paramref name="json"/> and, when valid, installs it; otherwise (<see cref="PriceCatalogException"/>
+    /// listing every problem) the catalog in force stays.
+    /// </summary>
     public PriceCatalog Replace(string json)
     {
         var next = PriceCatalog.Parse(json);
+        if (deployments is not null)
+        {
+            var unpriced = PricingCostMeter.Unpriced(next, deployments, (time ?? TimeProvider.System).GetUtcNow());
+            if (unpriced.Count > 0) throw new PriceCatalogException(unpriced);
+        }
+
         Volatile.Write(ref _current, next);
         return next;
     }
@@ -65,10 +77,10 @@ public sealed class InMemoryVolumeTracker : IVolumeTracker
 }
 
 /// <summary>
-/// Prices requests with the catalog in force, the deployment's overrides and its volume tier. A price is found by the
-/// deployment's <c>Pricing:PriceAs</c>, else the model the provider says it served, else the deployment's model. A
-/// deployment with explicit prices and no catalog entry (a self-hosted model) is priced by its overrides alone;
-/// explicit prices replace the long-context tier too. An unpriced model costs 0 and is recorded without a price key.
+/// Prices requests with the catalog in force, the deployment's overrides and its volume tier (see <see cref="PriceOf"/>:
+/// one price per deployment, the same for the estimate and the settlement). A deployment with explicit prices and no
+/// catalog entry (a self-hosted model) is priced by its overrides alone; explicit prices replace the long-context tier
+/// too. A deployment the catalog cannot price must say it is free (validated at startup and on every catalog replacement).
 /// </summary>
 public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker? volume = null) : ICostMeter
 {
@@ -80,14 +92,24 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     public const int UnknownMaxOutputTokens = 16384;
 
     /// <summary>The price in force for a deployment (null when neither the catalog nor the overrides price it).</summary>
-    public ResolvedPrice? Resolve(DeploymentOptions deployment, string? servedModel, DateTimeOffset at)
+    public ResolvedPrice? Resolve(DeploymentOptions deployment, DateTimeOffset at) => PriceOf(Catalog.Current, deployment, at);
+
+    /// <summary>
+    /// The one price of a deployment, used both for the pre-call estimate and for settlement (so the estimate bounds
+    /// what is settled): free when it says so; else the catalog entry of <c>Pricing:PriceAs</c>, else of its model, with
+    /// its overrides applied; else its overrides alone when they give input and output prices; else none. The model the
+    /// provider reports is recorded, not priced: a deployment's price never depends on an answer.
+    /// </summary>
+    public static ResolvedPrice? PriceOf(PriceCatalog catalog, DeploymentOptions deployment, DateTimeOffset at)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(deployment);
         var provider = deployment.Provider.ToLowerInvariant();
         var pricing = deployment.Pricing;
-        var current = Catalog.Current;
-        var list = (pricing.PriceAs is { } priceAs ? current.Find(provider, priceAs, at) : null)
-            ?? current.Find(provider, servedModel, at)
-            ?? current.Find(provider, deployment.Model, at);
+        if (pricing.Free) return new ResolvedPrice($"{provider}/{deployment.Name}@free", new TokenPrices(0m, 0m, null, null, null), null, null, null, 0m);
+        var list = catalog.Find(provider, pricing.PriceAs ?? deployment.Model, at)
+            // the built-in offline provider has no bill: its deployments take the catalog's fictitious mock prices
+            ?? (provider == ProviderKind.Mock && pricing.PriceAs is null ? catalog.Find(provider, ProviderKind.Mock, at) : null);
         if (list is null)
         {
             if (pricing.Input is null || pricing.Output is null) return null;
@@ -100,9 +122,30 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
             list.MaxOutputTokens, list.MaxImageTokens, list.BatchDiscount);
     }
 
-    public CostResult Cost(DeploymentOptions deployment, string? servedModel, TokenUsage usage, DateTimeOffset at)
+    /// <summary>
+    /// Every deployment <paramref name="catalog"/> cannot price at <paramref name="at"/> and that is not free, as
+    /// settings problems (one per deployment). Checked at startup and before a replacement pricing catalog is installed.
+    /// </summary>
+    public static IReadOnlyList<string> Unpriced(PriceCatalog catalog, IReadOnlyList<DeploymentOptions> deployments, DateTimeOffset at)
     {
-        var price = Resolve(deployment, servedModel, at);
+        ArgumentNullException.ThrowIfNull(deployments);
+        var errors = new List<string>();
+        for (var i = 0; i < deployments.Count; i++)
+        {
+            var d = deployments[i];
+            if (string.IsNullOrWhiteSpace(d.Name) || string.IsNullOrWhiteSpace(d.Provider) || PriceOf(catalog, d, at) is not null) continue;
+            var model = d.Pricing.PriceAs ?? d.Model;
+            errors.Add($"Gateway:Catalog:Deployments:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)} ('{d.Name}'):Pricing: the pricing catalog has no price for " +
+                $"{(d.Pricing.PriceAs is null ? "model" : "PriceAs")} '{model}' of provider '{d.Provider.ToLowerInvariant()}', so its requests could be neither budgeted nor billed. " +
+                "Set Pricing:PriceAs to the catalog model it is billed as, give Pricing:Input and Pricing:Output (USD per million tokens), or set Pricing:Free to true.");
+        }
+
+        return errors;
+    }
+
+    public CostResult Cost(DeploymentOptions deployment, TokenUsage usage, DateTimeOffset at)
+    {
+        var price = Resolve(deployment, at);
         var monthToDate = _volume.MonthToDate(deployment.Name, at);
         _volume.Add(deployment.Name, at, usage.TotalTokens);
         if (price is null) return new CostResult(0m, false, null);
@@ -136,7 +179,7 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
 
     private CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at, Dictionary<(TokenizerKind, int), int>? counted)
     {
-        var price = Resolve(deployment, null, at);
+        var price = Resolve(deployment, at);
         var kind = TokenCounter.KindOf(deployment.Provider.ToLowerInvariant(), deployment.Pricing.PriceAs ?? deployment.Model);
         var images = price?.MaxImageTokens ?? 1600;
         if (counted is null || !counted.TryGetValue((kind, images), out var prompt))

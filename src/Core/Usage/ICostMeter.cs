@@ -18,7 +18,8 @@ public interface ICostMeter
     /// <summary>The highest estimate over the deployments that may serve the request.</summary>
     CostEstimateResult Estimate(ChatRequest request, IReadOnlyList<DeploymentOptions> candidates, DateTimeOffset at);
 
-    CostResult Cost(DeploymentOptions deployment, string? servedModel, TokenUsage usage, DateTimeOffset at);
+    /// <summary>The cost of <paramref name="usage"/> on the deployment, at the same price the estimate used.</summary>
+    CostResult Cost(DeploymentOptions deployment, TokenUsage usage, DateTimeOffset at);
 
     /// <summary>Counts tokens of text the gateway relayed (used when a stream ends without reported usage).</summary>
     int CountTokens(DeploymentOptions deployment, string text);

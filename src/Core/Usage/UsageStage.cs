@@ -151,7 +151,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             Usage = usage;
             Estimated = estimated;
             ServedModel = servedModel;
-            Cost = Context.Deployment is { } d ? meter.Cost(d, servedModel, usage, Context.ReceivedAt) : new CostResult(0m, false, null);
+            Cost = Context.Deployment is { } d ? meter.Cost(d, usage, Context.ReceivedAt) : new CostResult(0m, false, null);
             if (Context.CacheStatus is "hit" or "coalesced")
             {
                 // answered without an upstream call: free, and the record keeps what it saved

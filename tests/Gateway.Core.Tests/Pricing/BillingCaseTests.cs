@@ -85,8 +85,8 @@ public sealed class BillingCaseTests
         // ---- Azure OpenAI ----
         // deployment named chat-prod priced as gpt-4o: 1000 × 2.50 + 500 × 10 = 7500 / 1e6
         new("azure deployment priced as gpt-4o", Dep("azure-openai", "chat-prod", p => p.PriceAs = "gpt-4o"), "gpt-4o-2024-11-20", "2025-02-01T00:00:00Z", OpenAi(1000, 500), 0.0075m),
-        // priced by the model Azure reports: 2976 × 2.50 + 1024 × 1.25 + 700 × 10 = 7440 + 1280 + 7000 = 15720 / 1e6
-        new("azure priced by served model", Dep("azure-openai", "prod-4o"), "gpt-4o-2024-11-20", "2025-02-01T00:00:00Z", OpenAi(4000, 700, cached: 1024), 0.01572m),
+        // cached tokens at the cached price: 2976 × 2.50 + 1024 × 1.25 + 700 × 10 = 7440 + 1280 + 7000 = 15720 / 1e6
+        new("azure cached prompt", Dep("azure-openai", "prod-4o", p => p.PriceAs = "gpt-4o"), "gpt-4o-2024-11-20", "2025-02-01T00:00:00Z", OpenAi(4000, 700, cached: 1024), 0.01572m),
         // 2000 × 0.50 + 1000 × 1.50 = 1000 + 1500 = 2500 / 1e6
         new("azure gpt-35-turbo", Dep("azure-openai", "gpt-35-turbo"), "gpt-35-turbo", "2025-01-01T00:00:00Z", OpenAi(2000, 1000), 0.0025m),
         // 5000 × 1.10 + 20000 × 4.40 = 5500 + 88000 = 93500 / 1e6
@@ -156,7 +156,7 @@ public sealed class BillingCaseTests
         if (c.MonthToDateTokens > 0) volume.Add(c.Deployment.Name, at, c.MonthToDateTokens);
         var meter = new PricingCostMeter(new PriceCatalogHolder(PriceCatalog.Default), volume);
 
-        var cost = meter.Cost(c.Deployment, c.ServedModel, c.Usage, at);
+        var cost = meter.Cost(c.Deployment, c.Usage, at);
 
         Assert.True(cost.Priced);
         Assert.NotNull(cost.PriceKey);
@@ -179,23 +179,23 @@ public sealed class BillingCaseTests
     {
         var meter = new PricingCostMeter(new PriceCatalogHolder(PriceCatalog.Default));
         var at = DateTimeOffset.Parse("2025-10-01T00:00:00Z", CultureInfo.InvariantCulture);
-        Assert.Equal("openai/gpt-4o@2024-10-02", meter.Cost(Dep("openai", "gpt-4o"), "gpt-4o-2024-11-20", OpenAi(1, 1), at).PriceKey);
+        Assert.Equal("openai/gpt-4o@2024-10-02", meter.Cost(Dep("openai", "gpt-4o"), OpenAi(1, 1), at).PriceKey);
         Assert.Equal("anthropic/claude-sonnet-4-5@2025-09-29+long-context",
-            meter.Cost(Dep("anthropic", "claude-sonnet-4-5"), null, Anthropic(200_001, 1), at).PriceKey);
+            meter.Cost(Dep("anthropic", "claude-sonnet-4-5"), Anthropic(200_001, 1), at).PriceKey);
         Assert.Equal("azure-openai/gpt-4o@2024-10-02+override",
-            meter.Cost(Dep("azure-openai", "x", p => { p.PriceAs = "gpt-4o"; p.Output = 1m; }), null, OpenAi(1, 1), at).PriceKey);
+            meter.Cost(Dep("azure-openai", "x", p => { p.PriceAs = "gpt-4o"; p.Output = 1m; }), OpenAi(1, 1), at).PriceKey);
     }
 
     [Fact]
     public void Unknown_models_cost_nothing_and_say_they_are_unpriced()
     {
         var meter = new PricingCostMeter(new PriceCatalogHolder(PriceCatalog.Default));
-        var cost = meter.Cost(Dep("openai-compatible", "my-llama"), "my-llama", OpenAi(1000, 1000), DateTimeOffset.UtcNow);
+        var cost = meter.Cost(Dep("openai-compatible", "my-llama"), OpenAi(1000, 1000), DateTimeOffset.UtcNow);
         Assert.False(cost.Priced);
         Assert.Equal(0m, cost.CostUsd);
         Assert.Null(cost.PriceKey);
         // a model used before its first listed price has no price in force either
-        Assert.False(meter.Cost(Dep("openai", "gpt-5"), "gpt-5", OpenAi(1, 1), DateTimeOffset.Parse("2025-01-01T00:00:00Z", CultureInfo.InvariantCulture)).Priced);
+        Assert.False(meter.Cost(Dep("openai", "gpt-5"), OpenAi(1, 1), DateTimeOffset.Parse("2025-01-01T00:00:00Z", CultureInfo.InvariantCulture)).Priced);
     }
 
     [Fact]
@@ -206,10 +206,10 @@ public sealed class BillingCaseTests
         var d = Dep("openai", "gpt-4.1-nano", p => p.VolumeTiers = [new() { FromMonthlyTokens = 1_000_000, Discount = 0.5m }]);
         var at = DateTimeOffset.Parse("2025-05-31T23:00:00Z", CultureInfo.InvariantCulture);
         // first request: 1,000,000 tokens at list (0.10); it brings the month to the tier
-        Assert.Equal(0.10m, meter.Cost(d, null, OpenAi(1_000_000, 0), at).CostUsd);
-        Assert.Equal(0.05m, meter.Cost(d, null, OpenAi(1_000_000, 0), at).CostUsd);
+        Assert.Equal(0.10m, meter.Cost(d, OpenAi(1_000_000, 0), at).CostUsd);
+        Assert.Equal(0.05m, meter.Cost(d, OpenAi(1_000_000, 0), at).CostUsd);
         // a new month starts from zero
-        Assert.Equal(0.10m, meter.Cost(d, null, OpenAi(1_000_000, 0), at.AddHours(2)).CostUsd);
+        Assert.Equal(0.10m, meter.Cost(d, OpenAi(1_000_000, 0), at.AddHours(2)).CostUsd);
         Assert.Equal(3_000_000 - 1_000_000, volume.MonthToDate(d.Name, at));
     }
 }

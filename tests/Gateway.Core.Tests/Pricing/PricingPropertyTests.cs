@@ -47,7 +47,7 @@ public sealed class PricingPropertyTests
     }
 
     private static decimal Cost(DeploymentOptions d, TokenUsage usage) =>
-        new PricingCostMeter(new PriceCatalogHolder(PriceCatalog.Default)).Cost(d, null, usage, At).CostUsd;
+        new PricingCostMeter(new PriceCatalogHolder(PriceCatalog.Default)).Cost(d, usage, At).CostUsd;
 
     [Property(MaxTest = 500)]
     public bool Cost_is_additive_within_a_price_tier(NonNegativeInt model,
@@ -132,7 +132,7 @@ public sealed class PricingPropertyTests
         var cached = prompt * (cachedPct.Get % 101) / 100;
         var written = (prompt - cached) * (writePct.Get % 101) / 100;
         var usage = new TokenUsage(prompt, max * choices * (outPct.Get % 101) / 100, cached, written, 0, written / 2);
-        var bill = meter.Cost(d, null, usage, At).CostUsd;
+        var bill = meter.Cost(d, usage, At).CostUsd;
         return (estimate.Bounded && estimate.PromptTokens >= prompt && estimate.MaxCostUsd >= bill)
             .Label($"{d.Name}: estimate {estimate.MaxCostUsd} ({estimate.PromptTokens} prompt) vs bill {bill} ({prompt} prompt)");
     }

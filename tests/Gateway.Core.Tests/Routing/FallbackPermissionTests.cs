@@ -18,7 +18,7 @@ public sealed class FallbackPermissionTests
             Deployments =
             [
                 // nothing listens on the discard port: the primary fails at once
-                new DeploymentOptions { Name = "down", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = "http://127.0.0.1:9/v1" },
+                new DeploymentOptions { Name = "down", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = "http://127.0.0.1:9/v1", Pricing = { Free = true } },
                 new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" },
             ],
             Models = [new ModelOptions { Name = "fail-1", Deployments = ["down"], Fallbacks = ["fast-1"] }, new ModelOptions { Name = "fast-1", Deployments = ["mock"] }],

@@ -22,6 +22,7 @@ public sealed class UpstreamGateTests
             Name = name, Provider = provider, Model = "mock-1", RequestsPerMinute = rpm, TokensPerMinute = tpm, Priority = priority,
             // an endpoint nothing listens on: a call that gets there fails, but the routing decision is visible first
             Endpoint = provider == "mock" ? null : "http://127.0.0.1:9/v1",
+            Pricing = { Free = provider != "mock" },
         };
 
     [Fact]

@@ -85,7 +85,7 @@ public sealed class GatewayMetricsTests
             {
                 Deployments =
                 [
-                    new DeploymentOptions { Name = "a", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1" },
+                    new DeploymentOptions { Name = "a", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = upstream.BaseUri + "v1", Pricing = { Free = true } },
                     new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" },
                 ],
                 Models = [new ModelOptions { Name = "primary", Deployments = ["a"], Fallbacks = ["backup"] }, new ModelOptions { Name = "backup", Deployments = ["mock"] }],

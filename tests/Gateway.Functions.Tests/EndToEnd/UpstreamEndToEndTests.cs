@@ -36,7 +36,7 @@ public sealed class UpstreamEndToEndTests : IAsyncLifetime
                     [
                         new DeploymentOptions { Name = "claude-main", Provider = ProviderKind.Anthropic, Model = "claude-sonnet-4-5", Endpoint = endpoint, ApiKeySetting = "ANTHROPIC_KEY" },
                         new DeploymentOptions { Name = "oai-main", Provider = ProviderKind.OpenAi, Model = "gpt-4o-2024-08-06", Endpoint = endpoint + "v1", ApiKeySetting = "OPENAI_KEY" },
-                        new DeploymentOptions { Name = "aoai-main", Provider = ProviderKind.AzureOpenAi, Model = "gpt4o-prod", Endpoint = endpoint, ApiKeySetting = "AOAI_KEY", ApiVersion = "2024-10-21" },
+                        new DeploymentOptions { Name = "aoai-main", Provider = ProviderKind.AzureOpenAi, Model = "gpt4o-prod", Endpoint = endpoint, ApiKeySetting = "AOAI_KEY", ApiVersion = "2024-10-21", Pricing = { PriceAs = "gpt-4o" } },
                     ],
                     Models =
                     [

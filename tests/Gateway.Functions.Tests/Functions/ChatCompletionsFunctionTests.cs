@@ -276,7 +276,7 @@ public sealed class FailureLoggingTests
         var gateway = new TestGateway(configure: o =>
         {
             // nothing listens on the discard port
-            o.Catalog.Deployments.Add(new DeploymentOptions { Name = "down", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = "http://127.0.0.1:9/v1" });
+            o.Catalog.Deployments.Add(new DeploymentOptions { Name = "down", Provider = "openai-compatible", Model = "gpt-4o", Endpoint = "http://127.0.0.1:9/v1", Pricing = { Free = true } });
             o.Catalog.Models.Add(new ModelOptions { Name = "down-model", Deployments = ["down"] });
         });
         var logger = new CapturingLogger();

@@ -132,7 +132,7 @@ public sealed class CostAndUsageEmissionTests : IAsyncLifetime
         Assert.True(record.CompletionTokens > 0, "the relayed text is counted");
         Assert.True(record.PromptTokens > 0, "the prompt is the pre-call count");
         var expected = new PricingCostMeter(new PriceCatalogHolder(PriceCatalog.Default))
-            .Cost(new DeploymentOptions { Name = "x", Provider = "openai", Model = "gpt-4o" }, null, new TokenUsage((int)record.PromptTokens, (int)record.CompletionTokens), record.At);
+            .Cost(new DeploymentOptions { Name = "x", Provider = "openai", Model = "gpt-4o" }, new TokenUsage((int)record.PromptTokens, (int)record.CompletionTokens), record.At);
         Assert.Equal(expected.CostUsd, record.CostUsd);
         Assert.True(record.CostUsd > 0m);
     }
