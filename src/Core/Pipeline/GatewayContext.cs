@@ -40,6 +40,16 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>The fallback model that served the request (the requested model's deployments could not); else null.</summary>
     public string? FallbackModel { get; set; }
 
+    private List<DeploymentOptions>? _billedFailures;
+
+    /// <summary>
+    /// The deployments of upstream calls that failed but may have been billed (<see cref="Providers.UpstreamErrors.MayHaveBeenBilled"/>,
+    /// or a call in flight when the client left), in order; the usage stage prices their prompts into the request's cost.
+    /// </summary>
+    public IReadOnlyList<DeploymentOptions> BilledFailures => _billedFailures ?? (IReadOnlyList<DeploymentOptions>)[];
+
+    public void NoteBilledFailure(DeploymentOptions deployment) => (_billedFailures ??= []).Add(deployment);
+
     /// <summary>Headers every response carries (success or error); stages add theirs here.</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 

@@ -13,6 +13,29 @@ public static class UpstreamErrors
 {
     public const int MaxRetryAfterSeconds = 3600;
 
+    /// <summary>
+    /// Whether a failed upstream call may still be on the provider's bill: it may have processed the request when the
+    /// gateway gave up waiting (a timeout of its own, not the provider's 408), when the connection dropped after it was
+    /// established, or when a 200 came back the gateway could not read. A refusal with an error status (429, 5xx, 400…)
+    /// is not billed, nor is a connection that was never established (nothing was sent).
+    /// </summary>
+    public static bool MayHaveBeenBilled(GatewayException failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return failure.Error.Code switch
+        {
+            "upstream_timeout" => failure.InnerException is not null,
+            "upstream_protocol_error" => true,
+            "upstream_error" => failure.InnerException switch
+            {
+                HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError } => false,
+                HttpRequestException or IOException => true,
+                _ => false,
+            },
+            _ => false,
+        };
+    }
+
     public static async Task<GatewayException> FromResponseAsync(HttpResponseMessage response, string provider, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;

@@ -36,8 +36,15 @@ public sealed record UsageRecord
     public long ReasoningTokens { get; init; }
     /// <summary>Exact cost in USD (unrounded decimal).</summary>
     public decimal CostUsd { get; init; }
-    /// <summary>True when the provider reported no usage and the tokens (and so the cost) were counted by the gateway.</summary>
+    /// <summary>True when the gateway counted some of the tokens (and so the cost): the provider reported no usage, or failed calls were priced.</summary>
     public bool CostEstimated { get; init; }
+    /// <summary>
+    /// Upstream calls that failed but may have been billed (timed out, dropped after connecting, in flight when the
+    /// client left); their prompts are priced into <see cref="CostUsd"/> and <see cref="PromptTokens"/> (estimated).
+    /// </summary>
+    public int BilledFailures { get; init; }
+    /// <summary>The part of <see cref="CostUsd"/> that is those failed calls (estimated: their prompts at their deployments' prices).</summary>
+    public decimal BilledFailuresCostUsd { get; init; }
     /// <summary>The price used, e.g. <c>openai/gpt-4o@2024-10-01</c>; null when the model has no known price.</summary>
     public string? PriceKey { get; init; }
     public long LatencyMs { get; init; }

@@ -36,11 +36,13 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         catch (GatewayException ex)
         {
             meterState.Fail(ex.Error.Status, ex.Error.Code);
+            meterState.SettleUnanswered(meter);
             throw;
         }
         catch (OperationCanceledException) when (context.Aborted.IsCancellationRequested)
         {
             meterState.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
+            meterState.SettleUnanswered(meter);
             throw;
         }
         catch (Exception ex)
@@ -48,6 +50,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             // anything else is answered as a 500 (Errors.For): the record says so, never a success
             var error = Errors.Errors.For(ex);
             meterState.Fail(error.Status, error.Code);
+            meterState.SettleUnanswered(meter);
             throw;
         }
 
@@ -146,6 +149,11 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             ErrorCode = code;
         }
 
+        private bool _failuresPriced;
+
+        /// <summary>The estimated cost of failed calls that may have been billed (included in <see cref="Cost"/>).</summary>
+        public decimal BilledFailuresCost { get; private set; }
+
         public void Settle(TokenUsage usage, string? servedModel, bool estimated, ICostMeter meter)
         {
             Usage = usage;
@@ -158,8 +166,55 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 Saved = Cost.CostUsd;
                 Cost = Cost with { CostUsd = 0m };
             }
+
+            if (PriceBilledFailures(meter) is { } failed)
+            {
+                Usage += failed.Usage;
+                Cost = Cost with { CostUsd = Cost.CostUsd + failed.CostUsd, Priced = Cost.Priced || failed.Priced };
+                Estimated = true;
+            }
+
             Context.Cost = Cost;
-            Context.Usage = usage;
+            Context.Usage = Usage;
+        }
+
+        /// <summary>
+        /// A request that got no answer is still billed for the calls the provider may have processed (a timeout, a
+        /// dropped connection, the client leaving mid-call): their prompts are priced, marked estimated, and budgets
+        /// settle that amount.
+        /// </summary>
+        public void SettleUnanswered(ICostMeter meter)
+        {
+            if (PriceBilledFailures(meter) is not { } failed) return;
+            Usage = failed.Usage;
+            Cost = new CostResult(failed.CostUsd, failed.Priced, failed.PriceKey);
+            Estimated = true;
+            Context.Cost = Cost;
+            Context.Usage = Usage;
+        }
+
+        /// <summary>What is known of each billed failure — its prompt, counted as the estimate counts it — at its deployment's price.</summary>
+        private (TokenUsage Usage, decimal CostUsd, bool Priced, string? PriceKey)? PriceBilledFailures(ICostMeter meter)
+        {
+            var failures = Context.BilledFailures;
+            if (failures.Count == 0 || Context.Request is not { } request || _failuresPriced) return null;
+            _failuresPriced = true;
+            TokenUsage usage = default;
+            decimal cost = 0m;
+            var priced = false;
+            string? key = null;
+            foreach (var deployment in failures)
+            {
+                var prompt = new TokenUsage(meter.Estimate(request, [deployment], Context.ReceivedAt).PromptTokens, 0);
+                var result = meter.Cost(deployment, prompt, Context.ReceivedAt);
+                usage += prompt;
+                cost += result.CostUsd;
+                priced |= result.Priced;
+                key ??= result.PriceKey;
+            }
+
+            BilledFailuresCost = cost;
+            return (usage, cost, priced, key);
         }
 
         public UsageRecord ToRecord()
@@ -187,6 +242,8 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 ReasoningTokens = Usage.ReasoningTokens,
                 CostUsd = Cost?.CostUsd ?? 0m,
                 CostEstimated = Estimated,
+                BilledFailuresCostUsd = BilledFailuresCost,
+                BilledFailures = Context.BilledFailures.Count,
                 PriceKey = Cost?.PriceKey,
                 LatencyMs = (long)Context.Elapsed.TotalMilliseconds,
                 Attempts = Context.Attempts,

@@ -146,8 +146,16 @@ public sealed class ProviderStage(
                     failed.Add(chosen.Deployment.Name);
                     open.Add(chosen.Deployment.Name);
                 }
+                catch (OperationCanceledException) when (context.Aborted.IsCancellationRequested)
+                {
+                    // the client left while the call was in flight: the provider may well have answered and billed it
+                    log.Add(chosen.Deployment.Name + " 499 client_closed_request");
+                    context.NoteBilledFailure(chosen.Deployment);
+                    throw;
+                }
                 catch (GatewayException ex) when (RetryableFailures.IsRetryable(ex) && !context.Aborted.IsCancellationRequested)
                 {
+                    NoteIfBilled(context, chosen, ex);
                     log.Add(Logged(chosen, ex));
                     last = ex;
                     failed.Add(chosen.Deployment.Name);
@@ -160,6 +168,7 @@ public sealed class ProviderStage(
                 }
                 catch (GatewayException ex)
                 {
+                    NoteIfBilled(context, chosen, ex);
                     log.Add(Logged(chosen, ex));
                     throw;
                 }
@@ -175,6 +184,11 @@ public sealed class ProviderStage(
             context.ResponseHeaders[AttemptsHeader] = attempts.ToString(CultureInfo.InvariantCulture);
             if (log.Count > 0) context.ResponseHeaders[AttemptLogHeader] = context.AttemptLog = string.Join("; ", log);
         }
+    }
+
+    private static void NoteIfBilled(GatewayContext context, Candidate candidate, GatewayException failure)
+    {
+        if (UpstreamErrors.MayHaveBeenBilled(failure)) context.NoteBilledFailure(candidate.Deployment);
     }
 
     private static string Logged(Candidate candidate, GatewayException ex) =>
