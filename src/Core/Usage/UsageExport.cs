@@ -15,6 +15,7 @@ public static class UsageExport
         "request_id", "client_request_id", "at", "key_id", "key_name", "user", "team", "tags", "model_requested", "model_served",
         "provider", "deployment", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
         "cost_usd", "cost_estimated", "price_key", "latency_ms", "time_to_first_token_ms", "stream", "cache_status", "outcome", "status", "error_code",
+        "billed_failures", "billed_failures_cost_usd",
     ];
 
     private const int FlushEvery = 256;
@@ -40,6 +41,7 @@ public static class UsageExport
                 if (r.TimeToFirstTokenMs is { } ttft) Num(line, ttft); else line.Append(',');
                 line.Append(r.Stream ? "true" : "false").Append(',');
                 Cell(line, r.CacheStatus); Cell(line, r.Outcome); Num(line, r.Status); Cell(line, r.ErrorCode);
+                Num(line, r.BilledFailures); line.Append(r.BilledFailuresCostUsd.ToString(CultureInfo.InvariantCulture)).Append(',');
                 line.Length--; // the last comma
                 line.Append("\r\n");
                 await writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
