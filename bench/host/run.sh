@@ -4,6 +4,7 @@
 #   bench/host/run.sh [requests per run, default 5000] [runs per scenario, default 3]
 #
 #   BENCH_SCENARIOS="gateway limits" runs only those scenarios; BENCH_SKIP_MEMORY=1 skips the 30,000-request memory run.
+#   BENCH_SCENARIOS=bodies measures memory under 50 concurrent slow 8 MB uploads (BENCH_BODY_CLIENTS, BENCH_BODY_RATE).
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
 #   (b) gateway:  the gateway, no limits configured
@@ -204,6 +205,56 @@ start_functions() { # $1 app dir, $2 settings file
   done
 }
 
+# bodies: 50 clients each upload an 8 MB body at 1 MB/s at once; the worker's and the host's RSS are sampled every 100 ms.
+# What the worker holds for a request should grow with what has arrived, never be taken at the Content-Length up front.
+bodies_scenario() {
+  local clients="${BENCH_BODY_CLIENTS:-50}" rate="${BENCH_BODY_RATE:-1M}"
+  start_storage
+  settings "$work/settings.json" "$work/catalog.json"
+  start_functions "$gateway_app" "$work/settings.json"
+  python3 - "$work/big.json" <<'PY'
+import json, random, sys
+random.seed(7)
+words = ["ledger", "payments", "quarter", "summary", "the", "of", "and", "team", "invoice", "total", "2026", "rate"]
+text, size = [], 0
+while size < 7_990_000:
+    w = random.choice(words); text.append(w); size += len(w) + 1
+json.dump({"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user", "content": " ".join(text)}]}, open(sys.argv[1], "w"))
+PY
+  local bytes; bytes="$(stat -c %s "$work/big.json")"
+  # warm the path once with a big body, then take the baseline
+  curl -s -o /dev/null -X POST -H "Authorization: Bearer sk-gw-bench-key" -H "Content-Type: application/json" --data-binary @"$work/big.json" "http://127.0.0.1:$port/v1/chat/completions"
+  load_n 200
+  sleep 2
+  local base_w base_h; base_w="$(rss_mb "$worker_pid")"; base_h="$(rss_mb "$host_pid")"
+  : > "$work/rss.tsv"
+  ( while kill -0 "$worker_pid" 2>/dev/null; do echo -e "$(rss_mb "$worker_pid")\t$(rss_mb "$host_pid")" >> "$work/rss.tsv"; sleep 0.1; done ) &
+  local sampler=$!
+  local started; started="$(date +%s.%N)"
+  local uploads=()
+  for i in $(seq 1 "$clients"); do
+    curl -s -o /dev/null -w '%{http_code}\n' --limit-rate "$rate" -X POST -H "Authorization: Bearer sk-gw-bench-key" -H "Content-Type: application/json" \
+      --data-binary @"$work/big.json" "http://127.0.0.1:$port/v1/chat/completions" >> "$work/codes.txt" &
+    uploads+=($!)
+  done
+  wait "${uploads[@]}" || true
+  sleep 2
+  local took; took="$(python3 -c "import time; print(round(time.time() - $started, 1))")"
+  kill "$sampler" 2>/dev/null || true
+  python3 - "$work/rss.tsv" "$base_w" "$base_h" "$clients" "$bytes" "$took" "$work/codes.txt" "$rate" <<'PY'
+import sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+base_w, base_h, clients, size, took = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+codes = [l.strip() for l in open(sys.argv[7]) if l.strip()]
+peak_w = max(r[0] for r in rows); peak_h = max(r[1] for r in rows)
+mb = size / 1048576
+print(f"  bodies   {clients} clients × {mb:.1f} MiB at {sys.argv[8]}B/s each, {took} s; answers: " + ", ".join(f"{c}×{codes.count(c)}" for c in sorted(set(codes))))
+print(f"  bodies   worker RSS: {base_w:.1f} MB before, peak {peak_w:.1f} MB (+{peak_w - base_w:.1f} MB = {(peak_w - base_w) / clients:.1f} MB per body of {mb:.1f} MiB)")
+print(f"  bodies   host RSS:   {base_h:.1f} MB before, peak {peak_h:.1f} MB (+{peak_h - base_h:.1f} MB)")
+PY
+  stop_host
+}
+
 no_setup() { :; }
 limits_setup() {
   local admin="x-admin-key: sk-gw-admin-bench"
@@ -222,7 +273,8 @@ for scenario in ${BENCH_SCENARIOS:-floor gateway limits}; do
     gateway) run_scenario gateway "$gateway_app" "$work/catalog.json" no_setup ;;
     limits) run_scenario limits "$gateway_app" "$work/catalog-quota.json" limits_setup \
       "Gateway__RateLimits__KeyRequestsPerMinute=10000000" "Gateway__RateLimits__KeyTokensPerMinute=100000000000" ;;
-    *) echo "bench: unknown scenario $scenario (floor, gateway, limits)" >&2; exit 1 ;;
+    bodies) bodies_scenario ;;
+    *) echo "bench: unknown scenario $scenario (floor, gateway, limits, bodies)" >&2; exit 1 ;;
   esac
 done
 
