@@ -39,4 +39,6 @@ public sealed class GatewayOptions
     public Providers.UpstreamHttpOptions Http { get; set; } = new();
     /// <summary>The response cache (section <c>Gateway:Cache</c>).</summary>
     public Caching.CacheOptions Cache { get; set; } = new();
+    /// <summary>Section <c>Gateway:Safety</c>: the content-safety policy applied to every request and answer.</summary>
+    public Safety.SafetyOptions Safety { get; set; } = new();
 }

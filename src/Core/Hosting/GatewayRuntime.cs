@@ -10,6 +10,7 @@ using Gateway.Core.Providers;
 using Gateway.Core.RateLimits;
 using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
+using Gateway.Core.Safety;
 using Gateway.Core.Telemetry;
 using Gateway.Core.Usage;
 
@@ -48,6 +49,8 @@ public sealed class GatewayRuntime
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
+        var safety = SafetyPolicy.Template(options.Safety.Policy, out var safetyProblem);
+        if (safetyProblem is not null) throw new InvalidOperationException(safetyProblem);
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -56,6 +59,8 @@ public sealed class GatewayRuntime
             new ModelResolutionStage(Catalog),
             new StopStage(Upstream, Catalog),
             new RateLimitEarlyRefusalStage(RateLimits),
+            // without a policy the stage is absent, not skipped at run time
+            .. (safety is null ? (IGatewayStage[])[] : [new SafetyStage(safety)]),
             new CostEstimateStage(CostMeter, Catalog),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),

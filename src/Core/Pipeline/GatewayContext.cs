@@ -40,6 +40,9 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>The fallback model that served the request (the requested model's deployments could not); else null.</summary>
     public string? FallbackModel { get; set; }
 
+    /// <summary>The safety policy's decision (e.g. <c>input: redact email=2</c>); null when nothing was found or no policy applies.</summary>
+    public string? Safety { get; set; }
+
     private List<DeploymentOptions>? _billedFailures;
 
     /// <summary>

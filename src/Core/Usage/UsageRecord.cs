@@ -61,6 +61,8 @@ public sealed record UsageRecord
     public string CacheStatus { get; init; } = "none";
     /// <summary>What a cached or coalesced answer would have cost (its cost is 0).</summary>
     public decimal SavedUsd { get; init; }
+    /// <summary>The safety policy's decision, detector names and counts only (e.g. <c>input: redact email=2</c>); null when nothing was found.</summary>
+    public string? Safety { get; init; }
     /// <summary>success, error, stream_broken or client_closed.</summary>
     public required string Outcome { get; init; }
     /// <summary>The HTTP status the client saw (499 when it went away).</summary>

@@ -244,6 +244,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 CostEstimated = Estimated,
                 BilledFailuresCostUsd = BilledFailuresCost,
                 BilledFailures = Context.BilledFailures.Count,
+                Safety = Context.Safety,
                 PriceKey = Cost?.PriceKey,
                 LatencyMs = (long)Context.Elapsed.TotalMilliseconds,
                 Attempts = Context.Attempts,

@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Core.Errors;
+using Gateway.Core.Pipeline;
+
+namespace Gateway.Core.Safety;
+
+/// <summary>Section <c>Gateway:Safety</c>.</summary>
+public sealed class SafetyOptions
+{
+    /// <summary>The policy template for every request: log-only, baseline, pii-redact, secrets-block or strict; none when unset.</summary>
+    public string? Policy { get; set; }
+}
+
+/// <summary>
+/// Checks every request before the call and every non-streamed answer after it with the configured policy's local
+/// detectors: all message texts (system, user, assistant, tool results) and tool-call arguments. Block refuses with
+/// 400 <c>content_filter</c> naming the detector and where (never the matched text); redact replaces the match with a
+/// typed placeholder before the model sees it; flag only records. The decision is in <c>x-gateway-safety</c> and on
+/// the usage record.
+/// </summary>
+public sealed class SafetyStage(SafetyPolicy policy) : IGatewayStage
+{
+    public const string Header = "x-gateway-safety";
+
+    public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var request = context.RequireRequest();
+        var placeholders = new Dictionary<string, string>(StringComparer.Ordinal);
+        var input = new Tally();
+        try
+        {
+            CheckInput(request, input, placeholders);
+        }
+        finally
+        {
+            // a refusal is recorded and answered with its decision too
+            context.Safety = input.Describe("input");
+            if (context.Safety is { } decided) context.ResponseHeaders[Header] = decided;
+        }
+
+        var result = await next(context).ConfigureAwait(false);
+        if (result is not GatewayResult.Completion completion) return result;
+
+        var output = new Tally();
+        if (completion.Body["choices"] is JsonArray choices)
+        {
+            foreach (var choice in choices.OfType<JsonObject>())
+            {
+                if (choice["message"] is not JsonObject message) continue;
+                var blocked = Check(message, "content", "choices.message.content", output, placeholders, null);
+                if (message["tool_calls"] is JsonArray calls)
+                {
+                    foreach (var function in calls.Select(c => c?["function"]).OfType<JsonObject>())
+                        blocked |= Check(function, "arguments", "choices.message.tool_calls.function.arguments", output, placeholders, null);
+                }
+
+                if (blocked)
+                {
+                    // an answer the policy blocks is withheld, as the providers' own filters do
+                    message["content"] = null;
+                    message.Remove("tool_calls");
+                    choice["finish_reason"] = "content_filter";
+                }
+            }
+        }
+
+        if (output.Describe("output") is { } outputDecision)
+        {
+            context.Safety = context.Safety is null ? outputDecision : context.Safety + "; " + outputDecision;
+            context.ResponseHeaders[Header] = context.Safety;
+        }
+
+        return completion;
+    }
+
+    private void CheckInput(Protocol.ChatRequest request, Tally input, Dictionary<string, string> placeholders)
+    {
+        for (var i = 0; i < request.Messages.Count; i++)
+        {
+            var node = request.Messages[i].Node;
+            var content = node["content"];
+            if (content is JsonValue)
+            {
+                Check(node, "content", $"messages[{I(i)}].content", input, placeholders, "request");
+            }
+            else if (content is JsonArray parts)
+            {
+                for (var p = 0; p < parts.Count; p++)
+                {
+                    if (parts[p] is JsonObject part && (string?)part["type"] == "text") Check(part, "text", $"messages[{I(i)}].content[{I(p)}].text", input, placeholders, "request");
+                }
+            }
+
+            if (node["tool_calls"] is JsonArray calls)
+            {
+                for (var c = 0; c < calls.Count; c++)
+                {
+                    if (calls[c]?["function"] is JsonObject function) Check(function, "arguments", $"messages[{I(i)}].tool_calls[{I(c)}].function.arguments", input, placeholders, "request");
+                }
+            }
+        }
+    }
+
+    /// <summary>Scans one string field; redacts it in place, or throws (input) / reports (output) a block.</summary>
+    private bool Check(JsonObject owner, string field, string path, Tally tally, Dictionary<string, string> placeholders, string? refuseAs)
+    {
+        if (owner[field] is not JsonValue value || !value.TryGetValue<string>(out var text)) return false;
+        var scan = SafetyScanner.Scan(text, policy);
+        if (scan.Findings.Count == 0) return false;
+        tally.Add(scan, policy);
+        if (scan.Action == SafetyAction.Block)
+        {
+            if (refuseAs is null) return true;
+            var detectors = string.Join(", ", scan.Findings.Where(f => policy.Actions[f.Detector] == SafetyAction.Block).Select(f => f.Detector).Distinct());
+            throw new GatewayException(new GatewayError(400,
+                $"The {refuseAs} was blocked by the gateway's safety policy '{policy.Name}': {path} contains {detectors}. Remove it and retry.",
+                "invalid_request_error", path, "content_filter"));
+        }
+
+        if (scan.Action == SafetyAction.Redact || scan.Findings.Any(f => policy.Actions[f.Detector] == SafetyAction.Redact))
+            owner[field] = SafetyScanner.Redact(text, scan, policy, placeholders);
+        return false;
+    }
+
+    private static string I(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Counts findings per action and detector, for the header and the record (names and counts only).</summary>
+    private sealed class Tally
+    {
+        private readonly SortedDictionary<string, SortedDictionary<string, int>> _byAction = new(StringComparer.Ordinal);
+
+        public void Add(ScanResult scan, SafetyPolicy policy)
+        {
+            foreach (var f in scan.Findings)
+            {
+                var action = policy.Actions[f.Detector].ToString().ToLowerInvariant();
+                if (!_byAction.TryGetValue(action, out var counts)) _byAction[action] = counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+                counts[f.Detector] = counts.GetValueOrDefault(f.Detector) + 1;
+            }
+        }
+
+        /// <summary>e.g. <c>input: redact email×2 card×1, flag ipv4×1</c>; null when nothing was found.</summary>
+        public string? Describe(string where)
+        {
+            if (_byAction.Count == 0) return null;
+            var text = new StringBuilder(where).Append(':');
+            var first = true;
+            foreach (var action in (string[])["block", "redact", "flag"])
+            {
+                if (!_byAction.TryGetValue(action, out var counts)) continue;
+                text.Append(first ? " " : ", ").Append(action);
+                foreach (var (detector, n) in counts) text.Append(' ').Append(detector).Append('=').Append(n.ToString(CultureInfo.InvariantCulture));
+                first = false;
+            }
+
+            return text.ToString();
+        }
+    }
+}

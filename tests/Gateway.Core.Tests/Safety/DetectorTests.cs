@@ -1,0 +1,52 @@
+using Gateway.Core.Safety;
+
+namespace Gateway.Core.Tests.Safety;
+
+/// <summary>The checks behind the detectors, on published examples, and how overlapping findings and placeholders behave.</summary>
+public sealed class DetectorTests
+{
+    [Theory]
+    [InlineData("4111 1111 1111 1111", true)]
+    [InlineData("4111-1111-1111-1112", false)] // Luhn fails
+    [InlineData("378282246310005", true)] // Amex test number
+    [InlineData("6011111111111117", true)]
+    [InlineData("1234567812345670", false)] // Luhn holds, no issuer starts with 1
+    public void Cards_need_an_issuer_and_a_luhn_check_digit(string candidate, bool expected) => Assert.Equal(expected, Detectors.IsCard(candidate));
+
+    [Theory]
+    [InlineData("GB82 WEST 1234 5698 7654 32", true)]
+    [InlineData("DE89370400440532013000", true)]
+    [InlineData("DE89370400440532013001", false)] // mod-97 fails
+    [InlineData("GB82WEST123456987654", false)] // wrong length for GB
+    [InlineData("XX82WEST12345698765432", false)] // no such country
+    public void Ibans_need_their_country_length_and_mod_97(string candidate, bool expected) => Assert.Equal(expected, Detectors.IsIban(candidate));
+
+    [Fact]
+    public void A_key_inside_a_generic_assignment_is_reported_once_as_what_it_is()
+    {
+        var scan = SafetyScanner.Scan("api_key=AKIAIOSFODNN7EXAMPLE and more", SafetyPolicy.Templates["strict"]);
+        var finding = Assert.Single(scan.Findings);
+        Assert.Equal("secret.aws", finding.Detector);
+        Assert.Equal(SafetyAction.Block, scan.Action);
+    }
+
+    [Fact]
+    public void The_same_value_gets_the_same_placeholder_and_kinds_are_numbered_apart()
+    {
+        var policy = SafetyPolicy.Templates["pii-redact"];
+        var placeholders = new Dictionary<string, string>(StringComparer.Ordinal);
+        const string text = "a@example.com, b@example.com, 10.0.0.1, a@example.com";
+        var redacted = SafetyScanner.Redact(text, SafetyScanner.Scan(text, policy), policy, placeholders);
+        Assert.Equal("<EMAIL_1>, <EMAIL_2>, <IPV4_1>, <EMAIL_1>", redacted);
+    }
+
+    [Theory]
+    [InlineData("Upgrade to version 10.2.3.4 now")]
+    [InlineData("built with v1.2.3.4")]
+    [InlineData("at 12:30:45 precisely")]
+    [InlineData("MAC 00:1A:2B:3C:4D:5E")]
+    [InlineData("SSN 666-12-3456 is never issued")]
+    [InlineData("password=CorrectHorseBatteryStaple")]
+    [InlineData("token: ${GITHUB_TOKEN}")]
+    public void Look_alikes_are_not_findings(string text) => Assert.Empty(SafetyScanner.Scan(text, SafetyPolicy.Templates["strict"]).Findings);
+}
