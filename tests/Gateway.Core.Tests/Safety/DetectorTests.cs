@@ -40,6 +40,23 @@ public sealed class DetectorTests
         Assert.Equal("<EMAIL_1>, <EMAIL_2>, <IPV4_1>, <EMAIL_1>", redacted);
     }
 
+    [Fact]
+    public void Anchored_detectors_find_every_match_whether_anchors_are_close_together_or_far_apart()
+    {
+        var text = new System.Text.StringBuilder();
+        var expected = 0;
+        for (var i = 0; i < 300; i++)
+        {
+            // runs of adjacent addresses (merged windows), then long gaps of prose (separate windows)
+            text.Append(i % 10 < 5 ? $"u{i}@example.com, " : new string('x', 20 + (i * 37 % 500)) + $" then v{i}.name@mail.example.org ");
+            expected++;
+        }
+
+        var scan = SafetyScanner.Scan(text.ToString(), new SafetyPolicy("email", new Dictionary<string, SafetyAction> { ["email"] = SafetyAction.Flag }));
+        Assert.Equal(expected, scan.Findings.Count);
+        Assert.All(scan.Findings, f => Assert.Contains('@', text.ToString(f.Start, f.Length)));
+    }
+
     [Theory]
     [InlineData("Upgrade to version 10.2.3.4 now")]
     [InlineData("built with v1.2.3.4")]
