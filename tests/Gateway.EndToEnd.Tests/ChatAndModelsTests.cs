@@ -36,6 +36,25 @@ public sealed class ChatAndModelsTests(HostFixture fixture)
     }
 
     [HostFact]
+    public async Task The_safety_policy_refuses_a_secret_and_flags_pii_on_the_host()
+    {
+        const string secret = "AKIAIOSFODNN7EXAMPLE";
+        var refused = await fixture.ChatAsync(fixture.Keys["main"].Key,
+            $$"""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"deploy with {{secret}} please"}]}""");
+        Assert.Equal(400, refused.Status);
+        Assert.Equal("content_filter", (string?)refused.Json!["error"]!["code"]);
+        Assert.Equal("messages[0].content", (string?)refused.Json!["error"]!["param"]);
+        Assert.DoesNotContain(secret, refused.Text, StringComparison.Ordinal);
+        Assert.Equal("input: block secret.aws=1", refused.Header("x-gateway-safety"));
+
+        var flagged = await fixture.ChatAsync(fixture.Keys["main"].Key,
+            """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"mail ops@example.com about it"}]}""");
+        Assert.Equal(200, flagged.Status);
+        // (the loopback upstream echoes the prompt, so its answer is flagged too)
+        Assert.StartsWith("input: flag email=1", flagged.Header("x-gateway-safety"), StringComparison.Ordinal);
+    }
+
+    [HostFact]
     public async Task A_response_carries_the_gateway_headers_and_its_cost()
     {
         var reply = await fixture.ChatAsync(fixture.Keys["main"].Key, HostFixture.LongChat(),
