@@ -14,8 +14,9 @@ public sealed class SafetyOptions
 }
 
 /// <summary>
-/// Checks every request before the call and every non-streamed answer after it with the configured policy's local
-/// detectors: all message texts (system, user, assistant, tool results) and tool-call arguments. Block refuses with
+/// Checks every request before the call and every answer after it with the configured policy's local detectors: all
+/// message texts (system, user, assistant, tool results) and tool-call arguments; streamed answers through a sliding
+/// window (<see cref="SafeStream"/>). Block refuses with
 /// 400 <c>content_filter</c> naming the detector and where (never the matched text); redact replaces the match with a
 /// typed placeholder before the model sees it; flag only records. The decision is in <c>x-gateway-safety</c> and on
 /// the usage record.
@@ -41,9 +42,20 @@ public sealed class SafetyStage(SafetyPolicy policy) : IGatewayStage
         }
 
         var result = await next(context).ConfigureAwait(false);
+        var output = new Tally();
+        if (result is GatewayResult.Streaming streaming)
+        {
+            // the headers are gone with the first byte: what the stream's check finds reaches the usage record
+            var inputDecision = context.Safety;
+            return new GatewayResult.Streaming(new SafeStream(streaming.Stream, policy, scan =>
+            {
+                output.Add(scan, policy);
+                context.Safety = output.Describe("output") is { } o ? (inputDecision is null ? o : inputDecision + "; " + o) : inputDecision;
+            }, placeholders));
+        }
+
         if (result is not GatewayResult.Completion completion) return result;
 
-        var output = new Tally();
         if (completion.Body["choices"] is JsonArray choices)
         {
             foreach (var choice in choices.OfType<JsonObject>())

@@ -107,6 +107,28 @@ public sealed class SafetyStageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_streamed_answer_is_redacted_on_its_way_and_the_record_says_so()
+    {
+        var (runtime, usage, key) = await Gateway("pii-redact");
+        _upstream.Enqueue(new FakeReply { Text = "Sure, I will write to jane.doe@example.org today and let you know how it goes." });
+
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key),
+            """{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"who?"}]}""");
+
+        Assert.Null(sent.StreamError);
+        var text = new System.Text.StringBuilder();
+        foreach (var line in sent.Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
+        {
+            foreach (var choice in JsonNode.Parse(line[6..])!["choices"]?.AsArray() ?? [])
+                text.Append((string?)choice!["delta"]?["content"]);
+        }
+
+        Assert.Equal("Sure, I will write to <EMAIL_1> today and let you know how it goes.", text.ToString());
+        Assert.DoesNotContain("jane.doe", sent.Text, StringComparison.Ordinal);
+        Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
+    }
+
+    [Fact]
     public async Task Flagged_findings_pass_unchanged_and_without_a_policy_the_stage_is_absent()
     {
         var (runtime, _, key) = await Gateway("log-only");

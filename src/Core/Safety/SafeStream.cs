@@ -1,0 +1,144 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Core.Protocol;
+using Gateway.Core.Providers;
+
+namespace Gateway.Core.Safety;
+
+/// <summary>
+/// Applies a safety policy inside a stream with a sliding window. Each choice's text is held back by
+/// <see cref="HoldbackChars"/> characters: what is released has been scanned with everything before it and the held-back
+/// text after it, so a finding of up to <see cref="HoldbackChars"/> characters is redacted or blocked before any of it
+/// reaches the client. A longer one (a long JWT, a PEM block) is caught within its own length: the stream then ends at
+/// once with <c>finish_reason: "content_filter"</c>. Held-back text is released at the choice's end.
+/// </summary>
+internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<ScanResult> record, Dictionary<string, string> placeholders) : IChatStream, IStreamTrailer
+{
+    /// <summary>Characters of each choice held back from the client until the text after them has been seen.</summary>
+    public const int HoldbackChars = 128;
+
+    /// <summary>Characters already released that are scanned again with new text (so a finding across the boundary is seen whole).</summary>
+    private const int Overlap = 320;
+
+    private sealed class ChoiceText
+    {
+        public readonly StringBuilder Text = new();
+        public int Released;
+        public readonly HashSet<(int, int, string)> Recorded = [];
+    }
+
+    private readonly Dictionary<int, ChoiceText> _choices = [];
+    private bool _blocked;
+    private JsonObject? _template;
+    private bool _ended;
+
+    public TokenUsage? Usage => inner.Usage;
+
+    public string? Trailer => (inner as IStreamTrailer)?.Trailer;
+
+    public async ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (_ended) return null;
+        var chunk = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (chunk is null)
+        {
+            _ended = true;
+            return Flush();
+        }
+
+        _template ??= chunk;
+        if (chunk["choices"] is not JsonArray choices) return chunk;
+        foreach (var choice in choices.OfType<JsonObject>())
+        {
+            var index = (int?)choice["index"] ?? 0;
+            var delta = choice["delta"] as JsonObject;
+            var content = delta?["content"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+            var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == System.Text.Json.JsonValueKind.String;
+            if (content is null && !finished) continue;
+            if (!_choices.TryGetValue(index, out var state)) _choices[index] = state = new ChoiceText();
+            if (content is not null) state.Text.Append(content);
+            var release = Release(state, finished);
+            if (_blocked)
+            {
+                choice["delta"] = new JsonObject();
+                choice["finish_reason"] = "content_filter";
+                _ended = true;
+                continue;
+            }
+
+            if (delta is not null && (content is not null || release.Length > 0)) delta["content"] = release;
+        }
+
+        return chunk;
+    }
+
+    /// <summary>Scans the unreleased text (with an overlap of released text) and returns what may now go to the client.</summary>
+    private string Release(ChoiceText state, bool final)
+    {
+        var text = state.Text;
+        var target = final ? text.Length : Math.Max(state.Released, text.Length - HoldbackChars);
+        if (target <= state.Released && !final) return "";
+        var from = Math.Max(0, state.Released - Overlap);
+        var window = text.ToString(from, text.Length - from);
+        var scan = SafetyScanner.Scan(window, policy);
+        var output = new StringBuilder();
+        var at = state.Released;
+        foreach (var f in scan.Findings)
+        {
+            var start = from + f.Start;
+            var end = start + f.Length;
+            if ((end <= target || final) && state.Recorded.Add((start, f.Length, f.Detector)))
+                record(new ScanResult([f], policy.Actions[f.Detector]));
+            var action = policy.Actions[f.Detector];
+            if (end > target && !final)
+            {
+                // a finding that runs into the held-back text: release up to its start, decide when it is whole
+                if (start >= at && start < target) target = start;
+                continue;
+            }
+
+            if (action == SafetyAction.Block && end > state.Released)
+            {
+                _blocked = true;
+                return "";
+            }
+
+            if (action != SafetyAction.Redact || start < at || end > target) continue;
+            output.Append(text.ToString(at, start - at));
+            var value = text.ToString(start, f.Length);
+            output.Append(SafetyScanner.Redact(value, new ScanResult([new Finding(f.Detector, 0, f.Length)], action), policy, placeholders));
+            at = end;
+        }
+
+        if (target > at) output.Append(text.ToString(at, target - at));
+        state.Released = Math.Max(state.Released, target);
+        return output.ToString();
+    }
+
+    /// <summary>At the end of the upstream stream: whatever is still held back, as one last chunk (or nothing).</summary>
+    private JsonObject? Flush()
+    {
+        if (_blocked) return null;
+        var pending = _choices.Where(c => c.Value.Released < c.Value.Text.Length).ToList();
+        if (pending.Count == 0) return null;
+        var choices = new JsonArray();
+        foreach (var (index, state) in pending)
+        {
+            var release = Release(state, final: true);
+            choices.Add(new JsonObject
+            {
+                ["index"] = index,
+                ["delta"] = _blocked ? new JsonObject() : new JsonObject { ["content"] = release },
+                ["finish_reason"] = _blocked ? "content_filter" : null,
+            });
+        }
+
+        return new JsonObject
+        {
+            ["id"] = _template?["id"]?.DeepClone(), ["object"] = "chat.completion.chunk", ["created"] = _template?["created"]?.DeepClone(),
+            ["model"] = _template?["model"]?.DeepClone(), ["choices"] = choices,
+        };
+    }
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}

@@ -1,0 +1,103 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Core.Protocol;
+using Gateway.Core.Providers;
+using Gateway.Core.Safety;
+
+namespace Gateway.Core.Tests.Safety;
+
+/// <summary>The in-stream check: whatever the chunking, the client gets the text the non-streamed check would give.</summary>
+public sealed class SafeStreamTests
+{
+    private sealed class Chunks(IReadOnlyList<string> pieces) : IChatStream
+    {
+        private int _next;
+
+        public TokenUsage? Usage => null;
+
+        public ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+        {
+            if (_next > pieces.Count) return ValueTask.FromResult<JsonObject?>(null);
+            var last = _next == pieces.Count;
+            var delta = last ? new JsonObject() : new JsonObject { ["content"] = pieces[_next] };
+            _next++;
+            return ValueTask.FromResult<JsonObject?>(new JsonObject
+            {
+                ["id"] = "c1", ["object"] = "chat.completion.chunk", ["model"] = "m",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = last ? "stop" : null }),
+            });
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private static async Task<(string Text, string? Finish, int Findings)> Relay(string text, SafetyPolicy policy, Random random)
+    {
+        var pieces = new List<string>();
+        for (var at = 0; at < text.Length;)
+        {
+            var n = Math.Min(text.Length - at, random.Next(1, 12));
+            pieces.Add(text.Substring(at, n));
+            at += n;
+        }
+
+        var findings = 0;
+        await using var stream = new SafeStream(new Chunks(pieces), policy, scan => findings += scan.Findings.Count, new Dictionary<string, string>(StringComparer.Ordinal));
+        var output = new StringBuilder();
+        string? finish = null;
+        while (await stream.ReadAsync(default) is { } chunk)
+        {
+            foreach (var choice in chunk["choices"]!.AsArray())
+            {
+                output.Append((string?)choice!["delta"]?["content"]);
+                finish = (string?)choice["finish_reason"] ?? finish;
+            }
+        }
+
+        return (output.ToString(), finish, findings);
+    }
+
+    private const string Prose = "Thanks for the update on the quarterly review; the payments team will follow up next week with the numbers. ";
+
+    [Fact]
+    public async Task Redaction_in_a_stream_equals_redaction_of_the_whole_text_whatever_the_chunking()
+    {
+        var policy = SafetyPolicy.Templates["pii-redact"];
+        var random = new Random(5);
+        for (var round = 0; round < 200; round++)
+        {
+            var text = Prose[..random.Next(0, Prose.Length)] + "write to jane.doe@example.org or call +1 415 555 2671, card 4111 1111 1111 1111. " + Prose + "Bye jane.doe@example.org.";
+            var expected = SafetyScanner.Redact(text, SafetyScanner.Scan(text, policy), policy, new Dictionary<string, string>(StringComparer.Ordinal));
+            var (relayed, finish, findings) = await Relay(text, policy, random);
+            Assert.Equal(expected, relayed);
+            Assert.Equal("stop", finish);
+            Assert.Equal(4, findings);
+            Assert.DoesNotContain("jane.doe", relayed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_blocked_secret_ends_the_stream_with_content_filter_before_any_of_it_is_sent()
+    {
+        var policy = SafetyPolicy.Templates["baseline"];
+        var random = new Random(9);
+        for (var round = 0; round < 200; round++)
+        {
+            var text = Prose[..random.Next(0, Prose.Length)] + "here: ghp_abcdefghijklmnopqrstuvwxyz0123456789 and more " + Prose;
+            var (relayed, finish, _) = await Relay(text, policy, random);
+            Assert.Equal("content_filter", finish);
+            Assert.DoesNotContain("ghp_", relayed, StringComparison.Ordinal);
+            Assert.True(text.StartsWith(relayed, StringComparison.Ordinal), "what was sent is a prefix of the answer");
+        }
+    }
+
+    [Fact]
+    public async Task Clean_text_passes_unchanged()
+    {
+        var text = string.Concat(Enumerable.Repeat(Prose, 20));
+        var (relayed, finish, findings) = await Relay(text, SafetyPolicy.Templates["strict"], new Random(1));
+        Assert.Equal(text, relayed);
+        Assert.Equal("stop", finish);
+        Assert.Equal(0, findings);
+    }
+}
