@@ -148,6 +148,16 @@ public static partial class Detectors
     [GeneratedRegex(@"(?i:(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?))[""']?\s*[:=]\s*[""']?(?<value>[^\s""',;]{12,})", Options, 250)]
     private static partial Regex GenericSecretPattern();
 
+    // ---- prompt injection (heuristics: phrases that try to replace the instructions or reach the system prompt) ----
+
+    [GeneratedRegex(@"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|every\s+)*(?:previous|prior|above|earlier|preceding|original|system|developer)?\s*(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|restrictions)\b"
+        + @"|\b(?:reveal|print|show|repeat|output|leak|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+prompt|hidden\s+(?:instructions|prompt)|initial\s+instructions)\b"
+        + @"|\byou\s+are\s+now\s+(?:DAN|in\s+developer\s+mode|an?\s+unrestricted|jailbroken|free\s+of)\b"
+        + @"|\b(?:pretend|act\s+as\s+if)\s+(?:that\s+)?you\s+(?:have|had)\s+no\s+(?:rules|restrictions|guidelines|filters|limits)\b"
+        + @"|<\|im_start\|>\s*system|\[/?INST\]|<\|(?:system|endoftext)\|>|^\s*#{2,}\s*(?:new\s+)?system\s+(?:prompt|instructions)\b",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase | RegexOptions.Multiline | RegexOptions.ExplicitCapture, 250)]
+    private static partial Regex InjectionPattern();
+
     /// <summary>Every built-in detector by name.</summary>
     public static IReadOnlyDictionary<string, IDetector> All { get; } = new IDetector[]
     {
@@ -167,6 +177,7 @@ public static partial class Detectors
         new PatternDetector("secret.azure_storage", AzureStorageKeyPattern(), null, "key"),
         new PatternDetector("secret.jwt", JwtPattern(), (_, m) => IsJwt(m.Value)),
         new PatternDetector("secret.private_key", PemPattern()),
+        new PatternDetector("injection", InjectionPattern()),
         new PatternDetector("secret.generic", GenericSecretPattern(), (_, m) => IsRandom(m.Groups["value"].Value), "value", anchors: "=:", before: 40, after: 400),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 

@@ -13,33 +13,62 @@ public enum SafetyAction
     Block,
 }
 
-/// <summary>A named set of detectors and their actions (section <c>Gateway:Safety</c>: <c>Policy</c> names a template).</summary>
+/// <summary>
+/// A named set of detectors and their actions (section <c>Gateway:Safety</c>: <c>Policy</c> names a template or holds a
+/// policy document), with the policy's own custom detectors (keyword lists and regular expressions).
+/// </summary>
 public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, SafetyAction> Actions)
 {
+    /// <summary>The policy's own detectors by name (custom rules), besides the built-in <see cref="Detectors.All"/>.</summary>
+    public IReadOnlyDictionary<string, IDetector> Custom { get; init; } = new Dictionary<string, IDetector>(StringComparer.Ordinal);
+
+    /// <summary>The detector a rule names: a custom one of this policy, else a built-in one.</summary>
+    public IDetector? Detector(string name) => Custom.TryGetValue(name, out var own) ? own : Detectors.All.GetValueOrDefault(name);
+
     /// <summary>The template library: <c>log-only</c>, <c>baseline</c>, <c>pii-redact</c>, <c>secrets-block</c>, <c>strict</c>.</summary>
     public static IReadOnlyDictionary<string, SafetyPolicy> Templates { get; } = new Dictionary<string, SafetyPolicy>(StringComparer.Ordinal)
     {
         ["log-only"] = Of("log-only", Detectors.All.Keys, SafetyAction.Flag),
-        ["baseline"] = Of("baseline", Detectors.Pii, SafetyAction.Flag, Detectors.Secrets, SafetyAction.Block),
-        ["pii-redact"] = Of("pii-redact", Detectors.Pii, SafetyAction.Redact, Detectors.Secrets, SafetyAction.Block),
+        ["baseline"] = Of("baseline", [.. Detectors.Pii, "injection"], SafetyAction.Flag, Detectors.Secrets, SafetyAction.Block),
+        ["pii-redact"] = Of("pii-redact", Detectors.Pii, SafetyAction.Redact, Detectors.Secrets, SafetyAction.Block, ["injection"], SafetyAction.Flag),
         ["secrets-block"] = Of("secrets-block", Detectors.Secrets, SafetyAction.Block),
         ["strict"] = Of("strict", Detectors.All.Keys, SafetyAction.Block),
     };
 
-    private static SafetyPolicy Of(string name, IEnumerable<string> detectors, SafetyAction action, IEnumerable<string>? more = null, SafetyAction moreAction = SafetyAction.Off)
+    private static SafetyPolicy Of(string name, IEnumerable<string> detectors, SafetyAction action, IEnumerable<string>? more = null, SafetyAction moreAction = SafetyAction.Off,
+        IEnumerable<string>? rest = null, SafetyAction restAction = SafetyAction.Off)
     {
         var actions = detectors.ToDictionary(d => d, _ => action, StringComparer.Ordinal);
         foreach (var d in more ?? []) actions[d] = moreAction;
+        foreach (var d in rest ?? []) actions[d] = restAction;
         return new SafetyPolicy(name, actions);
+    }
+
+    /// <summary>
+    /// The policy a setting names: a template name, or a policy document (JSON, see <see cref="SafetyPolicyDocument"/>);
+    /// null when unset. <paramref name="problems"/> lists every problem when it is neither.
+    /// </summary>
+    public static SafetyPolicy? FromSetting(string? setting, out IReadOnlyList<string> problems)
+    {
+        problems = [];
+        if (string.IsNullOrWhiteSpace(setting)) return null;
+        var value = setting.Trim();
+        if (value.StartsWith('{'))
+        {
+            var policy = SafetyPolicyDocument.Parse(value, out problems);
+            return problems.Count == 0 ? policy : null;
+        }
+
+        if (Templates.TryGetValue(value, out var template)) return template;
+        problems = [$"Gateway:Safety:Policy '{value}' is not a known policy; use one of {string.Join(", ", Templates.Keys)}, or a policy document (JSON)."];
+        return null;
     }
 
     /// <summary>The template named <paramref name="name"/>, or null (with every name known in the message) when unknown.</summary>
     public static SafetyPolicy? Template(string? name, out string? problem)
     {
-        problem = null;
-        if (string.IsNullOrWhiteSpace(name)) return null;
-        if (Templates.TryGetValue(name.Trim(), out var policy)) return policy;
-        problem = $"Gateway:Safety:Policy '{name}' is not a known policy; use one of {string.Join(", ", Templates.Keys)}.";
-        return null;
+        var policy = FromSetting(name, out var problems);
+        problem = problems.Count == 0 ? null : string.Join(Environment.NewLine, problems);
+        return policy;
     }
 }

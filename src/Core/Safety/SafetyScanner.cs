@@ -21,7 +21,7 @@ public static class SafetyScanner
         var found = new List<Finding>();
         foreach (var (name, action) in policy.Actions)
         {
-            if (action == SafetyAction.Off || !Detectors.All.TryGetValue(name, out var detector)) continue;
+            if (action == SafetyAction.Off || policy.Detector(name) is not { } detector) continue;
             detector.Find(text, found);
         }
 
@@ -61,7 +61,7 @@ public static class SafetyScanner
             var value = text.Substring(f.Start, f.Length);
             if (!placeholders.TryGetValue(value, out var placeholder))
             {
-                var kind = f.Detector.Replace("secret.", "SECRET_", StringComparison.Ordinal).ToUpperInvariant();
+                var kind = f.Detector.Replace("secret.", "SECRET_", StringComparison.Ordinal).Replace('-', '_').Replace('.', '_').ToUpperInvariant();
                 var n = placeholders.Values.Count(p => p.StartsWith("<" + kind + "_", StringComparison.Ordinal)) + 1;
                 placeholder = $"<{kind}_{n}>";
                 placeholders[value] = placeholder;
