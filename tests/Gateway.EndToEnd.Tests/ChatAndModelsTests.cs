@@ -55,6 +55,27 @@ public sealed class ChatAndModelsTests(HostFixture fixture)
     }
 
     [HostFact]
+    public async Task The_safety_policy_is_shown_and_simulated_for_the_admin_only()
+    {
+        var shown = await fixture.AdminAsync(HttpMethod.Get, "gateway/safety");
+        Assert.Equal(200, shown.Status);
+        Assert.Equal("baseline", (string?)shown.Json!["policy"]);
+        Assert.Equal("block", (string?)shown.Json!["detectors"]!["secret.aws"]);
+
+        var simulated = await fixture.AdminAsync(HttpMethod.Post, "gateway/safety/simulate",
+            """{"policy":"pii-redact","text":"card 4111 1111 1111 1111 for ops@example.com"}""");
+        Assert.Equal(200, simulated.Status);
+        Assert.Equal("card <CARD_1> for <EMAIL_1>", (string?)simulated.Json!["redacted"]);
+        Assert.Equal(2, simulated.Json!["decisions"]!.AsArray().Count);
+
+        var invalid = await fixture.AdminAsync(HttpMethod.Post, "gateway/safety/simulate", """{"policy":{"name":"x","rules":{"emial":"block"}},"text":"x"}""");
+        Assert.Equal(400, invalid.Status);
+        Assert.Contains("$.rules.emial", (string?)invalid.Json!["error"]!["message"], StringComparison.Ordinal);
+        var notAdmin = await fixture.SendAsync(HttpMethod.Post, "gateway/safety/simulate", fixture.Keys["main"].Key, """{"text":"x"}""");
+        Assert.Equal(401, notAdmin.Status);
+    }
+
+    [HostFact]
     public async Task A_response_carries_the_gateway_headers_and_its_cost()
     {
         var reply = await fixture.ChatAsync(fixture.Keys["main"].Key, HostFixture.LongChat(),

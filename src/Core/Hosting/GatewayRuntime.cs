@@ -51,6 +51,7 @@ public sealed class GatewayRuntime
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
         var safety = SafetyPolicy.Template(options.Safety.Policy, out var safetyProblem);
         if (safetyProblem is not null) throw new InvalidOperationException(safetyProblem);
+        Safety = safety;
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -71,6 +72,8 @@ public sealed class GatewayRuntime
     }
 
     public GatewayOptions Options { get; }
+    /// <summary>The content-safety policy in force; null when none is configured.</summary>
+    public SafetyPolicy? Safety { get; }
     public TimeProvider Time { get; }
     public ModelCatalog Catalog { get; }
     public KeyAuthenticator KeyAuthenticator { get; }

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Gateway.Core.Safety;
+
+/// <summary>
+/// The safety admin API's rules: describe the policy in force; evaluate a policy (the one in force, a template, or a
+/// document) on given text or messages and return each decision — where, which detector, what action — and the text as
+/// the model would get it, without calling a model.
+/// </summary>
+public static class SafetySimulation
+{
+    public const long MaxBodyBytes = 1024 * 1024;
+
+    public static JsonObject Describe(SafetyPolicy? policy) => policy is null
+        ? new JsonObject { ["policy"] = null, ["detectors"] = new JsonObject() }
+        : new JsonObject
+        {
+            ["policy"] = policy.Name,
+            ["detectors"] = new JsonObject(policy.Actions.Where(a => a.Value != SafetyAction.Off).OrderBy(a => a.Key, StringComparer.Ordinal)
+                .Select(a => KeyValuePair.Create(a.Key, (JsonNode?)Name(a.Value)))),
+            ["custom"] = new JsonArray([.. policy.Custom.Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)k)]),
+        };
+
+    public static JsonObject Simulate(JsonObject body, SafetyPolicy? inForce)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var policy = inForce;
+        if (body["policy"] is { } given)
+        {
+            var setting = given is JsonValue v && v.TryGetValue<string>(out var name) ? name : given.ToJsonString();
+            policy = SafetyPolicy.FromSetting(setting, out var problems);
+            if (problems.Count > 0) throw Errors.Errors.InvalidRequest("The policy is invalid: " + string.Join("; ", problems.Take(50)), "policy", "invalid_policy");
+        }
+
+        if (policy is null)
+            throw Errors.Errors.InvalidRequest("No safety policy is in force: give one as 'policy' (a template name or a policy document).", "policy", "missing_required_parameter");
+
+        var decisions = new JsonArray();
+        var placeholders = new Dictionary<string, string>(StringComparer.Ordinal);
+        var strongest = SafetyAction.Off;
+        string Evaluate(string text, string field)
+        {
+            var scan = SafetyScanner.Scan(text, policy);
+            foreach (var f in scan.Findings)
+            {
+                decisions.Add(new JsonObject
+                {
+                    ["field"] = field, ["detector"] = f.Detector, ["action"] = Name(policy.Actions[f.Detector]), ["start"] = f.Start, ["length"] = f.Length,
+                });
+            }
+
+            if (scan.Action > strongest) strongest = scan.Action;
+            return SafetyScanner.Redact(text, scan, policy, placeholders);
+        }
+
+        var result = new JsonObject { ["policy"] = policy.Name };
+        if (body["text"] is JsonValue t && t.TryGetValue<string>(out var plain))
+        {
+            result["redacted"] = Evaluate(plain, "text");
+        }
+        else if (body["messages"] is JsonArray messages)
+        {
+            var redacted = new JsonArray();
+            for (var i = 0; i < messages.Count; i++)
+            {
+                if (messages[i] is not JsonObject message || message["content"] is not JsonValue c || !c.TryGetValue<string>(out var content))
+                    throw Errors.Errors.InvalidRequest($"messages[{I(i)}] must be an object with string content.", $"messages[{I(i)}]", "invalid_value");
+                var copy = (JsonObject)message.DeepClone();
+                copy["content"] = Evaluate(content, $"messages[{I(i)}].content");
+                redacted.Add(copy);
+            }
+
+            result["redacted"] = redacted;
+        }
+        else
+        {
+            throw Errors.Errors.InvalidRequest("Give 'text' (a string) or 'messages' (OpenAI chat messages with string content).", "text", "missing_required_parameter");
+        }
+
+        result["action"] = strongest == SafetyAction.Off ? "pass" : Name(strongest);
+        result["decisions"] = decisions;
+        return result;
+    }
+
+    private static string Name(SafetyAction action) => action.ToString().ToLowerInvariant();
+
+    private static string I(int i) => i.ToString(CultureInfo.InvariantCulture);
+}
