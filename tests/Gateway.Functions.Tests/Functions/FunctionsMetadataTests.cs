@@ -34,6 +34,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("ListStops", "gateway/stops", "get")]
     [InlineData("PutStop", "gateway/stops/{target}/{name}", "put")]
     [InlineData("DeleteStop", "gateway/stops/{target}/{name}", "delete")]
+    [InlineData("GetSafety", "gateway/safety", "get")]
+    [InlineData("SimulateSafety", "gateway/safety/simulate", "post")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
