@@ -49,9 +49,10 @@ public sealed class GatewayRuntime
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
-        var safety = SafetyPolicy.Template(options.Safety.Policy, out var safetyProblem);
-        if (safetyProblem is not null) throw new InvalidOperationException(safetyProblem);
-        Safety = safety;
+        SafetyPolicies = SafetyPolicies.Create(options.Safety, out var safetyProblems);
+        if (safetyProblems.Count > 0)
+            throw new InvalidOperationException("The safety settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, safetyProblems.Select(p => "  - " + p)));
+        Safety = SafetyPolicies.Global;
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -61,7 +62,7 @@ public sealed class GatewayRuntime
             new StopStage(Upstream, Catalog),
             new RateLimitEarlyRefusalStage(RateLimits),
             // without a policy the stage is absent, not skipped at run time
-            .. (safety is null ? (IGatewayStage[])[] : [new SafetyStage(safety)]),
+            .. (SafetyPolicies.Any ? [new SafetyStage(SafetyPolicies)] : (IGatewayStage[])[]),
             new CostEstimateStage(CostMeter, Catalog),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
@@ -72,8 +73,10 @@ public sealed class GatewayRuntime
     }
 
     public GatewayOptions Options { get; }
-    /// <summary>The content-safety policy in force; null when none is configured.</summary>
+    /// <summary>The global content-safety policy; null when none is configured.</summary>
     public SafetyPolicy? Safety { get; }
+    /// <summary>The content-safety policies by level (global, team, key).</summary>
+    public SafetyPolicies SafetyPolicies { get; }
     public TimeProvider Time { get; }
     public ModelCatalog Catalog { get; }
     public KeyAuthenticator KeyAuthenticator { get; }

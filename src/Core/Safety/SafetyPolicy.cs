@@ -19,6 +19,12 @@ public enum SafetyAction
 /// </summary>
 public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, SafetyAction> Actions)
 {
+    /// <summary>Rules a lower level (team, key) may tighten but never loosen.</summary>
+    public IReadOnlySet<string> Locked { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>The models this policy applies to; null for every model.</summary>
+    public IReadOnlySet<string>? Models { get; init; }
+
     /// <summary>The policy's own detectors by name (custom rules), besides the built-in <see cref="Detectors.All"/>.</summary>
     public IReadOnlyDictionary<string, IDetector> Custom { get; init; } = new Dictionary<string, IDetector>(StringComparer.Ordinal);
 

@@ -9,7 +9,8 @@ namespace Gateway.Core.Safety;
 /// A policy document: a template to start from, rules that change a detector's action, and custom detectors.
 /// <code>
 /// { "name": "acme", "extends": "baseline",
-///   "rules": { "email": "redact", "injection": "block" },
+///   "rules": { "email": "redact", "injection": { "action": "block", "locked": true } },
+///   "models": [ "gpt-4o" ],
 ///   "custom": [ { "name": "codenames", "keywords": ["bluebird", "kestrel"], "action": "block" },
 ///               { "name": "employee-id", "regex": "EMP-\\d{6}", "action": "redact" } ] }
 /// </code>
@@ -46,7 +47,7 @@ public static class SafetyPolicyDocument
 
         foreach (var (key, _) in root)
         {
-            if (key is not ("name" or "extends" or "rules" or "custom")) errors.Add($"$.{key}: unknown field (name, extends, rules, custom).");
+            if (key is not ("name" or "extends" or "rules" or "custom" or "models")) errors.Add($"$.{key}: unknown field (name, extends, rules, custom, models).");
         }
 
         var name = root["name"] is JsonValue n && n.TryGetValue<string>(out var s) && !string.IsNullOrWhiteSpace(s) ? s.Trim() : null;
@@ -64,6 +65,15 @@ public static class SafetyPolicyDocument
         }
 
         var custom = new Dictionary<string, IDetector>(StringComparer.Ordinal);
+        var locked = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? models = null;
+        if (root["models"] is { } modelsNode)
+        {
+            if (modelsNode is not JsonArray list || list.Count == 0 || list.Any(m => m is not JsonValue v || !v.TryGetValue<string>(out var model) || string.IsNullOrWhiteSpace(model)))
+                errors.Add("$.models: a non-empty array of model names (the policy applies to those models only).");
+            else models = [.. list.Select(m => ((string)m!).Trim())];
+        }
+
         if (root["custom"] is { } customNode)
         {
             if (customNode is not JsonArray rules) errors.Add("$.custom: an array of rules.");
@@ -84,13 +94,27 @@ public static class SafetyPolicyDocument
                     var at = $"$.rules.{detector}";
                     if (!Detectors.All.ContainsKey(detector) && !custom.ContainsKey(detector))
                         errors.Add($"{at}: no such detector (built-in: {string.Join(", ", Detectors.All.Keys)}; or a custom rule's name).");
+                    else if (value is JsonObject withLock)
+                    {
+                        foreach (var (field, _) in withLock)
+                        {
+                            if (field is not ("action" or "locked")) errors.Add($"{at}.{field}: unknown field (action, locked).");
+                        }
+
+                        if (Action(withLock["action"], at + ".action", errors) is { } lockedAction) actions[detector] = lockedAction;
+                        if (withLock["locked"] is { } flag)
+                        {
+                            if (flag is JsonValue b && b.TryGetValue<bool>(out var isLocked)) { if (isLocked) locked.Add(detector); }
+                            else errors.Add($"{at}.locked: true or false.");
+                        }
+                    }
                     else if (Action(value, at, errors) is { } action) actions[detector] = action;
                 }
             }
         }
 
         if (errors.Count > 0) return null;
-        return new SafetyPolicy(name!, actions) { Custom = custom };
+        return new SafetyPolicy(name!, actions) { Custom = custom, Locked = locked, Models = models };
     }
 
     private static void ParseCustom(JsonNode? node, string at, Dictionary<string, IDetector> custom, Dictionary<string, SafetyAction> actions, List<string> errors)

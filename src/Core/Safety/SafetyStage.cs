@@ -9,8 +9,14 @@ namespace Gateway.Core.Safety;
 /// <summary>Section <c>Gateway:Safety</c>.</summary>
 public sealed class SafetyOptions
 {
-    /// <summary>The policy template for every request: log-only, baseline, pii-redact, secrets-block or strict; none when unset.</summary>
+    /// <summary>The global policy: a template (log-only, baseline, pii-redact, secrets-block, strict) or a policy document; none when unset.</summary>
     public string? Policy { get; set; }
+
+    /// <summary>Policies by team, over the global one (a template or a document each).</summary>
+    public Dictionary<string, string> Teams { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Policies by key id, over the team's.</summary>
+    public Dictionary<string, string> Keys { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -21,9 +27,27 @@ public sealed class SafetyOptions
 /// typed placeholder before the model sees it; flag only records. The decision is in <c>x-gateway-safety</c> and on
 /// the usage record.
 /// </summary>
-public sealed class SafetyStage(SafetyPolicy policy) : IGatewayStage
+public sealed class SafetyStage(SafetyPolicies policies) : IGatewayStage
 {
     public const string Header = "x-gateway-safety";
+
+    /// <summary>One policy for every request (tests, simulations).</summary>
+    public SafetyStage(SafetyPolicy policy) : this(SafetyPolicies.Create(new SafetyOptions(), out _).With(policy))
+    {
+    }
+
+    public ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
+    {
+        var principal = context.RequirePrincipal();
+        var policy = policies.For(principal.Team, principal.KeyId, context.RequireModel().Name);
+        return policy is null ? next(context) : new Checks(policy).InvokeAsync(context, next);
+    }
+}
+
+/// <summary>The checks of one request under its policy.</summary>
+internal sealed class Checks(SafetyPolicy policy)
+{
+    private const string Header = SafetyStage.Header;
 
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {

@@ -63,6 +63,26 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    public void Safety_policies_by_team_and_key_bind_from_app_settings_and_a_loosened_locked_rule_stops_startup()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Gateway:Safety:Policy"] = """{"name":"corp","extends":"baseline","rules":{"secret.aws":{"action":"block","locked":true}}}""",
+            ["Gateway:Safety:Teams:payments"] = "pii-redact",
+            ["Gateway:Safety:Keys:key_abc"] = "strict",
+        };
+        var options = GatewayConfiguration.Load(Config(settings));
+        Assert.Equal("pii-redact", options.Safety.Teams["payments"]);
+        Assert.Equal("strict", options.Safety.Keys["key_abc"]);
+        new ServiceCollection().AddGateway(Config(settings));
+
+        settings["Gateway:Safety:Teams:lab"] = "log-only";
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddGateway(Config(settings)));
+        Assert.Contains("Gateway:Safety:Teams:lab: 'secret.aws' is locked at block by 'corp'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void App_settings_override_the_catalog_file()
     {
         var services = new ServiceCollection();
