@@ -53,6 +53,17 @@ public sealed class GatewayRuntime
         if (safetyProblems.Count > 0)
             throw new InvalidOperationException("The safety settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, safetyProblems.Select(p => "  - " + p)));
         Safety = SafetyPolicies.Global;
+        ContentSafetyClient? contentSafety = null;
+        if (SafetyPolicies.UsesContentSafety)
+        {
+            var cs = options.Safety.ContentSafety;
+            var key = cs.Auth == "key" ? secrets.Resolve(cs.ApiKeySetting!) : null;
+            if (cs.Auth == "key" && string.IsNullOrEmpty(key))
+                throw new InvalidOperationException($"The safety settings are invalid:{Environment.NewLine}  - Gateway:Safety:ContentSafety:ApiKeySetting names the setting '{cs.ApiKeySetting}', which is not set.");
+            // the content-safety calls share the upstream connection pool
+            var http = httpClients(new DeploymentOptions { Name = "content-safety", Provider = ProviderKind.OpenAiCompatible, Endpoint = cs.Endpoint });
+            contentSafety = new ContentSafetyClient(http, cs, key, tokens);
+        }
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator),
@@ -62,7 +73,7 @@ public sealed class GatewayRuntime
             new StopStage(Upstream, Catalog),
             new RateLimitEarlyRefusalStage(RateLimits),
             // without a policy the stage is absent, not skipped at run time
-            .. (SafetyPolicies.Any ? [new SafetyStage(SafetyPolicies)] : (IGatewayStage[])[]),
+            .. (SafetyPolicies.Any ? [new SafetyStage(SafetyPolicies, contentSafety)] : (IGatewayStage[])[]),
             new CostEstimateStage(CostMeter, Catalog),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),

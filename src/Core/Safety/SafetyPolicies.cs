@@ -29,6 +29,9 @@ public sealed class SafetyPolicies
     /// <summary>The global policy (null when none).</summary>
     public SafetyPolicy? Global => _global;
 
+    /// <summary>True when some policy uses Azure AI Content Safety.</summary>
+    public bool UsesContentSafety => new[] { _global }.Concat(_teams.Values).Concat(_keys.Values).Any(p => p?.ContentSafety is not null);
+
     /// <summary>True when any level has a policy (otherwise the safety stage is left out of the pipeline).</summary>
     public bool Any => _global is not null || _teams.Count > 0 || _keys.Count > 0;
 
@@ -51,8 +54,19 @@ public sealed class SafetyPolicies
             }
         }
 
+        var policies = new SafetyPolicies(global, teams, keys);
+        if (errors.Count == 0 && policies.UsesContentSafety)
+        {
+            var cs = options.ContentSafety;
+            if (string.IsNullOrWhiteSpace(cs.Endpoint) || !Uri.TryCreate(cs.Endpoint, UriKind.Absolute, out _))
+                errors.Add("Gateway:Safety:ContentSafety:Endpoint: a policy uses contentSafety, so the Azure AI Content Safety endpoint (an absolute URL) is required.");
+            if (cs.Auth is not ("entra" or "key")) errors.Add("Gateway:Safety:ContentSafety:Auth: entra or key.");
+            if (cs.Auth == "key" && string.IsNullOrWhiteSpace(cs.ApiKeySetting)) errors.Add("Gateway:Safety:ContentSafety:ApiKeySetting: required with key auth (the app setting that holds the key).");
+            if (cs.TimeoutMs is < 50 or > 60_000) errors.Add("Gateway:Safety:ContentSafety:TimeoutMs: between 50 and 60000.");
+        }
+
         problems = errors;
-        return new SafetyPolicies(global, teams, keys);
+        return policies;
     }
 
     private static Dictionary<string, SafetyPolicy> Level(Dictionary<string, string> settings, string section, List<string> errors)
@@ -112,6 +126,7 @@ public sealed class SafetyPolicies
         return new SafetyPolicy($"{under.Name}+{over.Name}", actions)
         {
             Custom = custom,
+            ContentSafety = over.ContentSafety ?? under.ContentSafety,
             Locked = new HashSet<string>(under.Locked.Concat(over.Locked), StringComparer.Ordinal),
         };
     }

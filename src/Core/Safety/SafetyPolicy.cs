@@ -22,6 +22,9 @@ public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, Safet
     /// <summary>Rules a lower level (team, key) may tighten but never loosen.</summary>
     public IReadOnlySet<string> Locked { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>What Azure AI Content Safety checks on the input (null: not used).</summary>
+    public ContentSafetyRule? ContentSafety { get; init; }
+
     /// <summary>The models this policy applies to; null for every model.</summary>
     public IReadOnlySet<string>? Models { get; init; }
 
@@ -78,3 +81,10 @@ public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, Safet
         return policy;
     }
 }
+
+/// <summary>
+/// A policy's use of Azure AI Content Safety: block at or above a severity per category (0, 2, 4 or 6), block prompt
+/// attacks (user prompts) and indirect attacks (tool results) when <see cref="PromptShield"/>, block blocklist hits,
+/// and what to do when the service cannot answer in time (<see cref="FailClosed"/>: refuse with 503; else let through, flagged).
+/// </summary>
+public sealed record ContentSafetyRule(IReadOnlyDictionary<string, int> BlockAt, bool PromptShield, IReadOnlyList<string> Blocklists, bool FailClosed);

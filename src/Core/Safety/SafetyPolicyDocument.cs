@@ -47,7 +47,8 @@ public static class SafetyPolicyDocument
 
         foreach (var (key, _) in root)
         {
-            if (key is not ("name" or "extends" or "rules" or "custom" or "models")) errors.Add($"$.{key}: unknown field (name, extends, rules, custom, models).");
+            if (key is not ("name" or "extends" or "rules" or "custom" or "models" or "contentSafety"))
+                errors.Add($"$.{key}: unknown field (name, extends, rules, custom, models, contentSafety).");
         }
 
         var name = root["name"] is JsonValue n && n.TryGetValue<string>(out var s) && !string.IsNullOrWhiteSpace(s) ? s.Trim() : null;
@@ -113,8 +114,9 @@ public static class SafetyPolicyDocument
             }
         }
 
+        var contentSafety = root["contentSafety"] is { } cs ? ParseContentSafety(cs, errors) : null;
         if (errors.Count > 0) return null;
-        return new SafetyPolicy(name!, actions) { Custom = custom, Locked = locked, Models = models };
+        return new SafetyPolicy(name!, actions) { Custom = custom, Locked = locked, Models = models, ContentSafety = contentSafety };
     }
 
     private static void ParseCustom(JsonNode? node, string at, Dictionary<string, IDetector> custom, Dictionary<string, SafetyAction> actions, List<string> errors)
@@ -179,6 +181,60 @@ public static class SafetyPolicyDocument
         if (name is null || action is null || pattern is null) return;
         custom[name] = new PatternDetector(name, pattern);
         actions[name] = action.Value;
+    }
+
+    private static readonly string[] Categories = ["Hate", "Sexual", "Violence", "SelfHarm"];
+
+    private static ContentSafetyRule? ParseContentSafety(JsonNode node, List<string> errors)
+    {
+        if (node is not JsonObject o)
+        {
+            errors.Add("$.contentSafety: an object (blockAt, promptShield, blocklists, failMode).");
+            return null;
+        }
+
+        var before = errors.Count;
+        foreach (var (key, _) in o)
+        {
+            if (key is not ("blockAt" or "promptShield" or "blocklists" or "failMode")) errors.Add($"$.contentSafety.{key}: unknown field (blockAt, promptShield, blocklists, failMode).");
+        }
+
+        var blockAt = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (o["blockAt"] is { } b)
+        {
+            if (b is not JsonObject thresholds) errors.Add("$.contentSafety.blockAt: an object of category → severity.");
+            else
+            {
+                foreach (var (category, value) in thresholds)
+                {
+                    if (!Categories.Contains(category)) errors.Add($"$.contentSafety.blockAt.{category}: one of {string.Join(", ", Categories)}.");
+                    else if (value is JsonValue v && v.TryGetValue<int>(out var severity) && severity is 0 or 2 or 4 or 6) blockAt[category] = severity;
+                    else errors.Add($"$.contentSafety.blockAt.{category}: a severity of 0, 2, 4 or 6.");
+                }
+            }
+        }
+
+        var shield = false;
+        if (o["promptShield"] is { } p && !(p is JsonValue pv && pv.TryGetValue(out shield))) errors.Add("$.contentSafety.promptShield: true or false.");
+        var lists = new List<string>();
+        if (o["blocklists"] is { } l)
+        {
+            if (l is not JsonArray names || names.Any(n => n is not JsonValue nv || !nv.TryGetValue<string>(out var name) || string.IsNullOrWhiteSpace(name)))
+                errors.Add("$.contentSafety.blocklists: an array of blocklist names.");
+            else lists.AddRange(names.Select(n => (string)n!));
+        }
+
+        var failClosed = false;
+        if (o["failMode"] is { } f)
+        {
+            var mode = f is JsonValue fv && fv.TryGetValue<string>(out var m) ? m : null;
+            if (mode is not ("open" or "closed")) errors.Add("$.contentSafety.failMode: open (let through, flagged) or closed (refuse with 503).");
+            failClosed = mode == "closed";
+        }
+
+        if (errors.Count == before && blockAt.Count == 0 && !shield && lists.Count == 0)
+            errors.Add("$.contentSafety: checks nothing: give blockAt, promptShield or blocklists.");
+        return errors.Count > before ? null : new ContentSafetyRule(blockAt, shield, lists, failClosed);
     }
 
     private static SafetyAction? Action(JsonNode? node, string at, List<string> errors)

@@ -17,6 +17,9 @@ public sealed class SafetyOptions
 
     /// <summary>Policies by key id, over the team's.</summary>
     public Dictionary<string, string> Keys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The Azure AI Content Safety resource policies with <c>contentSafety</c> use.</summary>
+    public ContentSafetyOptions ContentSafety { get; set; } = new();
 }
 
 /// <summary>
@@ -27,7 +30,7 @@ public sealed class SafetyOptions
 /// typed placeholder before the model sees it; flag only records. The decision is in <c>x-gateway-safety</c> and on
 /// the usage record.
 /// </summary>
-public sealed class SafetyStage(SafetyPolicies policies) : IGatewayStage
+public sealed class SafetyStage(SafetyPolicies policies, ContentSafetyClient? contentSafety = null) : IGatewayStage
 {
     public const string Header = "x-gateway-safety";
 
@@ -40,12 +43,12 @@ public sealed class SafetyStage(SafetyPolicies policies) : IGatewayStage
     {
         var principal = context.RequirePrincipal();
         var policy = policies.For(principal.Team, principal.KeyId, context.RequireModel().Name);
-        return policy is null ? next(context) : new Checks(policy).InvokeAsync(context, next);
+        return policy is null ? next(context) : new Checks(policy, contentSafety).InvokeAsync(context, next);
     }
 }
 
 /// <summary>The checks of one request under its policy.</summary>
-internal sealed class Checks(SafetyPolicy policy)
+internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSafety)
 {
     private const string Header = SafetyStage.Header;
 
@@ -57,6 +60,7 @@ internal sealed class Checks(SafetyPolicy policy)
         try
         {
             CheckInput(request, input, placeholders);
+            if (policy.ContentSafety is { } rule && contentSafety is not null) await CheckWithServiceAsync(request, rule, input, context.Aborted).ConfigureAwait(false);
         }
         finally
         {
@@ -139,6 +143,42 @@ internal sealed class Checks(SafetyPolicy policy)
         }
     }
 
+    /// <summary>
+    /// Azure AI Content Safety on the input: every message's text analysed (tool results too), the last user message
+    /// shielded as the prompt and tool results as documents. Blocks with 400 <c>content_filter</c> naming the category
+    /// (<c>content_safety.hate</c>, <c>content_safety.prompt_attack</c>…); when the service cannot answer, the rule's
+    /// fail mode: closed refuses with 503 <c>safety_unavailable</c>, open lets the request through flagged.
+    /// </summary>
+    private async Task CheckWithServiceAsync(Protocol.ChatRequest request, ContentSafetyRule rule, Tally input, CancellationToken cancellationToken)
+    {
+        var texts = request.Messages.Select(m => m.Text).Where(t => t.Length > 0).ToList();
+        var documents = rule.PromptShield ? request.Messages.Where(m => m.Role == "tool").Select(m => m.Text).Where(t => t.Length > 0).ToList() : [];
+        var prompt = rule.PromptShield ? request.Messages.LastOrDefault(m => m.Role == "user")?.Text : null;
+        var verdict = await contentSafety!.CheckAsync(string.Join("\n", texts), prompt, documents, rule.Blocklists, cancellationToken).ConfigureAwait(false);
+        if (verdict.Unavailable is { } why)
+        {
+            input.AddNamed("content_safety.unavailable", rule.FailClosed ? SafetyAction.Block : SafetyAction.Flag);
+            if (rule.FailClosed)
+                throw new GatewayException(new GatewayError(503, $"The content-safety service could not check the request ({why}); the safety policy '{policy.Name}' refuses unchecked requests. Retry shortly.",
+                    "api_error", null, "safety_unavailable") { RetryAfterSeconds = 1 });
+            return;
+        }
+
+        var blocked = new List<string>();
+        foreach (var (category, severity) in verdict.Severities)
+        {
+            if (rule.BlockAt.TryGetValue(category, out var at) && severity >= at) blocked.Add("content_safety." + category.ToLowerInvariant());
+        }
+
+        if (rule.PromptShield && verdict.PromptAttack) blocked.Add("content_safety.prompt_attack");
+        if (rule.PromptShield && verdict.DocumentAttack) blocked.Add("content_safety.document_attack");
+        if (verdict.BlocklistHits.Count > 0) blocked.Add("content_safety.blocklist");
+        foreach (var b in blocked) input.AddNamed(b, SafetyAction.Block);
+        if (blocked.Count > 0)
+            throw new GatewayException(new GatewayError(400, $"The request was blocked by the gateway's safety policy '{policy.Name}': {string.Join(", ", blocked)}.",
+                "invalid_request_error", "messages", "content_filter"));
+    }
+
     /// <summary>Scans one string field; redacts it in place, or throws (input) / reports (output) a block.</summary>
     private bool Check(JsonObject owner, string field, string path, Tally tally, Dictionary<string, string> placeholders, string? refuseAs)
     {
@@ -166,6 +206,13 @@ internal sealed class Checks(SafetyPolicy policy)
     private sealed class Tally
     {
         private readonly SortedDictionary<string, SortedDictionary<string, int>> _byAction = new(StringComparer.Ordinal);
+
+        public void AddNamed(string detector, SafetyAction action)
+        {
+            var name = action.ToString().ToLowerInvariant();
+            if (!_byAction.TryGetValue(name, out var counts)) _byAction[name] = counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            counts[detector] = counts.GetValueOrDefault(detector) + 1;
+        }
 
         public void Add(ScanResult scan, SafetyPolicy policy)
         {

@@ -1,0 +1,129 @@
+using System.Text.Json.Nodes;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Safety;
+using Gateway.Core.Usage;
+using Gateway.Testing;
+
+namespace Gateway.Core.Tests.Safety;
+
+/// <summary>Azure AI Content Safety on the input, through a local server speaking its wire format.</summary>
+public sealed class ContentSafetyTests : IAsyncLifetime
+{
+    private FakeLlmServer _upstream = null!;
+    private FakeContentSafetyServer _service = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await FakeLlmServer.StartAsync();
+        _service = await FakeContentSafetyServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        await _service.DisposeAsync();
+    }
+
+    private async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string Key)> Gateway(string failMode = "open", int timeoutMs = 2000)
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = _upstream.BaseUri + "v1", ApiKeySetting = "K" }],
+                Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
+            },
+            Safety = new SafetyOptions
+            {
+                Policy = $$$"""{"name":"cs","extends":"baseline","contentSafety":{"blockAt":{"Hate":4,"Violence":4},"promptShield":true,"blocklists":["words"],"failMode":"{{{failMode}}}"}}""",
+                ContentSafety = new ContentSafetyOptions { Endpoint = _service.BaseUri.ToString(), Auth = "key", ApiKeySetting = "CS_KEY", TimeoutMs = timeoutMs },
+            },
+        };
+        var usage = new InMemoryUsageSink();
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        return (runtime, usage, key);
+    }
+
+    private static string Chat(params (string Role, string Text)[] messages) => new JsonObject
+    {
+        ["model"] = "m",
+        ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)(m.Role == "tool"
+            ? new JsonObject { ["role"] = "tool", ["tool_call_id"] = "c1", ["content"] = m.Text }
+            : new JsonObject { ["role"] = m.Role, ["content"] = m.Text }))]),
+    }.ToJsonString();
+
+    [Theory]
+    [InlineData("user", "some HATE here", "content_safety.hate")]
+    [InlineData("user", "ATTACK: ignore it all", "content_safety.prompt_attack")]
+    [InlineData("tool", "the page says ATTACK now", "content_safety.document_attack")]
+    [InlineData("user", "a forbidden word", "content_safety.blocklist")]
+    public async Task What_the_service_flags_above_the_policy_threshold_is_refused_naming_the_category(string role, string text, string detector)
+    {
+        var (runtime, usage, key) = await Gateway();
+        var messages = role == "tool" ? new[] { ("user", "read the page"), ("tool", text) } : new[] { ("user", text) };
+
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(messages));
+
+        Assert.Equal(400, sent.Outcome.Error!.Status);
+        Assert.Equal("content_filter", sent.Outcome.Error.Code);
+        Assert.Contains(detector, sent.Outcome.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(_upstream.Requests);
+        Assert.Contains($"block {detector}=1", Assert.Single(usage.Records).Safety, StringComparison.Ordinal);
+        Assert.All(_service.Requests, r => Assert.Equal("sk-upstream-test", r.Key));
+    }
+
+    [Fact]
+    public async Task A_clean_request_passes_and_severities_below_the_threshold_are_not_blocked()
+    {
+        var (runtime, _, key) = await Gateway();
+        _upstream.Enqueue(new FakeReply { Text = "ok" });
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "SEXUAL is not in blockAt, so it passes")));
+        Assert.Null(sent.Outcome.Error);
+        Assert.Contains(_service.Requests, r => r.Path.EndsWith("text:analyze", StringComparison.Ordinal));
+        Assert.Contains(_service.Requests, r => r.Path.EndsWith("text:shieldPrompt", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(429)]
+    [InlineData(500)]
+    [InlineData(null)] // a timeout
+    public async Task When_the_service_cannot_answer_fail_open_lets_through_flagged_and_fail_closed_refuses_with_503(int? status)
+    {
+        _service.Status = status;
+        if (status is null) _service.Delay = TimeSpan.FromSeconds(5);
+        var (open, openUsage, openKey) = await Gateway("open", timeoutMs: 300);
+        _upstream.Enqueue(new FakeReply { Text = "ok" });
+        var passed = await GatewayRequests.SendAsync(open, new BearerHeaders(openKey), Chat(("user", "hello")));
+        Assert.Null(passed.Outcome.Error);
+        Assert.Contains("flag content_safety.unavailable=1", Assert.Single(openUsage.Records).Safety, StringComparison.Ordinal);
+
+        var (closed, _, closedKey) = await Gateway("closed", timeoutMs: 300);
+        var refused = await GatewayRequests.SendAsync(closed, new BearerHeaders(closedKey), Chat(("user", "hello")));
+        Assert.Equal(503, refused.Outcome.Error!.Status);
+        Assert.Equal("safety_unavailable", refused.Outcome.Error.Code);
+        Assert.Equal(1, refused.Outcome.Error.RetryAfterSeconds);
+    }
+
+    [Fact]
+    public void Long_texts_are_split_within_the_services_limit_without_splitting_a_surrogate_pair()
+    {
+        var text = new string('a', ContentSafetyClient.MaxAnalyzeChars - 1) + "🙂" + new string('b', 15_000);
+        var parts = ContentSafetyClient.Split(text, ContentSafetyClient.MaxAnalyzeChars).ToList();
+        Assert.Equal(text, string.Concat(parts));
+        Assert.All(parts, p => Assert.True(p.Length <= ContentSafetyClient.MaxAnalyzeChars));
+        Assert.False(char.IsHighSurrogate(parts[0][^1]));
+    }
+
+    [Fact]
+    public void A_policy_that_uses_the_service_needs_its_endpoint()
+    {
+        SafetyPolicies.Create(new SafetyOptions { Policy = """{"name":"x","contentSafety":{"promptShield":true}}""" }, out var problems);
+        Assert.Contains(problems, p => p.StartsWith("Gateway:Safety:ContentSafety:Endpoint", StringComparison.Ordinal));
+        SafetyPolicies.Create(new SafetyOptions { Policy = """{"name":"x","contentSafety":{"blockAt":{"Hate":3},"failMode":"maybe"}}""" }, out problems);
+        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.blockAt.Hate", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.failMode", StringComparison.Ordinal));
+    }
+}
