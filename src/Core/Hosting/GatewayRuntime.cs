@@ -26,7 +26,8 @@ public sealed class GatewayRuntime
     public GatewayRuntime(GatewayOptions options, ISecretResolver secrets, IKeyStore keys, Func<DeploymentOptions, HttpClient> httpClients,
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
-        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null, GatewayMetrics? metrics = null)
+        RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null, GatewayMetrics? metrics = null,
+        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         Options = options;
         Time = time;
@@ -62,7 +63,7 @@ public sealed class GatewayRuntime
                 throw new InvalidOperationException($"The safety settings are invalid:{Environment.NewLine}  - Gateway:Safety:ContentSafety:ApiKeySetting names the setting '{cs.ApiKeySetting}', which is not set.");
             // the content-safety calls share the upstream connection pool
             var http = httpClients(new DeploymentOptions { Name = "content-safety", Provider = ProviderKind.OpenAiCompatible, Endpoint = cs.Endpoint });
-            contentSafety = new ContentSafetyClient(http, cs, key, tokens);
+            contentSafety = new ContentSafetyClient(http, cs, key, tokens, Metrics, loggers?.CreateLogger("Gateway.Safety"));
         }
         Pipeline = new GatewayPipeline(
         [

@@ -36,7 +36,8 @@ public sealed record ContentSafetyVerdict(IReadOnlyDictionary<string, int> Sever
 /// as indirect attacks). Entra ID (managed identity) or key auth; every call bounded by the timeout; a failure, a
 /// timeout or a 429 is reported as unavailable (never thrown), and the policy's fail mode decides.
 /// </summary>
-public sealed class ContentSafetyClient(HttpClient http, ContentSafetyOptions options, string? apiKey, IAccessTokenSource? tokens)
+public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOptions options, string? apiKey, IAccessTokenSource? tokens,
+    Telemetry.GatewayMetrics? metrics = null, Microsoft.Extensions.Logging.ILogger? logger = null)
 {
     public const int MaxAnalyzeChars = 10_000;
     public const int MaxShieldChars = 10_000;
@@ -70,20 +71,34 @@ public sealed class ContentSafetyClient(HttpClient http, ContentSafetyOptions op
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return ContentSafetyVerdict.Failed($"no answer within {options.TimeoutMs} ms");
+            return Unavailable("timeout", $"no answer within {options.TimeoutMs} ms");
         }
         catch (ContentSafetyException ex)
         {
-            return ContentSafetyVerdict.Failed(ex.Message);
+            return Unavailable(ex.Throttled ? "throttled" : "failed", ex.Message);
         }
         catch (HttpRequestException ex)
         {
-            return ContentSafetyVerdict.Failed("unreachable (" + (ex.HttpRequestError.ToString()) + ")");
+            return Unavailable("failed", "unreachable (" + ex.HttpRequestError.ToString() + ")");
         }
         catch (JsonException)
         {
-            return ContentSafetyVerdict.Failed("an answer that is not JSON");
+            return Unavailable("failed", "an answer that is not JSON");
         }
+    }
+
+    /// <summary>A check the service could not answer: counted, logged (the reason only, never the text), reported.</summary>
+    private ContentSafetyVerdict Unavailable(string reason, string detail)
+    {
+        metrics?.RecordSafetyUnavailable(reason);
+        if (logger is not null) Log.Unavailable(logger, reason, detail);
+        return ContentSafetyVerdict.Failed(detail);
+    }
+
+    private static partial class Log
+    {
+        [Microsoft.Extensions.Logging.LoggerMessage(2301, Microsoft.Extensions.Logging.LogLevel.Warning, "Content Safety could not check a request ({Reason}): {Detail}; the policy's fail mode applies")]
+        public static partial void Unavailable(Microsoft.Extensions.Logging.ILogger logger, string reason, string detail);
     }
 
     private async Task<(List<(string, int)> Severities, List<string> Blocklists)> AnalyzeAsync(string text, IReadOnlyList<string> blocklists, CancellationToken ct)
@@ -130,7 +145,7 @@ public sealed class ContentSafetyClient(HttpClient http, ContentSafetyOptions op
         else if (tokens is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await tokens.GetTokenAsync(Scope, ct).ConfigureAwait(false));
         using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
-            throw new ContentSafetyException($"throttled (429, retry after {UpstreamErrors.RetryAfterSeconds(response)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} s)");
+            throw new ContentSafetyException($"throttled (429, retry after {UpstreamErrors.RetryAfterSeconds(response)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} s)") { Throttled = true };
         if (!response.IsSuccessStatusCode) throw new ContentSafetyException($"HTTP {(int)response.StatusCode}");
         return await JsonNode.ParseAsync(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), cancellationToken: ct).ConfigureAwait(false) as JsonObject
             ?? throw new ContentSafetyException("an answer that is not a JSON object");
@@ -151,5 +166,8 @@ public sealed class ContentSafetyClient(HttpClient http, ContentSafetyOptions op
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[^max..];
 
-    private sealed class ContentSafetyException(string message) : Exception(message);
+    private sealed class ContentSafetyException(string message) : Exception(message)
+    {
+        public bool Throttled { get; init; }
+    }
 }

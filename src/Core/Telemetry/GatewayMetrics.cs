@@ -30,6 +30,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _breaker;
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _usageDropped;
+    private readonly Counter<long> _safetyUnavailable;
     private Func<IEnumerable<(string Deployment, CircuitState State)>>? _breakerStates;
 
     public GatewayMetrics(IMeterFactory? factory = null)
@@ -46,12 +47,17 @@ public sealed class GatewayMetrics : IDisposable
         _breaker = _meter.CreateCounter<long>("llm_gateway.breaker.transitions", "{transition}", "Circuit-breaker state changes by deployment.");
         _fallbacks = _meter.CreateCounter<long>("llm_gateway.fallbacks", "{request}", "Requests answered by a configured fallback model.");
         _usageDropped = _meter.CreateCounter<long>("llm_gateway.usage.records_dropped", "{record}", "Usage records dropped because the usage queue stayed unreachable past the spool's bound.");
+        _safetyUnavailable = _meter.CreateCounter<long>("llm_gateway.safety.unavailable", "{check}",
+            "Content-safety checks the service could not answer (timeout, throttling, failure), by reason.");
         _meter.CreateObservableGauge("llm_gateway.breaker.state", ObserveBreakers, "{state}",
             "Circuit-breaker state per deployment on this instance: 0 closed, 1 half-open, 2 open (3 isolated).");
     }
 
     /// <summary>This instance's meter (several gateways in one process each have their own).</summary>
     public Meter Meter => _meter;
+
+    /// <summary>Counts a content-safety check the service could not answer; <paramref name="reason"/> is timeout, throttled or failed.</summary>
+    public void RecordSafetyUnavailable(string reason) => _safetyUnavailable.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>Counts usage records the batcher had to drop (its spool was full).</summary>
     public void RecordUsageDropped(int count) => _usageDropped.Add(count);

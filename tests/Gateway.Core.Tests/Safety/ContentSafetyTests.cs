@@ -101,10 +101,19 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Contains("flag content_safety.unavailable=1", Assert.Single(openUsage.Records).Safety, StringComparison.Ordinal);
 
         var (closed, _, closedKey) = await Gateway("closed", timeoutMs: 300);
+        var counted = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == closed.Metrics.Meter && instrument.Name == "llm_gateway.safety.unavailable") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) => counted.Add((string)tags[0].Value!));
+        listener.Start();
         var refused = await GatewayRequests.SendAsync(closed, new BearerHeaders(closedKey), Chat(("user", "hello")));
         Assert.Equal(503, refused.Outcome.Error!.Status);
         Assert.Equal("safety_unavailable", refused.Outcome.Error.Code);
         Assert.Equal(1, refused.Outcome.Error.RetryAfterSeconds);
+        Assert.Equal(status switch { 429 => "throttled", null => "timeout", _ => "failed" }, Assert.Single(counted));
     }
 
     [Fact]
