@@ -445,7 +445,15 @@ public sealed class BudgetGateTests
         Assert.Equal(admittedSpend, state.SpentUsd);
         Assert.True(admittedCount > 0);
         if (maxTokensSet) Assert.True(admittedSpend <= 50 * cost, $"{admittedSpend} > {50 * cost}");
-        // without max_tokens a request may overrun its estimate: at most one request's maximum cost per instance (+1 at the budget)
-        else Assert.True(admittedSpend <= (50 * cost) + ((instances + 1) * maxRequest), $"{admittedSpend} exceeds the stated bound");
+        // without max_tokens a request may overrun its estimate: at most one request's maximum cost per instance (+1 at the
+        // budget), plus — PRECISION.md, "A fresh instance" — a provisional lease P per fresh instance that admitted against
+        // one within a round trip of the budget reaching exact mode (P ≤ LeaseRequests × M and ≤ ProvisionalShare × what was left)
+        else
+        {
+            var options = new BudgetGateOptions();
+            var provisional = Math.Min(options.LeaseRequests * maxRequest, (decimal)options.ProvisionalShare * 50 * cost);
+            var bound = (50 * cost) + ((instances + 1) * maxRequest) + (instances * provisional);
+            Assert.True(admittedSpend <= bound, $"{admittedSpend} exceeds the stated bound {bound}");
+        }
     }
 }
