@@ -59,14 +59,16 @@ public sealed class RestartTests(HostFixture fixture, ITestOutputHelper output)
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
-        // the rate-limit counter survived: it admits what is left of its three plus what it refilled since the first
-        // request (one per 20 s: a slow restart refills one), never the fresh bucket of three a lost counter would give
+        // the rate-limit counter survived: it admits at most what is left of its three plus what it refilled since the
+        // first request (one per 20 s: a slow restart refills one), never the fresh bucket of three a lost counter would
+        // give; it may admit less, as an allotment the stopped instance had fetched ahead is lost with it (by design: at
+        // most one allotment per instance, see RateLimitGate)
         var admittedAfter = 0;
         Reply refused;
         while ((refused = await fixture.ChatAsync(limited, limitedChat)).Status == 200 && admittedAfter < 6) admittedAfter++;
         var refilled = (int)Math.Floor(3 * limitedClock.Elapsed.TotalSeconds / 60);
         output.WriteLine($"rate-limited key: {admittedAfter} admitted after the restart, {limitedClock.Elapsed.TotalSeconds:F0} s after its first request");
-        Assert.InRange(2 + admittedAfter, 3, 3 + refilled);
+        Assert.InRange(2 + admittedAfter, 2, 3 + refilled);
         Assert.Equal(429, refused.Status);
         Assert.Equal("rate_limit_exceeded", refused.ErrorCode);
 
