@@ -35,9 +35,7 @@ public static class GatewayServiceCollectionExtensions
         // Fail at startup, naming every bad setting, rather than on the first request.
         _ = ModelCatalog.Create(options.Catalog, secrets, PriceCatalog.Default, TimeProvider.System.GetUtcNow());
         if (DevKeyPolicy.Refusal(options.DevKey, name => configuration[name]) is { } devKeyRefused) throw new InvalidOperationException(devKeyRefused);
-        _ = Gateway.Core.Safety.SafetyPolicies.Create(options.Safety, out var safetyProblems);
-        if (safetyProblems.Count > 0)
-            throw new InvalidOperationException("The safety settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, safetyProblems.Select(p => "  - " + p)));
+        _ = Gateway.Core.Safety.SafetyPolicies.Load(options.Safety);
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));

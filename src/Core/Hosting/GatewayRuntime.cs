@@ -50,9 +50,7 @@ public sealed class GatewayRuntime
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
-        SafetyPolicies = SafetyPolicies.Create(options.Safety, out var safetyProblems);
-        if (safetyProblems.Count > 0)
-            throw new InvalidOperationException("The safety settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, safetyProblems.Select(p => "  - " + p)));
+        SafetyPolicies = SafetyPolicies.Load(options.Safety);
         Safety = SafetyPolicies.Global;
         ContentSafetyClient? contentSafety = null;
         if (SafetyPolicies.UsesContentSafety)

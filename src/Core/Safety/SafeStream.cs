@@ -105,8 +105,7 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
 
             if (action != SafetyAction.Redact || start < at || end > target) continue;
             output.Append(text.ToString(at, start - at));
-            var value = text.ToString(start, f.Length);
-            output.Append(SafetyScanner.Redact(value, new ScanResult([new Finding(f.Detector, 0, f.Length)], action), policy, placeholders));
+            output.Append(SafetyScanner.Placeholder(text.ToString(start, f.Length), f.Detector, placeholders));
             at = end;
         }
 

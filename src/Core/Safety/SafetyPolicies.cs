@@ -35,6 +35,15 @@ public sealed class SafetyPolicies
     /// <summary>True when any level has a policy (otherwise the safety stage is left out of the pipeline).</summary>
     public bool Any => _global is not null || _teams.Count > 0 || _keys.Count > 0;
 
+    /// <summary>The policies of <paramref name="options"/>; throws, listing every problem, when they are invalid.</summary>
+    public static SafetyPolicies Load(SafetyOptions options)
+    {
+        var policies = Create(options, out var problems);
+        if (problems.Count > 0)
+            throw new InvalidOperationException("The safety settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
+        return policies;
+    }
+
     public static SafetyPolicies Create(SafetyOptions options, out IReadOnlyList<string> problems)
     {
         ArgumentNullException.ThrowIfNull(options);

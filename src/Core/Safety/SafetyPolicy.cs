@@ -72,14 +72,6 @@ public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, Safet
         problems = [$"Gateway:Safety:Policy '{value}' is not a known policy; use one of {string.Join(", ", Templates.Keys)}, or a policy document (JSON)."];
         return null;
     }
-
-    /// <summary>The template named <paramref name="name"/>, or null (with every name known in the message) when unknown.</summary>
-    public static SafetyPolicy? Template(string? name, out string? problem)
-    {
-        var policy = FromSetting(name, out var problems);
-        problem = problems.Count == 0 ? null : string.Join(Environment.NewLine, problems);
-        return policy;
-    }
 }
 
 /// <summary>

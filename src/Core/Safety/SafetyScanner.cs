@@ -58,20 +58,24 @@ public static class SafetyScanner
         {
             if (policy.Actions[f.Detector] != SafetyAction.Redact) continue;
             output.Append(text, at, f.Start - at);
-            var value = text.Substring(f.Start, f.Length);
-            if (!placeholders.TryGetValue(value, out var placeholder))
-            {
-                var kind = f.Detector.Replace("secret.", "SECRET_", StringComparison.Ordinal).Replace('-', '_').Replace('.', '_').ToUpperInvariant();
-                var n = placeholders.Values.Count(p => p.StartsWith("<" + kind + "_", StringComparison.Ordinal)) + 1;
-                placeholder = $"<{kind}_{n}>";
-                placeholders[value] = placeholder;
-            }
-
-            output.Append(placeholder);
+            output.Append(Placeholder(text.Substring(f.Start, f.Length), f.Detector, placeholders));
             at = f.Start + f.Length;
         }
 
         output.Append(text, at, text.Length - at);
         return output.ToString();
+    }
+
+    /// <summary>The typed placeholder of <paramref name="value"/> found by <paramref name="detector"/>: the one it already has in this request, else the next of its kind.</summary>
+    public static string Placeholder(string value, string detector, Dictionary<string, string> placeholders)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(placeholders);
+        if (placeholders.TryGetValue(value, out var placeholder)) return placeholder;
+        var kind = detector.Replace("secret.", "SECRET_", StringComparison.Ordinal).Replace('-', '_').Replace('.', '_').ToUpperInvariant();
+        var n = placeholders.Values.Count(p => p.StartsWith("<" + kind + "_", StringComparison.Ordinal)) + 1;
+        placeholder = $"<{kind}_{n}>";
+        placeholders[value] = placeholder;
+        return placeholder;
     }
 }

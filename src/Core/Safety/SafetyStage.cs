@@ -78,7 +78,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
             return new GatewayResult.Streaming(new SafeStream(streaming.Stream, policy, scan =>
             {
                 output.Add(scan, policy);
-                context.Safety = output.Describe("output") is { } o ? (inputDecision is null ? o : inputDecision + "; " + o) : inputDecision;
+                context.Safety = Joined(inputDecision, output.Describe("output"));
             }, placeholders));
         }
 
@@ -108,7 +108,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
 
         if (output.Describe("output") is { } outputDecision)
         {
-            context.Safety = context.Safety is null ? outputDecision : context.Safety + "; " + outputDecision;
+            context.Safety = Joined(context.Safety, outputDecision);
             context.ResponseHeaders[Header] = context.Safety;
         }
 
@@ -195,12 +195,16 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
                 "invalid_request_error", path, "content_filter"));
         }
 
-        if (scan.Action == SafetyAction.Redact || scan.Findings.Any(f => policy.Actions[f.Detector] == SafetyAction.Redact))
+        if (scan.Findings.Any(f => policy.Actions[f.Detector] == SafetyAction.Redact))
             owner[field] = SafetyScanner.Redact(text, scan, policy, placeholders);
         return false;
     }
 
     private static string I(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The input's and the output's decisions as one (either may be absent).</summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(output))]
+    private static string? Joined(string? input, string? output) => input is null ? output : output is null ? input : input + "; " + output;
 
     /// <summary>Counts findings per action and detector, for the header and the record (names and counts only).</summary>
     private sealed class Tally
@@ -216,15 +220,10 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
 
         public void Add(ScanResult scan, SafetyPolicy policy)
         {
-            foreach (var f in scan.Findings)
-            {
-                var action = policy.Actions[f.Detector].ToString().ToLowerInvariant();
-                if (!_byAction.TryGetValue(action, out var counts)) _byAction[action] = counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-                counts[f.Detector] = counts.GetValueOrDefault(f.Detector) + 1;
-            }
+            foreach (var f in scan.Findings) AddNamed(f.Detector, policy.Actions[f.Detector]);
         }
 
-        /// <summary>e.g. <c>input: redact email×2 card×1, flag ipv4×1</c>; null when nothing was found.</summary>
+        /// <summary>e.g. <c>input: redact card=1 email=2, flag ipv4=1</c>; null when nothing was found.</summary>
         public string? Describe(string where)
         {
             if (_byAction.Count == 0) return null;

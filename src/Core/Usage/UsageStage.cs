@@ -366,14 +366,10 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
 }
 
 /// <summary>
-/// The pre-call estimate, just before the provider is called (the request is parsed and its model resolved): the
-/// highest cost any of the model's deployments could charge, an upper bound when the request caps its output.
-/// Header <c>x-gateway-cost-estimate-usd</c>; later stages (budgets) read <see cref="GatewayContext.CostEstimate"/>.
-/// </summary>
-/// <summary>
 /// The pre-call estimate: the most the request can cost on any deployment that may serve it — the model's and those
 /// of the fallbacks the key may use (with a catalog) — so reservations, leases and up-front token counts stay upper
-/// bounds whichever one answers.
+/// bounds whichever one answers. Header <c>x-gateway-cost-estimate-usd</c>; later stages (budgets) read
+/// <see cref="GatewayContext.CostEstimate"/>.
 /// </summary>
 public sealed class CostEstimateStage(ICostMeter meter, ModelCatalog? catalog = null) : IGatewayStage
 {
