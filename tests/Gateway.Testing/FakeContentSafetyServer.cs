@@ -37,15 +37,10 @@ public sealed class FakeContentSafetyServer : IAsyncDisposable
 
     public static async Task<FakeContentSafetyServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         FakeContentSafetyServer? server = null;
         app.Run(context => server!.HandleAsync(context));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server = new FakeContentSafetyServer(app, new Uri(address.TrimEnd('/') + "/"));
+        server = new FakeContentSafetyServer(app, await LoopbackApp.StartAsync(app));
         return server;
     }
 

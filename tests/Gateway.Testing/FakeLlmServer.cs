@@ -103,19 +103,14 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     public static async Task<FakeLlmServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = LoopbackApp.Create();
         FakeLlmServer? server = null;
         app.Run(context =>
         {
             server!._connections.TryAdd(context.Connection.Id, 0);
             return server.HandleAsync(context);
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server = new FakeLlmServer(app, new Uri(address.TrimEnd('/') + "/"));
+        server = new FakeLlmServer(app, await LoopbackApp.StartAsync(app));
         return server;
     }
 

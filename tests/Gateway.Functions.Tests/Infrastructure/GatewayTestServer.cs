@@ -27,19 +27,14 @@ public sealed class GatewayTestServer : IAsyncDisposable
 
     public static async Task<GatewayTestServer> StartAsync(TestGateway gateway)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
+        var app = Gateway.Testing.LoopbackApp.Create();
         app.MapPost("/v1/chat/completions", async (HttpContext c) => { await gateway.Chat.Run(c.Request); });
         app.MapGet("/v1/models", async (HttpContext c) => { await gateway.Models.List(c.Request); });
         app.MapGet("/v1/models/{**id}", async (HttpContext c, string id) => { await gateway.Models.Get(c.Request, id); });
         app.MapPost("/gateway/keys", async (HttpContext c) => { await gateway.Admin.Create(c.Request); });
         app.MapGet("/gateway/keys", async (HttpContext c) => { await gateway.Admin.List(c.Request); });
         app.MapDelete("/gateway/keys/{id}", async (HttpContext c, string id) => { await gateway.Admin.Revoke(c.Request, id); });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new GatewayTestServer(app, new Uri(address.TrimEnd('/') + "/"));
+        return new GatewayTestServer(app, await Gateway.Testing.LoopbackApp.StartAsync(app));
     }
 
     public async ValueTask DisposeAsync()
