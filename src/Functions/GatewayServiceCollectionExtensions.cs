@@ -12,12 +12,14 @@ using Gateway.Core.Entities;
 using Gateway.Functions.Budgets;
 using Gateway.Functions.Entities;
 using Gateway.Core.Routing;
+using Gateway.Core.Safety;
 using Gateway.Core.Telemetry;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Functions;
@@ -35,7 +37,7 @@ public static class GatewayServiceCollectionExtensions
         // Fail at startup, naming every bad setting, rather than on the first request.
         _ = ModelCatalog.Create(options.Catalog, secrets, PriceCatalog.Default, TimeProvider.System.GetUtcNow());
         if (DevKeyPolicy.Refusal(options.DevKey, name => configuration[name]) is { } devKeyRefused) throw new InvalidOperationException(devKeyRefused);
-        _ = Gateway.Core.Safety.SafetyPolicies.Load(options.Safety);
+        _ = SafetyPolicies.Load(options.Safety);
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
@@ -52,9 +54,11 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatewayMetrics>()));
         services.AddSingleton(sp => new PriceCatalogHolder(PriceCatalog.Default, options.Catalog.Deployments, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new PriceCatalogSync(sp.GetRequiredService<PriceCatalogHolder>(),
-            new BlobPriceCatalogStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob))));
-        services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogSync>()));
+        // the pricing catalog and the safety policies are replaced at runtime: stored in a blob, installed by every instance
+        services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogHolder>(), new DocumentSync(
+            sp.GetRequiredService<PriceCatalogHolder>(), new BlobDocumentStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob)))));
+        services.AddSingleton(sp => new SafetyAdministration(sp.GetRequiredService<GatewayRuntime>().Safety, new DocumentSync(
+            sp.GetRequiredService<GatewayRuntime>().Safety, new BlobDocumentStore(sp.GetRequiredService<StorageConnection>().Blob(options.Safety.PolicyBlob)))));
         services.AddHttpClient(BudgetAlertFunctions.WebhookClient, client => client.Timeout = TimeSpan.FromSeconds(10));
         // budgets, rate-limit counters, provider quotas and stops are Durable Entities, reached by signals and reads
         var instanceId = options.Budgets.InstanceId ??= $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -93,7 +97,10 @@ public static class GatewayServiceCollectionExtensions
                 loggers: sp.GetRequiredService<ILoggerFactory>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
-        services.AddHostedService<PriceCatalogRefresher>();
+        services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<PricingAdministration>().Sync,
+            TimeSpan.FromSeconds(options.Pricing.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
+        services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<SafetyAdministration>().Sync,
+            TimeSpan.FromSeconds(options.Safety.PolicyRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         services.AddHostedService<GatewayLifetime>();
         services.AddHostedService<DevKeyBootstrapper>();
         return services;

@@ -11,14 +11,23 @@ using Microsoft.Azure.Functions.Worker;
 namespace Gateway.Functions;
 
 /// <summary>
-/// The content-safety admin API, for the admin key: <c>GET /gateway/safety</c> shows the policy in force;
-/// <c>POST /gateway/safety/simulate</c> evaluates a policy on given text or messages without calling a model.
+/// The content-safety admin API, for the admin key: <c>GET /gateway/safety</c> shows the policies in force;
+/// <c>PUT /gateway/safety</c> replaces them on every instance (400 listing every problem when invalid, and the policies
+/// in force stay); <c>POST /gateway/safety/simulate</c> evaluates a policy on given text or messages without calling a model.
 /// </summary>
-public sealed class SafetyFunctions(GatewayRuntime runtime)
+public sealed class SafetyFunctions(GatewayRuntime runtime, SafetyAdministration safety)
 {
     [Function("GetSafety")]
     public Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/safety")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, _ => Task.FromResult((StatusCodes.Status200OK, SafetySimulation.Describe(runtime.Safety))));
+        AdminRequests.RunJsonAsync(runtime, request, _ => Task.FromResult((StatusCodes.Status200OK, safety.Describe())));
+
+    [Function("PutSafety")]
+    public Task<IActionResult> Put([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "gateway/safety")] HttpRequest request) =>
+        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        {
+            var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, SafetyAdministration.MaxDocumentBytes, ct).ConfigureAwait(false);
+            return (StatusCodes.Status200OK, await safety.ReplaceAsync(body, ct).ConfigureAwait(false));
+        });
 
     [Function("SimulateSafety")]
     public Task<IActionResult> Simulate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "gateway/safety/simulate")] HttpRequest request) =>
@@ -35,6 +44,6 @@ public sealed class SafetyFunctions(GatewayRuntime runtime)
                 throw Gateway.Core.Errors.Errors.InvalidJson(ex.Message.Split('.')[0]);
             }
 
-            return (StatusCodes.Status200OK, SafetySimulation.Simulate(body, runtime.Safety));
+            return (StatusCodes.Status200OK, safety.Simulate(body));
         });
 }

@@ -76,6 +76,43 @@ public sealed class ChatAndModelsTests(HostFixture fixture)
     }
 
     [HostFact]
+    public async Task Safety_policies_are_replaced_at_runtime_through_the_admin_api()
+    {
+        var (id, key) = fixture.Keys["safety"];
+        const string chat = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"mail ops@example.com about it"}]}""";
+        try
+        {
+            var put = await fixture.AdminAsync(HttpMethod.Put, "gateway/safety", $$$"""{"policy":"baseline","keys":{"{{{id}}}":"pii-redact"}}""");
+            Assert.Equal(200, put.Status);
+            Assert.Equal("admin", (string?)put.Json!["source"]);
+
+            // the key's requests are now redacted before the model sees them; the loopback upstream echoes what it got
+            var redacted = await fixture.ChatAsync(key, chat);
+            Assert.Equal(200, redacted.Status);
+            Assert.StartsWith("input: redact email=1", redacted.Header("x-gateway-safety"), StringComparison.Ordinal);
+            Assert.DoesNotContain("ops@example.com", redacted.Text, StringComparison.Ordinal);
+            // other keys keep the global policy
+            Assert.StartsWith("input: flag email=1", (await fixture.ChatAsync(fixture.Keys["main"].Key, chat)).Header("x-gateway-safety"), StringComparison.Ordinal);
+
+            var invalid = await fixture.AdminAsync(HttpMethod.Put, "gateway/safety", """{"policy":"paranoid","keys":{""" + $"\"{id}\"" + """:{"name":"k","rules":{"emial":"block"}}},"extra":1}""");
+            Assert.Equal(400, invalid.Status);
+            var message = (string)invalid.Json!["error"]!["message"]!;
+            Assert.Contains("policy: 'paranoid'", message, StringComparison.Ordinal);
+            Assert.Contains($"keys.{id}: $.rules.emial", message, StringComparison.Ordinal);
+            Assert.Contains("extra: unknown field", message, StringComparison.Ordinal);
+            var shown = await fixture.AdminAsync(HttpMethod.Get, "gateway/safety");
+            Assert.Equal("pii-redact", (string?)shown.Json!["keys"]![id]!["policy"]);
+            Assert.Equal(401, (await fixture.SendAsync(HttpMethod.Put, "gateway/safety", key, """{"policy":"log-only"}""")).Status);
+        }
+        finally
+        {
+            Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Put, "gateway/safety", """{"policy":"baseline"}""")).Status);
+        }
+
+        Assert.StartsWith("input: flag email=1", (await fixture.ChatAsync(key, chat)).Header("x-gateway-safety"), StringComparison.Ordinal);
+    }
+
+    [HostFact]
     public async Task A_response_carries_the_gateway_headers_and_its_cost()
     {
         var reply = await fixture.ChatAsync(fixture.Keys["main"].Key, HostFixture.LongChat(),

@@ -23,7 +23,7 @@ public sealed class HostFixture : IAsyncLifetime
     public const string WebhookSecret = "whsec-e2e";
 
     /// <summary>Keys seeded before the host starts: name → (id, plain key).</summary>
-    public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model"];
+    public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model", "safety"];
 
     private LocalServerProcess? _azurite;
 

@@ -58,3 +58,20 @@ internal static class GatewayRequests
         return new SentRequest(context, outcome, text, streamError);
     }
 }
+
+/// <summary>A shared configuration-document store in memory, standing for the blob every instance reads.</summary>
+public sealed class MemoryDocumentStore : Gateway.Core.Configuration.IDocumentStore
+{
+    public Gateway.Core.Configuration.StoredDocument? Stored { get; set; }
+    public int Saves { get; private set; }
+
+    public Task<Gateway.Core.Configuration.StoredDocument?> ReadIfChangedAsync(string? knownETag, CancellationToken cancellationToken) =>
+        Task.FromResult(Stored is null || Stored.ETag == knownETag ? null : Stored);
+
+    public Task<string> SaveAsync(string json, CancellationToken cancellationToken)
+    {
+        Saves++;
+        Stored = new Gateway.Core.Configuration.StoredDocument(json, "etag-" + Saves);
+        return Task.FromResult(Stored.ETag);
+    }
+}

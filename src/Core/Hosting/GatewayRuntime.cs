@@ -50,10 +50,10 @@ public sealed class GatewayRuntime
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
-        SafetyPolicies = SafetyPolicies.Load(options.Safety);
-        Safety = SafetyPolicies.Global;
+        Safety = new SafetyPoliciesHolder(options.Safety);
         ContentSafetyClient? contentSafety = null;
-        if (SafetyPolicies.UsesContentSafety)
+        // with an endpoint configured the client is ready for any policy, including one installed at runtime
+        if (!string.IsNullOrWhiteSpace(options.Safety.ContentSafety.Endpoint))
         {
             var cs = options.Safety.ContentSafety;
             var key = cs.Auth == "key" ? secrets.Resolve(cs.ApiKeySetting!) : null;
@@ -71,8 +71,8 @@ public sealed class GatewayRuntime
             new ModelResolutionStage(Catalog),
             new StopStage(Upstream, Catalog),
             new RateLimitEarlyRefusalStage(RateLimits),
-            // without a policy the stage is absent, not skipped at run time
-            .. (SafetyPolicies.Any ? [new SafetyStage(SafetyPolicies, contentSafety)] : (IGatewayStage[])[]),
+            // present even without a policy: one may be installed at runtime (a request without one passes straight on)
+            new SafetyStage(Safety, contentSafety),
             new CostEstimateStage(CostMeter, Catalog),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
@@ -83,10 +83,8 @@ public sealed class GatewayRuntime
     }
 
     public GatewayOptions Options { get; }
-    /// <summary>The global content-safety policy; null when none is configured.</summary>
-    public SafetyPolicy? Safety { get; }
-    /// <summary>The content-safety policies by level (global, team, key).</summary>
-    public SafetyPolicies SafetyPolicies { get; }
+    /// <summary>The safety policies in force by level (global, team, key), replaceable at runtime.</summary>
+    public SafetyPoliciesHolder Safety { get; }
     public TimeProvider Time { get; }
     public ModelCatalog Catalog { get; }
     public KeyAuthenticator KeyAuthenticator { get; }

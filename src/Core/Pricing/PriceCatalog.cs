@@ -27,11 +27,7 @@ public sealed record ModelPrice(
 }
 
 /// <summary>An invalid pricing catalog: every problem found, each naming its JSON path.</summary>
-public sealed class PriceCatalogException(IReadOnlyList<string> errors)
-    : Exception("The pricing catalog is invalid: " + string.Join("; ", errors))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
-}
+public sealed class PriceCatalogException(IReadOnlyList<string> errors) : Configuration.DocumentRejectedException("pricing catalog", errors);
 
 /// <summary>
 /// The published prices of every model the gateway knows, by provider, each with the dates its prices took effect.

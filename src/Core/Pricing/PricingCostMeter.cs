@@ -8,17 +8,34 @@ namespace Gateway.Core.Pricing;
 /// Holds the pricing catalog in force; replacing it is atomic and only ever installs a valid catalog — one that also
 /// prices every configured deployment (<paramref name="deployments"/>) that is not free.
 /// </summary>
-public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<DeploymentOptions>? deployments = null, TimeProvider? time = null)
+public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<DeploymentOptions>? deployments = null, TimeProvider? time = null) : IReplaceableDocument
 {
     private PriceCatalog _current = initial;
 
     public PriceCatalog Current => Volatile.Read(ref _current);
+
+    string IReplaceableDocument.What => "pricing catalog";
+
+    string? IReplaceableDocument.CurrentJson => Current.Json;
+
+    string IReplaceableDocument.Describe() => Current.Version;
+
+    void IReplaceableDocument.Validate(string json) => Checked(json);
+
+    void IReplaceableDocument.Install(string json) => Replace(json);
 
     /// <summary>
     /// Validates <paramref name="json"/> and, when valid, installs it; otherwise (<see cref="PriceCatalogException"/>
     /// listing every problem) the catalog in force stays.
     /// </summary>
     public PriceCatalog Replace(string json)
+    {
+        var next = Checked(json);
+        Volatile.Write(ref _current, next);
+        return next;
+    }
+
+    private PriceCatalog Checked(string json)
     {
         var next = PriceCatalog.Parse(json);
         if (deployments is not null)
@@ -27,7 +44,6 @@ public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<Deplo
             if (unpriced.Count > 0) throw new PriceCatalogException(unpriced);
         }
 
-        Volatile.Write(ref _current, next);
         return next;
     }
 }

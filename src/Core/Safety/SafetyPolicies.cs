@@ -23,17 +23,17 @@ public sealed class SafetyPolicies
         _keys = keys;
     }
 
-    /// <summary>These policies with <paramref name="global"/> as the global one.</summary>
-    public SafetyPolicies With(SafetyPolicy global) => new(global, _teams, _keys);
-
     /// <summary>The global policy (null when none).</summary>
     public SafetyPolicy? Global => _global;
 
+    /// <summary>The teams' policies, each as configured (before composition).</summary>
+    public IReadOnlyDictionary<string, SafetyPolicy> Teams => _teams;
+
+    /// <summary>The keys' policies, each as configured (before composition).</summary>
+    public IReadOnlyDictionary<string, SafetyPolicy> Keys => _keys;
+
     /// <summary>True when some policy uses Azure AI Content Safety.</summary>
     public bool UsesContentSafety => new[] { _global }.Concat(_teams.Values).Concat(_keys.Values).Any(p => p?.ContentSafety is not null);
-
-    /// <summary>True when any level has a policy (otherwise the safety stage is left out of the pipeline).</summary>
-    public bool Any => _global is not null || _teams.Count > 0 || _keys.Count > 0;
 
     /// <summary>The policies of <paramref name="options"/>; throws, listing every problem, when they are invalid.</summary>
     public static SafetyPolicies Load(SafetyOptions options)
@@ -44,23 +44,27 @@ public sealed class SafetyPolicies
         return policies;
     }
 
-    public static SafetyPolicies Create(SafetyOptions options, out IReadOnlyList<string> problems)
+    /// <summary>
+    /// The policies of <paramref name="options"/> and every problem with them. Problems name the setting
+    /// (<c>Gateway:Safety:Teams:lab</c>), or with <paramref name="document"/> the place in an uploaded policy document
+    /// (<c>teams.lab</c>).
+    /// </summary>
+    public static SafetyPolicies Create(SafetyOptions options, out IReadOnlyList<string> problems, bool document = false)
     {
         ArgumentNullException.ThrowIfNull(options);
+        string Team(string name) => document ? $"teams.{name}" : $"Gateway:Safety:Teams:{name}";
+        string Key(string name) => document ? $"keys.{name}" : $"Gateway:Safety:Keys:{name}";
         var errors = new List<string>();
         var global = SafetyPolicy.FromSetting(options.Policy, out var globalProblems);
-        errors.AddRange(globalProblems);
-        var teams = Level(options.Teams, "Gateway:Safety:Teams", errors);
-        var keys = Level(options.Keys, "Gateway:Safety:Keys", errors);
-        if (errors.Count == 0)
+        errors.AddRange(globalProblems.Select(p => $"{(document ? "policy" : "Gateway:Safety:Policy")}: {p}"));
+        var teams = Level(options.Teams, Team, errors);
+        var keys = Level(options.Keys, Key, errors);
+        // every loosening of a locked rule among the levels that are valid themselves, whatever the models each is limited to
+        foreach (var (team, policy) in teams) Compose(global, policy, Team(team), errors);
+        foreach (var (key, policy) in keys)
         {
-            // every loosening of a locked rule, whatever the models each level is limited to
-            foreach (var (team, policy) in teams) Compose(global, policy, $"Gateway:Safety:Teams:{team}", errors);
-            foreach (var (key, policy) in keys)
-            {
-                Compose(global, policy, $"Gateway:Safety:Keys:{key}", errors);
-                foreach (var (team, teamPolicy) in teams) Compose(Compose(global, teamPolicy, "", null), policy, $"Gateway:Safety:Keys:{key} (under team '{team}')", errors);
-            }
+            Compose(global, policy, Key(key), errors);
+            foreach (var (team, teamPolicy) in teams) Compose(Compose(global, teamPolicy, "", null), policy, $"{Key(key)} (under team '{team}')", errors);
         }
 
         var policies = new SafetyPolicies(global, teams, keys);
@@ -78,13 +82,13 @@ public sealed class SafetyPolicies
         return policies;
     }
 
-    private static Dictionary<string, SafetyPolicy> Level(Dictionary<string, string> settings, string section, List<string> errors)
+    private static Dictionary<string, SafetyPolicy> Level(Dictionary<string, string> settings, Func<string, string> at, List<string> errors)
     {
         var level = new Dictionary<string, SafetyPolicy>(StringComparer.Ordinal);
         foreach (var (name, setting) in settings)
         {
             var policy = SafetyPolicy.FromSetting(setting, out var problems);
-            errors.AddRange(problems.Select(p => $"{section}:{name}: {p}"));
+            errors.AddRange(problems.Select(p => $"{at(name)}: {p}"));
             if (policy is not null) level[name] = policy;
         }
 

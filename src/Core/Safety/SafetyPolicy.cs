@@ -69,7 +69,7 @@ public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, Safet
         }
 
         if (Templates.TryGetValue(value, out var template)) return template;
-        problems = [$"Gateway:Safety:Policy '{value}' is not a known policy; use one of {string.Join(", ", Templates.Keys)}, or a policy document (JSON)."];
+        problems = [$"'{value}' is not a known policy; use one of {string.Join(", ", Templates.Keys)}, or a policy document (JSON)."];
         return null;
     }
 }

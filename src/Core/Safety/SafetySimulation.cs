@@ -12,6 +12,22 @@ public static class SafetySimulation
 {
     public const long MaxBodyBytes = 1024 * 1024;
 
+    /// <summary>The policies in force: the global one (its detectors and actions) and the names of the team and key levels.</summary>
+    public static JsonObject Describe(SafetyPoliciesHolder holder)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        var policies = holder.Current;
+        var result = Describe(policies.Global);
+        result["source"] = holder.Source;
+        result["teams"] = Levels(policies.Teams);
+        result["keys"] = Levels(policies.Keys);
+        if (holder.CurrentJson is { } json) result["document"] = JsonNode.Parse(json);
+        return result;
+    }
+
+    private static JsonObject Levels(IReadOnlyDictionary<string, SafetyPolicy> level) =>
+        new(level.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => KeyValuePair.Create(l.Key, (JsonNode?)Describe(l.Value))));
+
     public static JsonObject Describe(SafetyPolicy? policy) => policy is null
         ? new JsonObject { ["policy"] = null, ["detectors"] = new JsonObject() }
         : new JsonObject
@@ -22,10 +38,23 @@ public static class SafetySimulation
             ["custom"] = new JsonArray([.. policy.Custom.Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)k)]),
         };
 
-    public static JsonObject Simulate(JsonObject body, SafetyPolicy? inForce)
+    /// <summary>
+    /// Evaluates <c>policy</c> (a template or a document) when given; else the policy in force for the scope given by
+    /// <c>team</c>, <c>key</c> (a key id) and <c>model</c> — the levels composed as a request there would get them —
+    /// or the global policy when no scope is given.
+    /// </summary>
+    public static JsonObject Simulate(JsonObject body, SafetyPolicies inForce)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var policy = inForce;
+        ArgumentNullException.ThrowIfNull(inForce);
+        string? Scope(string name) => body[name] switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue<string>(out var s) && s.Length > 0 => s,
+            _ => throw Errors.Errors.InvalidRequest($"'{name}' must be a non-empty string.", name, "invalid_value"),
+        };
+        var (team, key, model) = (Scope("team"), Scope("key"), Scope("model"));
+        var policy = team is null && key is null && model is null ? inForce.Global : inForce.For(team, key ?? "", model ?? "");
         if (body["policy"] is { } given)
         {
             var setting = given is JsonValue v && v.TryGetValue<string>(out var name) ? name : given.ToJsonString();

@@ -20,6 +20,12 @@ public sealed class SafetyOptions
 
     /// <summary>The Azure AI Content Safety resource policies with <c>contentSafety</c> use.</summary>
     public ContentSafetyOptions ContentSafety { get; set; } = new();
+
+    /// <summary>Where a policy document uploaded through <c>PUT /gateway/safety</c> is kept for every instance (container/blob).</summary>
+    public string PolicyBlob { get; set; } = "gateway-config/safety.json";
+
+    /// <summary>How often each instance looks for a replaced policy document.</summary>
+    public double PolicyRefreshSeconds { get; set; } = 30;
 }
 
 /// <summary>
@@ -30,19 +36,15 @@ public sealed class SafetyOptions
 /// typed placeholder before the model sees it; flag only records. The decision is in <c>x-gateway-safety</c> and on
 /// the usage record.
 /// </summary>
-public sealed class SafetyStage(SafetyPolicies policies, ContentSafetyClient? contentSafety = null) : IGatewayStage
+public sealed class SafetyStage(SafetyPoliciesHolder policies, ContentSafetyClient? contentSafety = null) : IGatewayStage
 {
     public const string Header = "x-gateway-safety";
-
-    /// <summary>One policy for every request (tests, simulations).</summary>
-    public SafetyStage(SafetyPolicy policy) : this(SafetyPolicies.Create(new SafetyOptions(), out _).With(policy))
-    {
-    }
 
     public ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
         var principal = context.RequirePrincipal();
-        var policy = policies.For(principal.Team, principal.KeyId, context.RequireModel().Name);
+        // the policies in force now: a replacement applies from the next request on
+        var policy = policies.Current.For(principal.Team, principal.KeyId, context.RequireModel().Name);
         return policy is null ? next(context) : new Checks(policy, contentSafety).InvokeAsync(context, next);
     }
 }

@@ -1,3 +1,5 @@
+using Gateway.Testing;
+using Gateway.Core.Configuration;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Gateway.Core.Pricing;
@@ -121,42 +123,28 @@ public sealed class PriceCatalogTests
         Assert.Equal("t1", holder.Current.Version);
     }
 
-    private sealed class MemoryStore : IPriceCatalogStore
-    {
-        public StoredCatalog? Stored { get; set; }
-        public int Saves { get; private set; }
-
-        public Task<StoredCatalog?> ReadIfChangedAsync(string? knownETag, CancellationToken cancellationToken) =>
-            Task.FromResult(Stored is null || Stored.ETag == knownETag ? null : Stored);
-
-        public Task<string> SaveAsync(string json, CancellationToken cancellationToken)
-        {
-            Saves++;
-            Stored = new StoredCatalog(json, "etag-" + Saves);
-            return Task.FromResult(Stored.ETag);
-        }
-    }
-
     [Fact]
     public async Task Every_instance_installs_a_stored_replacement_and_refuses_an_invalid_one()
     {
-        var store = new MemoryStore();
-        var instanceA = new PriceCatalogSync(new PriceCatalogHolder(PriceCatalog.Default), store);
-        var instanceB = new PriceCatalogSync(new PriceCatalogHolder(PriceCatalog.Default), store);
+        var store = new MemoryDocumentStore();
+        var holderA = new PriceCatalogHolder(PriceCatalog.Default);
+        var holderB = new PriceCatalogHolder(PriceCatalog.Default);
+        var instanceA = new DocumentSync(holderA, store);
+        var instanceB = new DocumentSync(holderB, store);
 
-        Assert.Equal(CatalogRefreshOutcome.Unchanged, (await instanceB.RefreshAsync(default)).Outcome);
+        Assert.Equal(DocumentRefreshOutcome.Unchanged, (await instanceB.RefreshAsync(default)).Outcome);
         await instanceA.ReplaceAsync(Valid, default);
-        Assert.Equal("t1", instanceA.Holder.Current.Version);
-        Assert.Equal(CatalogRefreshOutcome.Installed, (await instanceB.RefreshAsync(default)).Outcome);
-        Assert.Equal("t1", instanceB.Holder.Current.Version);
-        Assert.Equal(CatalogRefreshOutcome.Unchanged, (await instanceB.RefreshAsync(default)).Outcome);
+        Assert.Equal("t1", holderA.Current.Version);
+        Assert.Equal(DocumentRefreshOutcome.Installed, (await instanceB.RefreshAsync(default)).Outcome);
+        Assert.Equal("t1", holderB.Current.Version);
+        Assert.Equal(DocumentRefreshOutcome.Unchanged, (await instanceB.RefreshAsync(default)).Outcome);
 
         // someone uploads a broken blob directly: instances keep their catalog and say why
-        store.Stored = new StoredCatalog("{\"version\":\"t2\",\"providers\":{}} trailing", "etag-bad");
+        store.Stored = new StoredDocument("{\"version\":\"t2\",\"providers\":{}} trailing", "etag-bad");
         var (outcome, errors) = await instanceB.RefreshAsync(default);
-        Assert.Equal(CatalogRefreshOutcome.Rejected, outcome);
+        Assert.Equal(DocumentRefreshOutcome.Rejected, outcome);
         Assert.NotEmpty(errors);
-        Assert.Equal("t1", instanceB.Holder.Current.Version);
+        Assert.Equal("t1", holderB.Current.Version);
 
         // the admin API validates before storing anything
         await Assert.ThrowsAsync<PriceCatalogException>(() => instanceA.ReplaceAsync("{}", default));
@@ -166,8 +154,8 @@ public sealed class PriceCatalogTests
     [Fact]
     public async Task The_admin_api_describes_the_catalog_and_refuses_invalid_documents_with_a_400_naming_the_problems()
     {
-        var sync = new PriceCatalogSync(new PriceCatalogHolder(PriceCatalog.Default), new MemoryStore());
-        var admin = new PricingAdministration(sync);
+        var holder = new PriceCatalogHolder(PriceCatalog.Default);
+        var admin = new PricingAdministration(holder, new DocumentSync(holder, new MemoryDocumentStore()));
         var described = admin.Describe();
         Assert.Equal(PriceCatalog.Default.Version, (string?)described["version"]);
         Assert.NotNull(described["catalog"]?["providers"]?["anthropic"]);

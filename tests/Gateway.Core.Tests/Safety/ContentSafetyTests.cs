@@ -132,7 +132,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         SafetyPolicies.Create(new SafetyOptions { Policy = """{"name":"x","contentSafety":{"promptShield":true}}""" }, out var problems);
         Assert.Contains(problems, p => p.StartsWith("Gateway:Safety:ContentSafety:Endpoint", StringComparison.Ordinal));
         SafetyPolicies.Create(new SafetyOptions { Policy = """{"name":"x","contentSafety":{"blockAt":{"Hate":3},"failMode":"maybe"}}""" }, out problems);
-        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.blockAt.Hate", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.failMode", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Gateway:Safety:Policy: $.contentSafety.blockAt.Hate", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Gateway:Safety:Policy: $.contentSafety.failMode", StringComparison.Ordinal));
     }
 }

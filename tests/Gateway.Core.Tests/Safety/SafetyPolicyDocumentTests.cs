@@ -52,7 +52,7 @@ public sealed class SafetyPolicyDocumentTests
 
     [Theory]
     [InlineData("{not json", "$: not valid JSON")]
-    [InlineData("paranoid", "Gateway:Safety:Policy 'paranoid' is not a known policy")]
+    [InlineData("paranoid", "'paranoid' is not a known policy")]
     public void Settings_that_are_neither_a_template_nor_a_document_say_why(string setting, string problem)
     {
         Assert.Null(SafetyPolicy.FromSetting(setting, out var problems));

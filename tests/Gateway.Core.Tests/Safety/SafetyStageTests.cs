@@ -129,7 +129,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Flagged_findings_pass_unchanged_and_without_a_policy_the_stage_is_absent()
+    public async Task Flagged_findings_pass_unchanged_and_a_policy_installed_at_runtime_applies_from_the_next_request()
     {
         var (runtime, _, key) = await Gateway("log-only");
         _upstream.Enqueue(new FakeReply { Text = "ok" });
@@ -137,9 +137,17 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("my server is 10.1.2.3", (string?)JsonNode.Parse(Assert.Single(_upstream.Requests).Body)!["messages"]![0]!["content"]);
         Assert.Equal("input: flag ipv4=1", sent.Context.ResponseHeaders[SafetyStage.Header]);
 
-        var (plain, _, _) = await Gateway(null);
-        Assert.DoesNotContain(plain.Pipeline.Stages, s => s is SafetyStage);
-        Assert.Contains(runtime.Pipeline.Stages, s => s is SafetyStage);
+        var (plain, _, plainKey) = await Gateway(null);
+        _upstream.Enqueue(new FakeReply { Text = "ok" });
+        var unchecked_ = await GatewayRequests.SendAsync(plain, new BearerHeaders(plainKey), Chat(User("mail me at a@example.com")));
+        Assert.False(unchecked_.Context.ResponseHeaders.ContainsKey(SafetyStage.Header));
+        Assert.Equal("mail me at a@example.com", (string?)JsonNode.Parse(_upstream.Requests[^1].Body)!["messages"]![0]!["content"]);
+
+        plain.Safety.Install("""{"policy": "pii-redact"}""");
+        _upstream.Enqueue(new FakeReply { Text = "ok" });
+        var redacted = await GatewayRequests.SendAsync(plain, new BearerHeaders(plainKey), Chat(User("mail me at a@example.com")));
+        Assert.Equal("input: redact email=1", redacted.Context.ResponseHeaders[SafetyStage.Header]);
+        Assert.Equal("mail me at <EMAIL_1>", (string?)JsonNode.Parse(_upstream.Requests[^1].Body)!["messages"]![0]!["content"]);
     }
 
     [Fact]

@@ -35,6 +35,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("PutStop", "gateway/stops/{target}/{name}", "put")]
     [InlineData("DeleteStop", "gateway/stops/{target}/{name}", "delete")]
     [InlineData("GetSafety", "gateway/safety", "get")]
+    [InlineData("PutSafety", "gateway/safety", "put")]
     [InlineData("SimulateSafety", "gateway/safety/simulate", "post")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {

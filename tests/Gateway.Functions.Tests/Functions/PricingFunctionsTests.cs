@@ -1,3 +1,4 @@
+using Gateway.Core.Configuration;
 using System.Text.Json.Nodes;
 using Gateway.Core.Pricing;
 using Gateway.Functions.Tests.Infrastructure;
@@ -30,10 +31,11 @@ public sealed class PricingFunctionsTests(AzuriteFixture azurite)
         var connection = StorageConnection.FromConnectionString(azurite.ConnectionString);
         var blob = $"{azurite.UniqueName("cfg").ToLowerInvariant()}/prices.json";
         var gateway = new TestGateway();
-        var sync = new PriceCatalogSync(gateway.Runtime.Prices, new BlobPriceCatalogStore(connection.Blob(blob)));
-        var functions = new PricingFunctions(gateway.Runtime, new PricingAdministration(sync));
-        var otherInstance = new PriceCatalogSync(new PriceCatalogHolder(PriceCatalog.Default), new BlobPriceCatalogStore(connection.Blob(blob)));
-        Assert.Equal(CatalogRefreshOutcome.Unchanged, (await otherInstance.RefreshAsync(default)).Outcome);
+        var sync = new DocumentSync(gateway.Runtime.Prices, new BlobDocumentStore(connection.Blob(blob)));
+        var functions = new PricingFunctions(gateway.Runtime, new PricingAdministration(gateway.Runtime.Prices, sync));
+        var otherHolder = new PriceCatalogHolder(PriceCatalog.Default);
+        var otherInstance = new DocumentSync(otherHolder, new BlobDocumentStore(connection.Blob(blob)));
+        Assert.Equal(DocumentRefreshOutcome.Unchanged, (await otherInstance.RefreshAsync(default)).Outcome);
 
         var (status, shown) = await Call(functions.Get, "GET");
         Assert.Equal(200, status);
@@ -49,8 +51,8 @@ public sealed class PricingFunctionsTests(AzuriteFixture azurite)
         var (putStatus, put) = await Call(functions.Put, "PUT", Replacement);
         Assert.Equal(200, putStatus);
         Assert.Equal("negotiated-2026-11", (string?)put["version"]);
-        Assert.Equal(CatalogRefreshOutcome.Installed, (await otherInstance.RefreshAsync(default)).Outcome);
-        Assert.Equal("negotiated-2026-11", otherInstance.Holder.Current.Version);
+        Assert.Equal(DocumentRefreshOutcome.Installed, (await otherInstance.RefreshAsync(default)).Outcome);
+        Assert.Equal("negotiated-2026-11", otherHolder.Current.Version);
 
         // the same request now costs 100× as much (prices 100/200 instead of 1/2 per million)
         var after = TestGateway.Request("POST", "/v1/chat/completions", """{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}""", key);
@@ -65,7 +67,7 @@ public sealed class PricingFunctionsTests(AzuriteFixture azurite)
         Assert.Contains("$.providers.openai.models.gpt-x.prices[0].effectiveFrom", message, StringComparison.Ordinal);
         Assert.Contains("$.providers.openai.models.gpt-x.prices[0].output: must not be negative", message, StringComparison.Ordinal);
         Assert.Equal("negotiated-2026-11", gateway.Runtime.Prices.Current.Version);
-        Assert.Equal(CatalogRefreshOutcome.Unchanged, (await otherInstance.RefreshAsync(default)).Outcome);
+        Assert.Equal(DocumentRefreshOutcome.Unchanged, (await otherInstance.RefreshAsync(default)).Outcome);
 
         Assert.Equal(400, (await Call(functions.Put, "PUT", "not json at all")).Status);
         Assert.Equal("negotiated-2026-11", (string?)(await Call(functions.Get, "GET")).Body["version"]);

@@ -3,14 +3,14 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
-using Gateway.Core.Pricing;
+using Gateway.Core.Configuration;
 
 namespace Gateway.Storage;
 
-/// <summary>The replacement pricing catalog, as one blob (e.g. <c>gateway-config/prices.json</c>).</summary>
-public sealed class BlobPriceCatalogStore(BlobClient blob) : IPriceCatalogStore
+/// <summary>A replacement configuration document, as one blob (e.g. <c>gateway-config/prices.json</c>).</summary>
+public sealed class BlobDocumentStore(BlobClient blob) : IDocumentStore
 {
-    public async Task<StoredCatalog?> ReadIfChangedAsync(string? knownETag, CancellationToken cancellationToken)
+    public async Task<StoredDocument?> ReadIfChangedAsync(string? knownETag, CancellationToken cancellationToken)
     {
         try
         {
@@ -21,7 +21,7 @@ public sealed class BlobPriceCatalogStore(BlobClient blob) : IPriceCatalogStore
             {
                 Conditions = new BlobRequestConditions { IfMatch = properties.Value.ETag },
             }, cancellationToken).ConfigureAwait(false);
-            return new StoredCatalog(response.Value.Content.ToString(), response.Value.Details.ETag.ToString());
+            return new StoredDocument(response.Value.Content.ToString(), response.Value.Details.ETag.ToString());
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
