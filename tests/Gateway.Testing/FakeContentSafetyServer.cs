@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Testing;
 
 /// <summary>
-/// A local server speaking Azure AI Content Safety's wire format (<c>text:analyze</c>, <c>text:shieldPrompt</c>):
+/// A local server speaking Azure AI Content Safety's wire format (<c>text:analyze</c>, <c>text:shieldPrompt</c>, <c>text:detectProtectedMaterial</c>):
 /// a text containing a category's name in capitals (HATE, SEXUAL, VIOLENCE, SELFHARM) gets severity 4 in it, a user
 /// prompt or document containing "ATTACK" is an attack, and the word "forbidden" hits the blocklist "words". Faults:
 /// a delay, or a status code to answer with.
@@ -80,6 +80,18 @@ public sealed class FakeContentSafetyServer : IAsyncDisposable
                 ["userPromptAnalysis"] = new JsonObject { ["attackDetected"] = text.Contains("ATTACK", StringComparison.Ordinal) },
                 ["documentsAnalysis"] = new JsonArray([.. (body["documents"] as JsonArray ?? []).Select(d => (JsonNode)new JsonObject { ["attackDetected"] = ((string?)d ?? "").Contains("ATTACK", StringComparison.Ordinal) })]),
             };
+        }
+        else if (path.EndsWith("text:detectProtectedMaterial", StringComparison.Ordinal))
+        {
+            if (text.Length is < 110 or > 1000)
+            {
+                // the service's own limits for this check
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsync("""{"error":{"code":"InvalidRequestBody","message":"text length out of range"}}""");
+                return;
+            }
+
+            answer = new JsonObject { ["protectedMaterialAnalysis"] = new JsonObject { ["detected"] = text.Contains("LYRICS", StringComparison.Ordinal) } };
         }
         else
         {

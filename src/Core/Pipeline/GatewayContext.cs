@@ -19,8 +19,12 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public Stream Body { get; } = body;
     public long? ContentLength { get; } = contentLength;
     public TimeProvider Time { get; } = time;
-    /// <summary>Cancelled when the client goes away; every upstream call observes it.</summary>
-    public CancellationToken Aborted { get; } = aborted;
+    /// <summary>
+    /// Cancelled when the client goes away; every upstream call observes it. A stage may put a token linked to it here
+    /// for the stages after it (the safety stage does, to stop a call its parallel check refuses) and must put the
+    /// client's back before it returns.
+    /// </summary>
+    public CancellationToken Aborted { get; set; } = aborted;
     public long StartedAt { get; } = time.GetTimestamp();
     public DateTimeOffset ReceivedAt { get; } = time.GetUtcNow();
 
@@ -52,6 +56,12 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public IReadOnlyList<DeploymentOptions> BilledFailures => _billedFailures ?? (IReadOnlyList<DeploymentOptions>)[];
 
     public void NoteBilledFailure(DeploymentOptions deployment) => (_billedFailures ??= []).Add(deployment);
+
+    /// <summary>
+    /// The usage of an answer the provider returned (and billed) but the gateway withheld — a safety check that refused
+    /// the request after the call had answered; the usage stage bills it although the request is answered with an error.
+    /// </summary>
+    public Protocol.TokenUsage? WithheldUsage { get; set; }
 
     /// <summary>Headers every response carries (success or error); stages add theirs here.</summary>
     public IDictionary<string, string> ResponseHeaders { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

@@ -26,14 +26,17 @@ public sealed record ContentSafetyVerdict(IReadOnlyDictionary<string, int> Sever
 {
     public string? Unavailable { get; init; }
 
+    /// <summary>Protected material (known text: lyrics, articles, recipes…) was found in an answer.</summary>
+    public bool ProtectedMaterial { get; init; }
+
     public static ContentSafetyVerdict Failed(string why) => new(new Dictionary<string, int>(), [], false, false) { Unavailable = why };
 }
 
 /// <summary>
 /// A small REST client for Azure AI Content Safety (the SDK package is not in the registry here): <c>text:analyze</c>
 /// (Hate, Sexual, Violence, SelfHarm severities and blocklists; texts over the service's 10,000-character limit are
-/// split and the highest severity kept) and <c>text:shieldPrompt</c> (user prompt attacks; documents — tool results —
-/// as indirect attacks). Entra ID (managed identity) or key auth; every call bounded by the timeout; a failure, a
+/// split and the highest severity kept), <c>text:shieldPrompt</c> (user prompt attacks; documents — tool results —
+/// as indirect attacks) and <c>text:detectProtectedMaterial</c> (answers of 110 characters or more, in pieces of at most 1,000). Entra ID (managed identity) or key auth; every call bounded by the timeout; a failure, a
 /// timeout or a 429 is reported as unavailable (never thrown), and the policy's fail mode decides.
 /// </summary>
 public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOptions options, string? apiKey, IAccessTokenSource? tokens,
@@ -44,7 +47,18 @@ public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOp
     public const string Scope = "https://cognitiveservices.azure.com/.default";
     private readonly Uri _endpoint = new(options.Endpoint!.TrimEnd('/') + "/");
 
-    public async Task<ContentSafetyVerdict> CheckAsync(string text, string? userPrompt, IReadOnlyList<string> documents, IReadOnlyList<string> blocklists, CancellationToken cancellationToken)
+    /// <summary>The service's least text for protected-material detection; shorter answers are not sent.</summary>
+    public const int MinProtectedMaterialChars = 110;
+    /// <summary>The service's most text per protected-material call; longer answers are split.</summary>
+    public const int MaxProtectedMaterialChars = 1_000;
+
+    /// <summary>
+    /// Checks <paramref name="text"/> (analysed unless <paramref name="analyze"/> is false), shields <paramref name="userPrompt"/>
+    /// and <paramref name="documents"/>, and with <paramref name="protectedMaterial"/> looks for protected material in
+    /// <paramref name="text"/> — all calls at once, each within the service's per-call limits.
+    /// </summary>
+    public async Task<ContentSafetyVerdict> CheckAsync(string text, string? userPrompt, IReadOnlyList<string> documents, IReadOnlyList<string> blocklists,
+        CancellationToken cancellationToken, bool analyze = true, bool protectedMaterial = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(documents);
@@ -55,7 +69,10 @@ public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOp
         {
             var severities = new Dictionary<string, int>(StringComparer.Ordinal);
             var hits = new List<string>();
-            var analyses = Split(text, MaxAnalyzeChars).Select(part => AnalyzeAsync(part, blocklists, timeout.Token)).ToList();
+            var analyses = analyze ? Split(text, MaxAnalyzeChars).Select(part => AnalyzeAsync(part, blocklists, timeout.Token)).ToList() : [];
+            var materials = protectedMaterial && text.Length >= MinProtectedMaterialChars
+                ? MaterialParts(text).Select(part => ProtectedMaterialAsync(part, timeout.Token)).ToList()
+                : [];
             var shield = userPrompt is not null || documents.Count > 0
                 ? ShieldAsync(Truncate(userPrompt ?? "", MaxShieldChars), [.. documents.Select(d => Truncate(d, MaxShieldChars))], timeout.Token)
                 : Task.FromResult((false, false));
@@ -67,7 +84,9 @@ public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOp
             }
 
             var (promptAttack, documentAttack) = await shield.ConfigureAwait(false);
-            return new ContentSafetyVerdict(severities, [.. hits.Distinct(StringComparer.Ordinal)], promptAttack, documentAttack);
+            var material = false;
+            foreach (var check in materials) material |= await check.ConfigureAwait(false);
+            return new ContentSafetyVerdict(severities, [.. hits.Distinct(StringComparer.Ordinal)], promptAttack, documentAttack) { ProtectedMaterial = material };
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -126,6 +145,12 @@ public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOp
         return (severities, hits);
     }
 
+    private async Task<bool> ProtectedMaterialAsync(string text, CancellationToken ct)
+    {
+        var answer = await PostAsync("contentsafety/text:detectProtectedMaterial", new JsonObject { ["text"] = text }, ct).ConfigureAwait(false);
+        return (bool?)answer["protectedMaterialAnalysis"]?["detected"] ?? false;
+    }
+
     private async Task<(bool Prompt, bool Documents)> ShieldAsync(string userPrompt, List<string> documents, CancellationToken ct)
     {
         var body = new JsonObject { ["userPrompt"] = userPrompt, ["documents"] = new JsonArray([.. documents.Select(d => (JsonNode)d)]) };
@@ -162,6 +187,14 @@ public sealed partial class ContentSafetyClient(HttpClient http, ContentSafetyOp
             yield return text.Substring(at, n);
             at += n;
         }
+    }
+
+    /// <summary>Pieces within the protected-material call's limits: a last piece under the minimum is the text's last 1,000 characters instead.</summary>
+    private static List<string> MaterialParts(string text)
+    {
+        var parts = Split(text, MaxProtectedMaterialChars).ToList();
+        if (parts.Count > 1 && parts[^1].Length < MinProtectedMaterialChars) parts[^1] = text[^MaxProtectedMaterialChars..];
+        return parts;
     }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[^max..];

@@ -79,4 +79,20 @@ public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, Safet
 /// attacks (user prompts) and indirect attacks (tool results) when <see cref="PromptShield"/>, block blocklist hits,
 /// and what to do when the service cannot answer in time (<see cref="FailClosed"/>: refuse with 503; else let through, flagged).
 /// </summary>
-public sealed record ContentSafetyRule(IReadOnlyDictionary<string, int> BlockAt, bool PromptShield, IReadOnlyList<string> Blocklists, bool FailClosed);
+public sealed record ContentSafetyRule(IReadOnlyDictionary<string, int> BlockAt, bool PromptShield, IReadOnlyList<string> Blocklists, bool FailClosed)
+{
+    /// <summary>Check the input while the model is called, holding the answer until the check passes (hides the check's latency).</summary>
+    public bool Parallel { get; init; }
+
+    /// <summary>Analyse answers too (the same thresholds and blocklists); an answer at or above a threshold is withheld.</summary>
+    public bool Output { get; init; }
+
+    /// <summary>Check answers for protected material (known text such as lyrics, articles, recipes); a match is withheld.</summary>
+    public bool ProtectedMaterial { get; init; }
+
+    /// <summary>True when requests go to the service.</summary>
+    public bool ChecksInput => BlockAt.Count > 0 || PromptShield || Blocklists.Count > 0;
+
+    /// <summary>True when answers go to the service.</summary>
+    public bool ChecksOutput => Output || ProtectedMaterial;
+}

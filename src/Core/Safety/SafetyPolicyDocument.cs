@@ -189,14 +189,15 @@ public static class SafetyPolicyDocument
     {
         if (node is not JsonObject o)
         {
-            errors.Add("$.contentSafety: an object (blockAt, promptShield, blocklists, failMode).");
+            errors.Add("$.contentSafety: an object (blockAt, promptShield, blocklists, failMode, mode, output, protectedMaterial).");
             return null;
         }
 
         var before = errors.Count;
         foreach (var (key, _) in o)
         {
-            if (key is not ("blockAt" or "promptShield" or "blocklists" or "failMode")) errors.Add($"$.contentSafety.{key}: unknown field (blockAt, promptShield, blocklists, failMode).");
+            if (key is not ("blockAt" or "promptShield" or "blocklists" or "failMode" or "mode" or "output" or "protectedMaterial"))
+                errors.Add($"$.contentSafety.{key}: unknown field (blockAt, promptShield, blocklists, failMode, mode, output, protectedMaterial).");
         }
 
         var blockAt = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -232,9 +233,26 @@ public static class SafetyPolicyDocument
             failClosed = mode == "closed";
         }
 
-        if (errors.Count == before && blockAt.Count == 0 && !shield && lists.Count == 0)
-            errors.Add("$.contentSafety: checks nothing: give blockAt, promptShield or blocklists.");
-        return errors.Count > before ? null : new ContentSafetyRule(blockAt, shield, lists, failClosed);
+        var parallel = false;
+        if (o["mode"] is { } md)
+        {
+            var mode = md is JsonValue mv && mv.TryGetValue<string>(out var m) ? m : null;
+            if (mode is not ("before" or "parallel")) errors.Add("$.contentSafety.mode: before (check, then call) or parallel (check while calling, hold the answer until it passes).");
+            parallel = mode == "parallel";
+        }
+
+        var output = false;
+        if (o["output"] is { } ov && !(ov is JsonValue ovv && ovv.TryGetValue(out output))) errors.Add("$.contentSafety.output: true or false.");
+        var protectedMaterial = false;
+        if (o["protectedMaterial"] is { } pm && !(pm is JsonValue pmv && pmv.TryGetValue(out protectedMaterial))) errors.Add("$.contentSafety.protectedMaterial: true or false.");
+        if (output && blockAt.Count == 0 && lists.Count == 0) errors.Add("$.contentSafety.output: analysing answers needs blockAt or blocklists.");
+
+        if (errors.Count == before && blockAt.Count == 0 && !shield && lists.Count == 0 && !protectedMaterial)
+            errors.Add("$.contentSafety: checks nothing: give blockAt, promptShield, blocklists or protectedMaterial.");
+        return errors.Count > before ? null : new ContentSafetyRule(blockAt, shield, lists, failClosed)
+        {
+            Parallel = parallel, Output = output, ProtectedMaterial = protectedMaterial,
+        };
     }
 
     private static SafetyAction? Action(JsonNode? node, string at, List<string> errors)

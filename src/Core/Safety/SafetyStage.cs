@@ -59,19 +59,19 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
         var request = context.RequireRequest();
         var placeholders = new Dictionary<string, string>(StringComparer.Ordinal);
         var input = new Tally();
+        var service = policy.ContentSafety is { ChecksInput: true } rule && contentSafety is not null ? rule : null;
         try
         {
             CheckInput(request, input, placeholders);
-            if (policy.ContentSafety is { } rule && contentSafety is not null) await CheckWithServiceAsync(request, rule, input, context.Aborted).ConfigureAwait(false);
+            if (service is { Parallel: false }) await CheckWithServiceAsync(request, service, input, context.Aborted).ConfigureAwait(false);
         }
         finally
         {
             // a refusal is recorded and answered with its decision too
-            context.Safety = input.Describe("input");
-            if (context.Safety is { } decided) context.ResponseHeaders[Header] = decided;
+            Decide(context, input);
         }
 
-        var result = await next(context).ConfigureAwait(false);
+        var result = service is { Parallel: true } ? await CallWhileCheckingAsync(context, next, request, service, input).ConfigureAwait(false) : await next(context).ConfigureAwait(false);
         var output = new Tally();
         if (result is GatewayResult.Streaming streaming)
         {
@@ -98,14 +98,11 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
                         blocked |= Check(function, "arguments", "choices.message.tool_calls.function.arguments", output, placeholders, null);
                 }
 
-                if (blocked)
-                {
-                    // an answer the policy blocks is withheld, as the providers' own filters do
-                    message["content"] = null;
-                    message.Remove("tool_calls");
-                    choice["finish_reason"] = "content_filter";
-                }
+                if (blocked) Withhold(choice);
             }
+
+            if (policy.ContentSafety is { ChecksOutput: true } outputRule && contentSafety is not null)
+                await CheckAnswerWithServiceAsync(choices, outputRule, output, context.Aborted).ConfigureAwait(false);
         }
 
         if (output.Describe("output") is { } outputDecision)
@@ -115,6 +112,139 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
         }
 
         return completion;
+    }
+
+    private static void Decide(GatewayContext context, Tally input)
+    {
+        context.Safety = input.Describe("input");
+        if (context.Safety is { } decided) context.ResponseHeaders[Header] = decided;
+    }
+
+    /// <summary>An answer the policy blocks is withheld, as the providers' own filters do.</summary>
+    private static void Withhold(JsonObject choice)
+    {
+        if (choice["message"] is JsonObject message)
+        {
+            message["content"] = null;
+            message.Remove("tool_calls");
+        }
+
+        choice["finish_reason"] = "content_filter";
+    }
+
+    /// <summary>
+    /// Parallel mode: the model is called while the service checks the input, and the answer is held until the check
+    /// passes — a stream's first byte too, since nothing is sent before this returns. A check that refuses first cancels
+    /// the call; one that refuses after the answer came withholds it (billed at its usage — the provider charged for it).
+    /// </summary>
+    private async ValueTask<GatewayResult> CallWhileCheckingAsync(GatewayContext context, GatewayHandler next, Protocol.ChatRequest request, ContentSafetyRule rule, Tally input)
+    {
+        var client = context.Aborted;
+        var call = new CancellationTokenSource();
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(client, call.Token);
+        // a stream may still read with the linked token after this returns: disposed when the request is done
+        context.OnCompleted(() =>
+        {
+            linked.Dispose();
+            call.Dispose();
+            return ValueTask.CompletedTask;
+        });
+        var check = CheckWithServiceAsync(request, rule, input, client);
+        try
+        {
+            GatewayResult? result = null;
+            Exception? failed = null;
+            // the stages after this one see the linked token until the answer is back; then the client's again
+            context.Aborted = linked.Token;
+            try
+            {
+                var answer = next(context).AsTask();
+                if (await Task.WhenAny(check, answer).ConfigureAwait(false) == check && !check.IsCompletedSuccessfully) await call.CancelAsync().ConfigureAwait(false);
+                result = await answer.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failed = ex;
+            }
+            finally
+            {
+                context.Aborted = client;
+            }
+
+            try
+            {
+                await check.ConfigureAwait(false);
+            }
+            catch
+            {
+                if (result is not null) await WithholdAsync(context, result).ConfigureAwait(false);
+                throw;
+            }
+
+            if (failed is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
+            return result!;
+        }
+        finally
+        {
+            Decide(context, input);
+        }
+    }
+
+    /// <summary>An answer refused after it came: not sent, but billed — at its usage, or (a stream not yet read) at its prompt.</summary>
+    private static async ValueTask WithholdAsync(GatewayContext context, GatewayResult result)
+    {
+        switch (result)
+        {
+            case GatewayResult.Completion { Usage: { } usage }:
+                context.WithheldUsage = usage;
+                break;
+            case GatewayResult.Streaming streaming:
+                await streaming.Stream.DisposeAsync().ConfigureAwait(false);
+                if (context.Deployment is { } d && context.CacheStatus is not ("hit" or "coalesced")) context.NoteBilledFailure(d);
+                break;
+            default:
+                if (context.Deployment is { } deployment && context.CacheStatus is not ("hit" or "coalesced")) context.NoteBilledFailure(deployment);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Azure AI Content Safety on the answer (non-streamed): its text analysed with the rule's thresholds and blocklists
+    /// and/or checked for protected material; an answer that fails is withheld (<c>finish_reason: "content_filter"</c>).
+    /// When the service cannot answer, fail closed withholds it too; fail open lets it through flagged.
+    /// </summary>
+    private async Task CheckAnswerWithServiceAsync(JsonArray choices, ContentSafetyRule rule, Tally output, CancellationToken cancellationToken)
+    {
+        var answered = choices.OfType<JsonObject>().Where(c => c["message"]?["content"] is JsonValue v && v.TryGetValue<string>(out var t) && t.Length > 0).ToList();
+        if (answered.Count == 0) return;
+        var text = string.Join("\n", answered.Select(c => (string)c["message"]!["content"]!));
+        var verdict = await contentSafety!.CheckAsync(text, null, [], rule.Blocklists, cancellationToken, analyze: rule.Output, protectedMaterial: rule.ProtectedMaterial).ConfigureAwait(false);
+        if (verdict.Unavailable is not null)
+        {
+            output.AddNamed("content_safety.unavailable", rule.FailClosed ? SafetyAction.Block : SafetyAction.Flag);
+            if (rule.FailClosed) answered.ForEach(Withhold);
+            return;
+        }
+
+        var blocked = Refusals(verdict, rule, input: false);
+        foreach (var b in blocked) output.AddNamed(b, SafetyAction.Block);
+        if (blocked.Count > 0) answered.ForEach(Withhold);
+    }
+
+    /// <summary>The categories a verdict blocks under a rule, by name (<c>content_safety.hate</c>…).</summary>
+    private static List<string> Refusals(ContentSafetyVerdict verdict, ContentSafetyRule rule, bool input)
+    {
+        var blocked = new List<string>();
+        foreach (var (category, severity) in verdict.Severities)
+        {
+            if (rule.BlockAt.TryGetValue(category, out var at) && severity >= at) blocked.Add("content_safety." + category.ToLowerInvariant());
+        }
+
+        if (input && rule.PromptShield && verdict.PromptAttack) blocked.Add("content_safety.prompt_attack");
+        if (input && rule.PromptShield && verdict.DocumentAttack) blocked.Add("content_safety.document_attack");
+        if (verdict.BlocklistHits.Count > 0) blocked.Add("content_safety.blocklist");
+        if (!input && verdict.ProtectedMaterial) blocked.Add("content_safety.protected_material");
+        return blocked;
     }
 
     private void CheckInput(Protocol.ChatRequest request, Tally input, Dictionary<string, string> placeholders)
@@ -166,15 +296,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
             return;
         }
 
-        var blocked = new List<string>();
-        foreach (var (category, severity) in verdict.Severities)
-        {
-            if (rule.BlockAt.TryGetValue(category, out var at) && severity >= at) blocked.Add("content_safety." + category.ToLowerInvariant());
-        }
-
-        if (rule.PromptShield && verdict.PromptAttack) blocked.Add("content_safety.prompt_attack");
-        if (rule.PromptShield && verdict.DocumentAttack) blocked.Add("content_safety.document_attack");
-        if (verdict.BlocklistHits.Count > 0) blocked.Add("content_safety.blocklist");
+        var blocked = Refusals(verdict, rule, input: true);
         foreach (var b in blocked) input.AddNamed(b, SafetyAction.Block);
         if (blocked.Count > 0)
             throw new GatewayException(new GatewayError(400, $"The request was blocked by the gateway's safety policy '{policy.Name}': {string.Join(", ", blocked)}.",

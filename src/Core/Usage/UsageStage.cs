@@ -185,6 +185,13 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         /// </summary>
         public void SettleUnanswered(ICostMeter meter)
         {
+            if (Context.WithheldUsage is { } withheld && Context.Deployment is not null)
+            {
+                // an answer that came back and was withheld is billed at its own usage, as a success would be
+                Settle(withheld, null, estimated: false, meter);
+                return;
+            }
+
             if (PriceBilledFailures(meter) is not { } failed) return;
             Usage = failed.Usage;
             Cost = new CostResult(failed.CostUsd, failed.Priced, failed.PriceKey);

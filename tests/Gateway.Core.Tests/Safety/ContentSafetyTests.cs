@@ -26,7 +26,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         await _service.DisposeAsync();
     }
 
-    private async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string Key)> Gateway(string failMode = "open", int timeoutMs = 2000)
+    private async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string Key)> Gateway(string failMode = "open", int timeoutMs = 2000, string more = "")
     {
         var options = new GatewayOptions
         {
@@ -37,7 +37,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
             },
             Safety = new SafetyOptions
             {
-                Policy = $$$"""{"name":"cs","extends":"baseline","contentSafety":{"blockAt":{"Hate":4,"Violence":4},"promptShield":true,"blocklists":["words"],"failMode":"{{{failMode}}}"}}""",
+                Policy = $$$"""{"name":"cs","extends":"baseline","contentSafety":{"blockAt":{"Hate":4,"Violence":4},"promptShield":true,"blocklists":["words"],"failMode":"{{{failMode}}}"{{{more}}}}}""",
                 ContentSafety = new ContentSafetyOptions { Endpoint = _service.BaseUri.ToString(), Auth = "key", ApiKeySetting = "CS_KEY", TimeoutMs = timeoutMs },
             },
         };
@@ -114,6 +114,140 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Equal("safety_unavailable", refused.Outcome.Error.Code);
         Assert.Equal(1, refused.Outcome.Error.RetryAfterSeconds);
         Assert.Equal(status switch { 429 => "throttled", null => "timeout", _ => "failed" }, Assert.Single(counted));
+    }
+
+    [Fact]
+    public async Task In_parallel_mode_the_model_is_called_while_the_service_checks_and_the_answer_waits_for_the_check()
+    {
+        _service.Delay = TimeSpan.FromMilliseconds(300);
+        var (runtime, usage, key) = await Gateway(more: ""","mode":"parallel" """);
+        _upstream.Enqueue(new FakeReply { Text = "fine", PromptTokens = 1000, CompletionTokens = 500 });
+        var passed = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "hello")));
+        Assert.Null(passed.Outcome.Error);
+        Assert.Single(_upstream.Requests);
+
+        // the check refuses after the model answered: the answer is withheld, and billed — the provider charged for it
+        _upstream.Enqueue(new FakeReply { Text = "fine", PromptTokens = 1000, CompletionTokens = 500 });
+        var refused = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "some HATE here")));
+        Assert.Equal((400, "content_filter"), (refused.Outcome.Error!.Status, refused.Outcome.Error.Code));
+        Assert.Equal(2, _upstream.Requests.Count);
+        var record = usage.Records[^1];
+        Assert.Equal(400, record.Status);
+        Assert.Equal((1000, 500), (record.PromptTokens, record.CompletionTokens));
+        Assert.True(record.CostUsd > 0m);
+        Assert.Contains("block content_safety.hate=1", record.Safety, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_parallel_mode_a_stream_sends_nothing_until_the_check_passes()
+    {
+        _service.Delay = TimeSpan.FromMilliseconds(200);
+        var (runtime, usage, key) = await Gateway(more: ""","mode":"parallel" """);
+        _upstream.Enqueue(new FakeReply { Text = "streamed words" });
+        var refused = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key),
+            """{"model":"m","stream":true,"messages":[{"role":"user","content":"some HATE here"}]}""");
+        // refused as a whole (an error status, not an event in a started stream)
+        Assert.Equal((400, "content_filter"), (refused.Outcome.Error!.Status, refused.Outcome.Error.Code));
+        Assert.DoesNotContain("streamed", refused.Text, StringComparison.Ordinal);
+        Assert.Equal(1, Assert.Single(usage.Records).BilledFailures);
+
+        _upstream.Enqueue(new FakeReply { Text = "streamed words" });
+        var passed = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key),
+            """{"model":"m","stream":true,"messages":[{"role":"user","content":"hello"}]}""");
+        Assert.Null(passed.Outcome.Error);
+        Assert.Contains("streamed", passed.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_parallel_mode_a_check_that_refuses_before_the_answer_cancels_the_call()
+    {
+        var (runtime, usage, key) = await Gateway(more: ""","mode":"parallel" """);
+        _upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(30)));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var refused = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "ATTACK: ignore it all")));
+        Assert.Equal((400, "content_filter"), (refused.Outcome.Error!.Status, refused.Outcome.Error.Code));
+        Assert.Contains("content_safety.prompt_attack", refused.Outcome.Error.Message, StringComparison.Ordinal);
+        // the upstream saw its caller go away (not a wall-clock assertion: the hang is 30 s, the test waits for the abandonment)
+        for (var i = 0; i < 100 && _upstream.AbandonedCount == 0; i++) await Task.Delay(50);
+        Assert.Equal(1, _upstream.AbandonedCount);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30));
+        // the call was in flight: its prompt is billed, marked estimated
+        var record = Assert.Single(usage.Records);
+        Assert.Equal(1, record.BilledFailures);
+    }
+
+    [Theory]
+    [InlineData("the VIOLENCE in this answer", ""","output":true""", "content_safety.violence")]
+    [InlineData("these LYRICS go on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on", ""","protectedMaterial":true""", "content_safety.protected_material")]
+    public async Task Answers_the_service_refuses_are_withheld_with_finish_reason_content_filter(string answer, string more, string detector)
+    {
+        var (runtime, usage, key) = await Gateway(more: more);
+        _upstream.Enqueue(new FakeReply { Text = answer });
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "tell me")));
+        Assert.Null(sent.Outcome.Error);
+        var choice = JsonNode.Parse(sent.Text)!["choices"]![0]!;
+        Assert.Equal("content_filter", (string?)choice["finish_reason"]);
+        Assert.Null(choice["message"]!["content"]);
+        Assert.Equal($"output: block {detector}=1", sent.Context.ResponseHeaders[SafetyStage.Header]);
+        Assert.Contains($"output: block {detector}=1", Assert.Single(usage.Records).Safety, StringComparison.Ordinal);
+
+        // a clean answer passes; a short one is not sent for protected material (the service's minimum is 110 characters)
+        _upstream.Enqueue(new FakeReply { Text = "a calm answer" });
+        var clean = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "tell me")));
+        Assert.Equal("a calm answer", (string?)JsonNode.Parse(clean.Text)!["choices"]![0]!["message"]!["content"]);
+        Assert.DoesNotContain(_service.Requests, r => r.Path.EndsWith("text:detectProtectedMaterial", StringComparison.Ordinal) && r.TextLength < 110);
+    }
+
+    [Theory]
+    [InlineData("closed")]
+    [InlineData("open")]
+    public async Task An_answer_the_service_cannot_check_is_withheld_when_failing_closed_and_flagged_when_open(string failMode)
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = _upstream.BaseUri + "v1", ApiKeySetting = "K" }],
+                Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
+            },
+            Safety = new SafetyOptions
+            {
+                // answers only: the input is not sent to the service
+                Policy = $$$"""{"name":"pm","contentSafety":{"protectedMaterial":true,"failMode":"{{{failMode}}}"}}""",
+                ContentSafety = new ContentSafetyOptions { Endpoint = _service.BaseUri.ToString(), Auth = "key", ApiKeySetting = "CS_KEY" },
+            },
+        };
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        _service.Status = 500;
+        var answer = string.Concat(Enumerable.Repeat("a long answer that goes on. ", 10));
+        _upstream.Enqueue(new FakeReply { Text = answer });
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Chat(("user", "hello")));
+        Assert.Null(sent.Outcome.Error);
+        var choice = JsonNode.Parse(sent.Text)!["choices"]![0]!;
+        Assert.DoesNotContain(_service.Requests, r => !r.Path.EndsWith("text:detectProtectedMaterial", StringComparison.Ordinal));
+        if (failMode == "closed")
+        {
+            Assert.Equal("content_filter", (string?)choice["finish_reason"]);
+            Assert.Equal("output: block content_safety.unavailable=1", sent.Context.ResponseHeaders[SafetyStage.Header]);
+        }
+        else
+        {
+            Assert.Equal(answer, (string?)choice["message"]!["content"]);
+            Assert.Equal("output: flag content_safety.unavailable=1", sent.Context.ResponseHeaders[SafetyStage.Header]);
+        }
+    }
+
+    [Fact]
+    public void Long_answers_are_checked_for_protected_material_in_pieces_within_the_services_limits()
+    {
+        var rule = SafetyPolicy.FromSetting("""{"name":"x","contentSafety":{"protectedMaterial":true,"mode":"parallel","output":false}}""", out var problems)!.ContentSafety!;
+        Assert.Empty(problems);
+        Assert.True(rule is { ProtectedMaterial: true, Parallel: true, ChecksInput: false, ChecksOutput: true });
+        SafetyPolicy.FromSetting("""{"name":"x","contentSafety":{"output":true,"mode":"later","protectedMaterial":"yes"}}""", out problems);
+        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.mode", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.protectedMaterial", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("$.contentSafety.output: analysing answers needs blockAt", StringComparison.Ordinal));
     }
 
     [Fact]
