@@ -6,7 +6,8 @@ using Gateway.Core.Providers;
 namespace Gateway.Core.Safety;
 
 /// <summary>
-/// Applies a safety policy inside a stream with a sliding window. Each choice's text is held back by
+/// Applies a safety policy inside a stream with a sliding window. Each choice's text — and each of its tool calls'
+/// arguments, through a window of its own — is held back by
 /// <see cref="HoldbackChars"/> characters: what is released has been scanned with everything before it and the held-back
 /// text after it, so a finding of up to <see cref="HoldbackChars"/> characters is redacted or blocked before any of it
 /// reaches the client. A longer one (a long JWT, a PEM block) is caught within its own length: the stream then ends at
@@ -27,7 +28,8 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
         public readonly HashSet<(int, int, string)> Recorded = [];
     }
 
-    private readonly Dictionary<int, ChoiceText> _choices = [];
+    /// <summary>Each choice's text (tool -1) and each of its tool calls' arguments, by (choice, tool call) index.</summary>
+    private readonly Dictionary<(int Choice, int Tool), ChoiceText> _texts = [];
     private bool _blocked;
     private JsonObject? _template;
     private bool _ended;
@@ -54,22 +56,55 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
             var delta = choice["delta"] as JsonObject;
             var content = delta?["content"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
             var finished = choice["finish_reason"] is JsonValue f && f.GetValueKind() == System.Text.Json.JsonValueKind.String;
-            if (content is null && !finished) continue;
-            if (!_choices.TryGetValue(index, out var state)) _choices[index] = state = new ChoiceText();
-            if (content is not null) state.Text.Append(content);
-            var release = Release(state, finished);
+            if (content is not null || finished)
+            {
+                var state = Text(index, -1);
+                if (content is not null) state.Text.Append(content);
+                var release = Release(state, finished);
+                if (delta is not null && (content is not null || release.Length > 0)) delta["content"] = release;
+            }
+
+            // tool-call arguments, each call's through its own window
+            if (delta?["tool_calls"] is JsonArray calls)
+            {
+                foreach (var call in calls.OfType<JsonObject>())
+                {
+                    if (call["function"] is not JsonObject function || function["arguments"] is not JsonValue a || !a.TryGetValue<string>(out var arguments)) continue;
+                    var state = Text(index, (int?)call["index"] ?? 0);
+                    state.Text.Append(arguments);
+                    function["arguments"] = Release(state, false);
+                }
+            }
+
+            if (finished && !_blocked) ReleaseToolCalls(index, choice);
             if (_blocked)
             {
                 choice["delta"] = new JsonObject();
                 choice["finish_reason"] = "content_filter";
                 _ended = true;
-                continue;
             }
-
-            if (delta is not null && (content is not null || release.Length > 0)) delta["content"] = release;
         }
 
         return chunk;
+    }
+
+    private ChoiceText Text(int choice, int tool)
+    {
+        if (!_texts.TryGetValue((choice, tool), out var state)) _texts[(choice, tool)] = state = new ChoiceText();
+        return state;
+    }
+
+    /// <summary>At a choice's end: its tool calls' held-back arguments, added to the chunk's delta.</summary>
+    private void ReleaseToolCalls(int choice, JsonObject into)
+    {
+        foreach (var ((c, tool), state) in _texts.Where(t => t.Key.Choice == choice && t.Key.Tool >= 0 && t.Value.Released < t.Value.Text.Length).OrderBy(t => t.Key.Tool).ToList())
+        {
+            var release = Release(state, final: true);
+            if (_blocked) return;
+            var delta = into["delta"] as JsonObject ?? (JsonObject)(into["delta"] = new JsonObject());
+            var calls = delta["tool_calls"] as JsonArray ?? (JsonArray)(delta["tool_calls"] = new JsonArray());
+            calls.Add(new JsonObject { ["index"] = tool, ["function"] = new JsonObject { ["arguments"] = release } });
+        }
     }
 
     /// <summary>Scans the unreleased text (with an overlap of released text) and returns what may now go to the client.</summary>
@@ -118,18 +153,26 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
     private JsonObject? Flush()
     {
         if (_blocked) return null;
-        var pending = _choices.Where(c => c.Value.Released < c.Value.Text.Length).ToList();
+        var pending = _texts.Where(t => t.Value.Released < t.Value.Text.Length).Select(t => t.Key.Choice).Distinct().Order().ToList();
         if (pending.Count == 0) return null;
         var choices = new JsonArray();
-        foreach (var (index, state) in pending)
+        foreach (var index in pending)
         {
-            var release = Release(state, final: true);
-            choices.Add(new JsonObject
+            var choice = new JsonObject { ["index"] = index, ["delta"] = new JsonObject(), ["finish_reason"] = null };
+            if (_texts.TryGetValue((index, -1), out var text) && text.Released < text.Text.Length)
             {
-                ["index"] = index,
-                ["delta"] = _blocked ? new JsonObject() : new JsonObject { ["content"] = release },
-                ["finish_reason"] = _blocked ? "content_filter" : null,
-            });
+                var release = Release(text, final: true);
+                if (!_blocked) choice["delta"]!["content"] = release;
+            }
+
+            if (!_blocked) ReleaseToolCalls(index, choice);
+            if (_blocked)
+            {
+                choice["delta"] = new JsonObject();
+                choice["finish_reason"] = "content_filter";
+            }
+
+            choices.Add(choice);
         }
 
         return new JsonObject

@@ -161,6 +161,8 @@ public sealed class ContentSafetyTests : IAsyncLifetime
     [Fact]
     public async Task In_parallel_mode_a_check_that_refuses_before_the_answer_cancels_the_call()
     {
+        // the check answers after the call has reached the upstream (which hangs): the call is in flight when it refuses
+        _service.Delay = TimeSpan.FromMilliseconds(500);
         var (runtime, usage, key) = await Gateway(more: ""","mode":"parallel" """);
         _upstream.EnqueueFault(new Hang(TimeSpan.FromSeconds(30)));
         var started = System.Diagnostics.Stopwatch.StartNew();

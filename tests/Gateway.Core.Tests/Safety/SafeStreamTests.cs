@@ -100,4 +100,109 @@ public sealed class SafeStreamTests
         Assert.Equal("stop", finish);
         Assert.Equal(0, findings);
     }
+
+    /// <summary>A stream of tool-call argument fragments: (tool index, fragment), OpenAI's shape, then finish_reason tool_calls.</summary>
+    private sealed class ToolChunks(IReadOnlyList<(int Tool, string Text)> pieces) : IChatStream
+    {
+        private int _next;
+
+        public TokenUsage? Usage => null;
+
+        public ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+        {
+            if (_next > pieces.Count) return ValueTask.FromResult<JsonObject?>(null);
+            var last = _next == pieces.Count;
+            var delta = new JsonObject();
+            if (!last)
+            {
+                var (tool, text) = pieces[_next];
+                delta["tool_calls"] = new JsonArray(new JsonObject { ["index"] = tool, ["function"] = new JsonObject { ["arguments"] = text } });
+            }
+
+            _next++;
+            return ValueTask.FromResult<JsonObject?>(new JsonObject
+            {
+                ["id"] = "c1", ["object"] = "chat.completion.chunk", ["model"] = "m",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = last ? "tool_calls" : null }),
+            });
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private static async Task<(Dictionary<int, string> Arguments, string? Finish)> RelayTools(string[] arguments, SafetyPolicy policy, Random random)
+    {
+        // the calls' fragments interleaved in random pieces, as parallel tool calls stream
+        var offsets = new int[arguments.Length];
+        var pieces = new List<(int, string)>();
+        while (offsets.Select((o, i) => o < arguments[i].Length).Any(left => left))
+        {
+            var tool = random.Next(arguments.Length);
+            if (offsets[tool] >= arguments[tool].Length) continue;
+            var n = Math.Min(arguments[tool].Length - offsets[tool], random.Next(1, 12));
+            pieces.Add((tool, arguments[tool].Substring(offsets[tool], n)));
+            offsets[tool] += n;
+        }
+
+        await using var stream = new SafeStream(new ToolChunks(pieces), policy, _ => { }, new Dictionary<string, string>(StringComparer.Ordinal));
+        var output = new Dictionary<int, string>();
+        string? finish = null;
+        while (await stream.ReadAsync(default) is { } chunk)
+        {
+            foreach (var choice in chunk["choices"]!.AsArray())
+            {
+                foreach (var call in choice!["delta"]?["tool_calls"]?.AsArray() ?? [])
+                {
+                    var tool = (int)call!["index"]!;
+                    output[tool] = output.GetValueOrDefault(tool, "") + (string?)call["function"]?["arguments"];
+                }
+
+                finish = (string?)choice["finish_reason"] ?? finish;
+            }
+        }
+
+        return (output, finish);
+    }
+
+    [Fact]
+    public async Task Tool_call_arguments_in_a_stream_are_redacted_each_through_its_own_window_whatever_the_chunking()
+    {
+        var policy = SafetyPolicy.Templates["pii-redact"];
+        var random = new Random(11);
+        for (var round = 0; round < 200; round++)
+        {
+            string[] arguments =
+            [
+                "{\"to\":\"jane.doe@example.org\",\"body\":\"" + Prose[..random.Next(0, Prose.Length)] + "call +1 415 555 2671\"}",
+                "{\"query\":\"" + Prose + "\",\"card\":\"4111 1111 1111 1111\"}",
+            ];
+            var (relayed, finish) = await RelayTools(arguments, policy, random);
+            Assert.Equal("tool_calls", finish);
+            for (var t = 0; t < arguments.Length; t++)
+            {
+                var expected = SafetyScanner.Redact(arguments[t], SafetyScanner.Scan(arguments[t], policy), policy, new Dictionary<string, string>(StringComparer.Ordinal));
+                // (each kind occurs in one call only, so the shared placeholder numbering matches a per-call redaction)
+                Assert.Equal(expected, relayed[t]);
+                Assert.NotNull(JsonNode.Parse(relayed[t]));
+            }
+
+            Assert.DoesNotContain("jane.doe", relayed[0], StringComparison.Ordinal);
+            Assert.Contains("<EMAIL_1>", relayed[0], StringComparison.Ordinal);
+            Assert.DoesNotContain("4111", relayed[1], StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_secret_in_streamed_tool_call_arguments_ends_the_stream_before_any_of_it_is_sent()
+    {
+        var policy = SafetyPolicy.Templates["baseline"];
+        var random = new Random(3);
+        for (var round = 0; round < 100; round++)
+        {
+            string[] arguments = ["{\"cmd\":\"" + Prose[..random.Next(0, Prose.Length)] + " export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\"}", "{\"q\":\"fine\"}"];
+            var (relayed, finish) = await RelayTools(arguments, policy, random);
+            Assert.Equal("content_filter", finish);
+            Assert.DoesNotContain("AKIA", relayed.GetValueOrDefault(0, ""), StringComparison.Ordinal);
+        }
+    }
 }

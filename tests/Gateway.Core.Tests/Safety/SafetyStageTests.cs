@@ -107,6 +107,30 @@ public sealed class SafetyStageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streamed_tool_call_arguments_are_redacted_on_their_way()
+    {
+        var (runtime, usage, key) = await Gateway("pii-redact");
+        _upstream.Enqueue(new FakeReply { ToolCalls = [new FakeToolCall("call_1", "send_mail", """{"to":"jane.doe@example.org","subject":"the quarterly numbers"}""")] });
+
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key),
+            """{"model":"m","stream":true,"messages":[{"role":"user","content":"mail her"}],"tools":[{"type":"function","function":{"name":"send_mail","parameters":{"type":"object"}}}]}""");
+
+        Assert.Null(sent.StreamError);
+        var arguments = new System.Text.StringBuilder();
+        foreach (var line in sent.Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
+        {
+            foreach (var choice in JsonNode.Parse(line[6..])!["choices"]?.AsArray() ?? [])
+            {
+                foreach (var call in choice!["delta"]?["tool_calls"]?.AsArray() ?? []) arguments.Append((string?)call!["function"]?["arguments"]);
+            }
+        }
+
+        Assert.Equal("""{"to":"<EMAIL_1>","subject":"the quarterly numbers"}""", arguments.ToString());
+        Assert.DoesNotContain("jane.doe", sent.Text, StringComparison.Ordinal);
+        Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
+    }
+
+    [Fact]
     public async Task A_streamed_answer_is_redacted_on_its_way_and_the_record_says_so()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
