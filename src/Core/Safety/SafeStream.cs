@@ -13,7 +13,8 @@ namespace Gateway.Core.Safety;
 /// reaches the client. A longer one (a long JWT, a PEM block) is caught within its own length: the stream then ends at
 /// once with <c>finish_reason: "content_filter"</c>. Held-back text is released at the choice's end.
 /// </summary>
-internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<ScanResult> record, Dictionary<string, string> placeholders) : IChatStream, IStreamTrailer
+internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<ScanResult> record, Dictionary<string, string> placeholders,
+    IReadOnlyDictionary<string, string>? restore = null) : IChatStream, IStreamTrailer
 {
     /// <summary>Characters of each choice held back from the client until the text after them has been seen.</summary>
     public const int HoldbackChars = 128;
@@ -26,6 +27,10 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
         public readonly StringBuilder Text = new();
         public int Released;
         public readonly HashSet<(int, int, string)> Recorded = [];
+        /// <summary>Puts the request's redacted values back into what is released (the policy's <c>restore</c>); null when off.</summary>
+        public PlaceholderRestorer? Restorer;
+
+        public bool HasPending => Released < Text.Length || Restorer?.HasPending == true;
     }
 
     /// <summary>Each choice's text (tool -1) and each of its tool calls' arguments, by (choice, tool call) index.</summary>
@@ -90,14 +95,15 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
 
     private ChoiceText Text(int choice, int tool)
     {
-        if (!_texts.TryGetValue((choice, tool), out var state)) _texts[(choice, tool)] = state = new ChoiceText();
+        if (!_texts.TryGetValue((choice, tool), out var state))
+            _texts[(choice, tool)] = state = new ChoiceText { Restorer = restore is { Count: > 0 } ? new PlaceholderRestorer(restore) : null };
         return state;
     }
 
     /// <summary>At a choice's end: its tool calls' held-back arguments, added to the chunk's delta.</summary>
     private void ReleaseToolCalls(int choice, JsonObject into)
     {
-        foreach (var ((c, tool), state) in _texts.Where(t => t.Key.Choice == choice && t.Key.Tool >= 0 && t.Value.Released < t.Value.Text.Length).OrderBy(t => t.Key.Tool).ToList())
+        foreach (var ((c, tool), state) in _texts.Where(t => t.Key.Choice == choice && t.Key.Tool >= 0 && t.Value.HasPending).OrderBy(t => t.Key.Tool).ToList())
         {
             var release = Release(state, final: true);
             if (_blocked) return;
@@ -146,20 +152,20 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
 
         if (target > at) output.Append(text.ToString(at, target - at));
         state.Released = Math.Max(state.Released, target);
-        return output.ToString();
+        return state.Restorer is { } restorer ? restorer.Push(output.ToString(), final) : output.ToString();
     }
 
     /// <summary>At the end of the upstream stream: whatever is still held back, as one last chunk (or nothing).</summary>
     private JsonObject? Flush()
     {
         if (_blocked) return null;
-        var pending = _texts.Where(t => t.Value.Released < t.Value.Text.Length).Select(t => t.Key.Choice).Distinct().Order().ToList();
+        var pending = _texts.Where(t => t.Value.HasPending).Select(t => t.Key.Choice).Distinct().Order().ToList();
         if (pending.Count == 0) return null;
         var choices = new JsonArray();
         foreach (var index in pending)
         {
             var choice = new JsonObject { ["index"] = index, ["delta"] = new JsonObject(), ["finish_reason"] = null };
-            if (_texts.TryGetValue((index, -1), out var text) && text.Released < text.Text.Length)
+            if (_texts.TryGetValue((index, -1), out var text) && text.HasPending)
             {
                 var release = Release(text, final: true);
                 if (!_blocked) choice["delta"]!["content"] = release;

@@ -140,6 +140,7 @@ public sealed class SafetyPolicies
         {
             Custom = custom,
             ContentSafety = over.ContentSafety ?? under.ContentSafety,
+            Restore = over.Restore ?? under.Restore,
             Locked = new HashSet<string>(under.Locked.Concat(over.Locked), StringComparer.Ordinal),
         };
     }

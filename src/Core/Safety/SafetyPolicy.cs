@@ -25,6 +25,13 @@ public sealed record SafetyPolicy(string Name, IReadOnlyDictionary<string, Safet
     /// <summary>What Azure AI Content Safety checks on the input (null: not used).</summary>
     public ContentSafetyRule? ContentSafety { get; init; }
 
+    /// <summary>
+    /// Put the values the request's redaction replaced back into the answer (<c>&lt;EMAIL_1&gt;</c> → the user's own
+    /// address), so the user sees their data while the model never did; only placeholders made from the request are
+    /// restored, never those made from the answer. Null: as the level below says (off by default).
+    /// </summary>
+    public bool? Restore { get; init; }
+
     /// <summary>The models this policy applies to; null for every model.</summary>
     public IReadOnlySet<string>? Models { get; init; }
 

@@ -47,8 +47,8 @@ public static class SafetyPolicyDocument
 
         foreach (var (key, _) in root)
         {
-            if (key is not ("name" or "extends" or "rules" or "custom" or "models" or "contentSafety"))
-                errors.Add($"$.{key}: unknown field (name, extends, rules, custom, models, contentSafety).");
+            if (key is not ("name" or "extends" or "rules" or "custom" or "models" or "contentSafety" or "restore"))
+                errors.Add($"$.{key}: unknown field (name, extends, rules, custom, models, contentSafety, restore).");
         }
 
         var name = root["name"] is JsonValue n && n.TryGetValue<string>(out var s) && !string.IsNullOrWhiteSpace(s) ? s.Trim() : null;
@@ -115,8 +115,15 @@ public static class SafetyPolicyDocument
         }
 
         var contentSafety = root["contentSafety"] is { } cs ? ParseContentSafety(cs, errors) : null;
+        bool? restore = null;
+        if (root["restore"] is { } r)
+        {
+            if (r is JsonValue rv && rv.TryGetValue<bool>(out var on)) restore = on;
+            else errors.Add("$.restore: true (put the user's own redacted values back into the answer) or false.");
+        }
+
         if (errors.Count > 0) return null;
-        return new SafetyPolicy(name!, actions) { Custom = custom, Locked = locked, Models = models, ContentSafety = contentSafety };
+        return new SafetyPolicy(name!, actions) { Custom = custom, Locked = locked, Models = models, ContentSafety = contentSafety, Restore = restore };
     }
 
     private static void ParseCustom(JsonNode? node, string at, Dictionary<string, IDetector> custom, Dictionary<string, SafetyAction> actions, List<string> errors)

@@ -36,6 +36,7 @@ public static class SafetySimulation
             ["detectors"] = new JsonObject(policy.Actions.Where(a => a.Value != SafetyAction.Off).OrderBy(a => a.Key, StringComparer.Ordinal)
                 .Select(a => KeyValuePair.Create(a.Key, (JsonNode?)Name(a.Value)))),
             ["custom"] = new JsonArray([.. policy.Custom.Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)k)]),
+            ["restore"] = policy.Restore == true,
         };
 
     /// <summary>

@@ -71,6 +71,8 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
             Decide(context, input);
         }
 
+        // the request's own placeholders, to put back into the answer when the policy restores (never the answer's own)
+        var restore = policy.Restore == true && placeholders.Count > 0 ? new Dictionary<string, string>(placeholders, StringComparer.Ordinal) : null;
         var result = service is { Parallel: true } ? await CallWhileCheckingAsync(context, next, request, service, input).ConfigureAwait(false) : await next(context).ConfigureAwait(false);
         var output = new Tally();
         if (result is GatewayResult.Streaming streaming)
@@ -81,7 +83,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
             {
                 output.Add(scan, policy);
                 context.Safety = Joined(inputDecision, output.Describe("output"));
-            }, placeholders));
+            }, placeholders, restore));
         }
 
         if (result is not GatewayResult.Completion completion) return result;
@@ -103,6 +105,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
 
             if (policy.ContentSafety is { ChecksOutput: true } outputRule && contentSafety is not null)
                 await CheckAnswerWithServiceAsync(choices, outputRule, output, context.Aborted).ConfigureAwait(false);
+            if (restore is not null) Restore(choices, new PlaceholderRestorer(restore));
         }
 
         if (output.Describe("output") is { } outputDecision)
@@ -112,6 +115,21 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
         }
 
         return completion;
+    }
+
+    /// <summary>The request's redacted values put back into each answer that was not withheld (after every check of it).</summary>
+    private static void Restore(JsonArray choices, PlaceholderRestorer restorer)
+    {
+        static void In(JsonObject owner, string field, PlaceholderRestorer restorer)
+        {
+            if (owner[field] is JsonValue v && v.TryGetValue<string>(out var text)) owner[field] = restorer.Restore(text);
+        }
+
+        foreach (var message in choices.OfType<JsonObject>().Select(c => c["message"]).OfType<JsonObject>())
+        {
+            In(message, "content", restorer);
+            foreach (var function in (message["tool_calls"] as JsonArray ?? []).Select(c => c?["function"]).OfType<JsonObject>()) In(function, "arguments", restorer);
+        }
     }
 
     private static void Decide(GatewayContext context, Tally input)

@@ -130,6 +130,34 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task With_restore_the_user_sees_their_own_values_in_the_answer_while_the_model_never_did(bool stream)
+    {
+        var (runtime, _, key) = await Gateway("""{"name":"mine","extends":"pii-redact","restore":true}""");
+        // the model answers with the placeholder it was given, and an address of its own (redacted, never restored)
+        _upstream.Enqueue(new FakeReply { Text = "I will write to <EMAIL_1> and copy ops@example.net today, as you asked me to do for the review." });
+        var body = $$"""{"model":"m","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"mail jane.doe@example.org please"}]}""";
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), body);
+
+        Assert.Equal("mail <EMAIL_1> please", (string?)JsonNode.Parse(Assert.Single(_upstream.Requests).Body)!["messages"]![0]!["content"]);
+        var text = new System.Text.StringBuilder();
+        if (stream)
+        {
+            foreach (var line in sent.Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
+            {
+                foreach (var choice in JsonNode.Parse(line[6..])!["choices"]?.AsArray() ?? []) text.Append((string?)choice!["delta"]?["content"]);
+            }
+        }
+        else
+        {
+            text.Append((string?)JsonNode.Parse(sent.Text)!["choices"]![0]!["message"]!["content"]);
+        }
+
+        Assert.Equal("I will write to jane.doe@example.org and copy <EMAIL_2> today, as you asked me to do for the review.", text.ToString());
+    }
+
     [Fact]
     public async Task A_streamed_answer_is_redacted_on_its_way_and_the_record_says_so()
     {
