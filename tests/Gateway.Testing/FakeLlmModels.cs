@@ -58,3 +58,7 @@ public sealed record RecordedRequest(
     IReadOnlyDictionary<string, string> Headers,
     string Body,
     DateTimeOffset ReceivedAt);
+
+/// <summary>Azure OpenAI's own content filter refusing the prompt: 400 with <c>code: "content_filter"</c> and the
+/// categories in <c>innererror.content_filter_result</c>, as Azure answers.</summary>
+public sealed record AzureContentFilter : FakeFault;

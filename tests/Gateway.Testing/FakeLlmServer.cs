@@ -209,6 +209,19 @@ public sealed class FakeLlmServer : IAsyncDisposable
             case ServerError error:
                 await WriteError(context, wire, error.Status, wire == Wire.Anthropic ? "api_error" : "server_error", "The server had an error while processing your request.");
                 return;
+            case AzureContentFilter:
+                context.Response.StatusCode = 400;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(new JsonObject
+                {
+                    ["error"] = new JsonObject
+                    {
+                        ["message"] = "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+                        ["type"] = null, ["param"] = "prompt", ["code"] = "content_filter", ["status"] = 400,
+                        ["innererror"] = new JsonObject { ["code"] = "ResponsibleAIPolicyViolation", ["content_filter_result"] = AzureFilterResults(filtered: "violence") },
+                    },
+                }.ToJsonString());
+                return;
             case BadRequest bad:
                 await WriteError(context, wire, 400, "invalid_request_error", bad.Message);
                 return;
@@ -235,12 +248,12 @@ public sealed class FakeLlmServer : IAsyncDisposable
             if (stream)
             {
                 var includeUsage = json["stream_options"]?["include_usage"] is JsonValue iu && iu.TryGetValue(out bool inc) && inc;
-                var events = wire == Wire.Anthropic ? AnthropicEvents(reply, model) : OpenAiChunks(reply, model, includeUsage);
+                var events = wire == Wire.Anthropic ? AnthropicEvents(reply, model) : OpenAiChunks(reply, model, includeUsage, wire == Wire.Azure);
                 await WriteStream(context, events, wire == Wire.Anthropic, breakAfter);
             }
             else
             {
-                var payload = (wire == Wire.Anthropic ? AnthropicMessage(reply, model) : OpenAiCompletion(reply, model)).ToJsonString();
+                var payload = (wire == Wire.Anthropic ? AnthropicMessage(reply, model) : OpenAiCompletion(reply, model, wire == Wire.Azure)).ToJsonString();
                 context.Response.StatusCode = 200;
                 context.Response.ContentType = "application/json";
                 if (breakAfter is not null)
@@ -395,7 +408,26 @@ public sealed class FakeLlmServer : IAsyncDisposable
         ["completion_tokens_details"] = new JsonObject { ["reasoning_tokens"] = r.ReasoningTokens, ["audio_tokens"] = 0 },
     };
 
-    private static JsonObject OpenAiCompletion(FakeReply r, string model)
+    /// <summary>Azure OpenAI's per-category annotations (hate, self_harm, sexual, violence), one category filtered or none.</summary>
+    public static JsonObject AzureFilterResults(string? filtered = null) => new(new[] { "hate", "self_harm", "sexual", "violence" }.Select(c =>
+        KeyValuePair.Create(c, (JsonNode?)new JsonObject { ["filtered"] = c == filtered, ["severity"] = c == filtered ? "high" : "safe" })));
+
+    private static JsonArray AzurePromptFilterResults() =>
+        new(new JsonObject { ["prompt_index"] = 0, ["content_filter_results"] = AzureFilterResults() });
+
+    private static JsonObject OpenAiCompletion(FakeReply r, string model, bool azure = false)
+    {
+        var completion = OpenAiCompletionBody(r, model);
+        if (azure)
+        {
+            completion["prompt_filter_results"] = AzurePromptFilterResults();
+            completion["choices"]![0]!["content_filter_results"] = AzureFilterResults(r.EffectiveFinishReason == "content_filter" ? "violence" : null);
+        }
+
+        return completion;
+    }
+
+    private static JsonObject OpenAiCompletionBody(FakeReply r, string model)
     {
         var message = new JsonObject { ["role"] = "assistant", ["content"] = r.Text.Length == 0 && r.ToolCalls.Count > 0 ? null : r.Text };
         if (r.ToolCalls.Count > 0)
@@ -420,18 +452,34 @@ public sealed class FakeLlmServer : IAsyncDisposable
         };
     }
 
-    private static IEnumerable<(string?, JsonObject)> OpenAiChunks(FakeReply r, string model, bool includeUsage)
+    private static IEnumerable<(string?, JsonObject)> OpenAiChunks(FakeReply r, string model, bool includeUsage, bool azure = false)
     {
         var id = "chatcmpl-fake" + Guid.NewGuid().ToString("N")[..12];
         var created = Now;
-        JsonObject Chunk(JsonObject delta, string? finish) => new()
+        JsonObject Chunk(JsonObject delta, string? finish)
         {
-            ["id"] = id,
-            ["object"] = "chat.completion.chunk",
-            ["created"] = created,
-            ["model"] = model,
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish }),
-        };
+            var choice = new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish };
+            // Azure annotates every content chunk with its filter's results
+            if (azure && (delta.Count > 0 || finish == "content_filter")) choice["content_filter_results"] = AzureFilterResults(finish == "content_filter" ? "violence" : null);
+            return new JsonObject
+            {
+                ["id"] = id,
+                ["object"] = "chat.completion.chunk",
+                ["created"] = created,
+                ["model"] = model,
+                ["choices"] = new JsonArray(choice),
+            };
+        }
+
+        // Azure's first event: the prompt's filter results, with no choices, no id and no model
+        if (azure)
+        {
+            yield return (null, new JsonObject
+            {
+                ["choices"] = new JsonArray(), ["created"] = 0, ["id"] = "", ["model"] = "", ["object"] = "",
+                ["prompt_filter_results"] = AzurePromptFilterResults(),
+            });
+        }
 
         yield return (null, Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
         foreach (var piece in Pieces(r.Text)) yield return (null, Chunk(new JsonObject { ["content"] = piece }, null));

@@ -44,8 +44,16 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>The fallback model that served the request (the requested model's deployments could not); else null.</summary>
     public string? FallbackModel { get; set; }
 
-    /// <summary>The safety policy's decision (e.g. <c>input: redact email=2</c>); null when nothing was found or no policy applies.</summary>
-    public string? Safety { get; set; }
+    private readonly string?[] _safety = new string?[3];
+
+    /// <summary>
+    /// The safety decisions, <c>; </c>-joined in a fixed order — the policy's on the input, its on the output, the
+    /// provider's own filter (e.g. <c>input: redact email=2; provider: block provider.violence=1</c>); null when none.
+    /// </summary>
+    public string? Safety => _safety.All(p => p is null) ? null : string.Join("; ", _safety.OfType<string>());
+
+    /// <summary>Sets one part of <see cref="Safety"/> (null clears it); each part is written by one place only.</summary>
+    public void SetSafety(SafetyPart part, string? decision) => _safety[(int)part] = decision;
 
     private List<DeploymentOptions>? _billedFailures;
 
@@ -137,4 +145,12 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public GatewayPrincipal RequirePrincipal() => Principal ?? throw new InvalidOperationException("The authentication stage has not run.");
     public ChatRequest RequireRequest() => Request ?? throw new InvalidOperationException("The parsing stage has not run.");
     public CatalogModel RequireModel() => Model ?? throw new InvalidOperationException("The model resolution stage has not run.");
+}
+
+/// <summary>The parts of a request's safety decision, in the order they are shown.</summary>
+public enum SafetyPart
+{
+    Input,
+    Output,
+    Provider,
 }

@@ -40,11 +40,12 @@ public static class UpstreamErrors
     {
         var status = (int)response.StatusCode;
         string? message = null;
+        string? text = null;
         if (status is 400 or 413 or 422)
         {
             try
             {
-                var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
                 message = ExtractMessage(text);
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
@@ -52,6 +53,8 @@ public static class UpstreamErrors
                 message = null;
             }
         }
+
+        if (status == 400 && text is not null && ContentFilter(text, provider) is { } filtered) return filtered;
         return status switch
         {
             429 => Errors.Errors.UpstreamRateLimited(RetryAfterSeconds(response), provider),
@@ -79,6 +82,39 @@ public static class UpstreamErrors
     }
 
     private static int Cap(int seconds) => Math.Clamp(seconds, 0, MaxRetryAfterSeconds);
+
+    /// <summary>
+    /// The provider's own content filter refusing the request (Azure OpenAI: 400 with <c>code: "content_filter"</c>):
+    /// passed on as 400 <c>content_filter</c> — the code the gateway's own safety policy uses — with the provider's
+    /// category results as <c>innererror</c>; never retried on another deployment (not a failure of this one).
+    /// </summary>
+    public static GatewayException? ContentFilter(string body, string provider)
+    {
+        JsonNode? error;
+        try
+        {
+            error = JsonNode.Parse(body)?["error"];
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+
+        if (error is not JsonObject e || (string?)(e["code"] as JsonValue) != "content_filter") return null;
+        var inner = e["innererror"] as JsonObject;
+        var message = ExtractMessage(body) ?? "the provider's content filter refused the request";
+        return new GatewayException(new GatewayError(400, $"The upstream provider ({provider}) filtered the request: {message}", "invalid_request_error",
+            (string?)(e["param"] as JsonValue) ?? "prompt", "content_filter")
+        {
+            InnerError = inner?.DeepClone().AsObject(),
+        });
+    }
+
+    /// <summary>The categories a provider's filter result names as filtered (<c>azure.violence</c>…), sorted.</summary>
+    public static IReadOnlyList<string> FilteredCategories(JsonNode? results) =>
+        results is JsonObject categories
+            ? [.. categories.Where(c => c.Value?["filtered"] is JsonValue f && f.TryGetValue<bool>(out var on) && on).Select(c => "provider." + c.Key).Order(StringComparer.Ordinal)]
+            : [];
 
     /// <summary>The message of an OpenAI or Anthropic error body, cut to a sensible length.</summary>
     public static string? ExtractMessage(string body)

@@ -45,7 +45,8 @@ public sealed class SafetyStage(SafetyPoliciesHolder policies, ContentSafetyClie
         var principal = context.RequirePrincipal();
         // the policies in force now: a replacement applies from the next request on
         var policy = policies.Current.For(principal.Team, principal.KeyId, context.RequireModel().Name);
-        return policy is null ? next(context) : new Checks(policy, contentSafety).InvokeAsync(context, next);
+        var watched = ProviderFilters.Watching(next);
+        return policy is null ? watched(context) : new Checks(policy, contentSafety).InvokeAsync(context, watched);
     }
 }
 
@@ -78,11 +79,10 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
         if (result is GatewayResult.Streaming streaming)
         {
             // the headers are gone with the first byte: what the stream's check finds reaches the usage record
-            var inputDecision = context.Safety;
             return new GatewayResult.Streaming(new SafeStream(streaming.Stream, policy, scan =>
             {
                 output.Add(scan, policy);
-                context.Safety = Joined(inputDecision, output.Describe("output"));
+                context.SetSafety(SafetyPart.Output, output.Describe("output"));
             }, placeholders, restore));
         }
 
@@ -110,8 +110,8 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
 
         if (output.Describe("output") is { } outputDecision)
         {
-            context.Safety = Joined(context.Safety, outputDecision);
-            context.ResponseHeaders[Header] = context.Safety;
+            context.SetSafety(SafetyPart.Output, outputDecision);
+            context.ResponseHeaders[Header] = context.Safety!;
         }
 
         return completion;
@@ -134,7 +134,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
 
     private static void Decide(GatewayContext context, Tally input)
     {
-        context.Safety = input.Describe("input");
+        context.SetSafety(SafetyPart.Input, input.Describe("input"));
         if (context.Safety is { } decided) context.ResponseHeaders[Header] = decided;
     }
 
@@ -343,10 +343,6 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
     }
 
     private static string I(int i) => i.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>The input's and the output's decisions as one (either may be absent).</summary>
-    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(output))]
-    private static string? Joined(string? input, string? output) => input is null ? output : output is null ? input : input + "; " + output;
 
     /// <summary>Counts findings per action and detector, for the header and the record (names and counts only).</summary>
     private sealed class Tally
