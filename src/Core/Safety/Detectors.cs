@@ -82,6 +82,51 @@ public sealed class PatternDetector(string name, Regex pattern, Func<string, Mat
 }
 
 /// <summary>
+/// A pattern that starts with one of a few keywords: the keywords are found with one vectorized, case-insensitive
+/// search, and the pattern (anchored with <c>\G</c>) is tried only where one starts — a word keyword only at a word's
+/// start, <c>##</c> only after nothing but spaces on its line — so prose costs a search, not a pattern attempt per letter.
+/// </summary>
+public sealed class KeywordDetector(string name, Regex anchoredPattern, IReadOnlyList<string> keywords, int reach = 400) : IDetector
+{
+    private readonly System.Buffers.SearchValues<string> _keywords = System.Buffers.SearchValues.Create([.. keywords], StringComparison.OrdinalIgnoreCase);
+
+    public string Name { get; } = name;
+
+    public void Find(string text, List<Finding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(findings);
+        var from = 0;
+        while (from < text.Length)
+        {
+            var hit = text.AsSpan(from).IndexOfAny(_keywords);
+            if (hit < 0) return;
+            hit += from;
+            from = hit + 1;
+            if (!Starts(text, hit)) continue;
+            var m = anchoredPattern.Match(text, hit, Math.Min(reach, text.Length - hit));
+            if (!m.Success) continue;
+            findings.Add(new Finding(Name, m.Index, m.Length));
+            from = m.Index + m.Length;
+        }
+    }
+
+    /// <summary>A word keyword starts a word; <c>##</c> has only spaces before it on its line; a token (<c>&lt;|</c>, <c>[INST]</c>) anywhere.</summary>
+    private static bool Starts(string text, int at)
+    {
+        var c = text[at];
+        if (char.IsLetter(c)) return at == 0 || !(char.IsLetterOrDigit(text[at - 1]) || text[at - 1] == '_');
+        if (c != '#') return true;
+        for (var i = at - 1; i >= 0 && text[i] != '\n'; i--)
+        {
+            if (!char.IsWhiteSpace(text[i])) return false;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
 /// The built-in local detectors. Each pairs a pattern with what keeps false positives down: checksums (Luhn for cards,
 /// mod-97 for IBANs), ranges (SSN areas, IPv4 octets), context (a version number is not an address) and entropy (a
 /// keyword followed by a random-looking value is a secret; <c>password=changeme</c> is not).
@@ -150,13 +195,19 @@ public static partial class Detectors
 
     // ---- prompt injection (heuristics: phrases that try to replace the instructions or reach the system prompt) ----
 
-    [GeneratedRegex(@"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|every\s+)*(?:previous|prior|above|earlier|preceding|original|system|developer)?\s*(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|restrictions)\b"
-        + @"|\b(?:reveal|print|show|repeat|output|leak|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+prompt|hidden\s+(?:instructions|prompt)|initial\s+instructions)\b"
-        + @"|\byou\s+are\s+now\s+(?:DAN|in\s+developer\s+mode|an?\s+unrestricted|jailbroken|free\s+of)\b"
-        + @"|\b(?:pretend|act\s+as\s+if)\s+(?:that\s+)?you\s+(?:have|had)\s+no\s+(?:rules|restrictions|guidelines|filters|limits)\b"
-        + @"|<\|im_start\|>\s*system|\[/?INST\]|<\|(?:system|endoftext)\|>|^\s*#{2,}\s*(?:new\s+)?system\s+(?:prompt|instructions)\b",
-        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase | RegexOptions.Multiline | RegexOptions.ExplicitCapture, 250)]
-    private static partial Regex InjectionPattern();
+    // Anchored at a keyword (\G): the detector finds the keywords with one vectorized search and tries the phrases only
+    // there, instead of trying an alternation of phrases at every letter of the text.
+    [GeneratedRegex(@"\G(?:(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|every\s+)*(?:previous|prior|above|earlier|preceding|original|system|developer)?\s*(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|restrictions)\b"
+        + @"|(?:reveal|print|show|repeat|output|leak|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+(?:system\s+prompt|hidden\s+(?:instructions|prompt)|initial\s+instructions)\b"
+        + @"|you\s+are\s+now\s+(?:DAN|in\s+developer\s+mode|an?\s+unrestricted|jailbroken|free\s+of)\b"
+        + @"|(?:pretend|act\s+as\s+if)\s+(?:that\s+)?you\s+(?:have|had)\s+no\s+(?:rules|restrictions|guidelines|filters|limits)\b"
+        + @"|<\|im_start\|>\s*system|\[/?INST\]|<\|(?:system|endoftext)\|>|#{2,}\s*(?:new\s+)?system\s+(?:prompt|instructions)\b)",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase | RegexOptions.ExplicitCapture, 250)]
+    private static partial Regex InjectionAtPattern();
+
+    /// <summary>The words (and tokens) every injection phrase starts with.</summary>
+    private static readonly string[] InjectionKeywords =
+        ["ignore", "disregard", "forget", "override", "bypass", "reveal", "print", "show", "repeat", "output", "leak", "tell", "you", "pretend", "act", "<|", "[INST]", "[/INST]", "##"];
 
     /// <summary>Every built-in detector by name.</summary>
     public static IReadOnlyDictionary<string, IDetector> All { get; } = new IDetector[]
@@ -177,7 +228,7 @@ public static partial class Detectors
         new PatternDetector("secret.azure_storage", AzureStorageKeyPattern(), null, "key"),
         new PatternDetector("secret.jwt", JwtPattern(), (_, m) => IsJwt(m.Value)),
         new PatternDetector("secret.private_key", PemPattern()),
-        new PatternDetector("injection", InjectionPattern()),
+        new KeywordDetector("injection", InjectionAtPattern(), InjectionKeywords),
         new PatternDetector("secret.generic", GenericSecretPattern(), (_, m) => IsRandom(m.Groups["value"].Value), "value", anchors: "=:", before: 40, after: 400),
     }.ToDictionary(d => d.Name, StringComparer.Ordinal);
 
