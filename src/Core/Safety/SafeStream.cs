@@ -10,8 +10,9 @@ namespace Gateway.Core.Safety;
 /// arguments, through a window of its own — is held back by
 /// <see cref="HoldbackChars"/> characters: what is released has been scanned with everything before it and the held-back
 /// text after it, so a finding of up to <see cref="HoldbackChars"/> characters is redacted or blocked before any of it
-/// reaches the client. A longer one (a long JWT, a PEM block) is caught within its own length: the stream then ends at
-/// once with <c>finish_reason: "content_filter"</c>. Held-back text is released at the choice's end.
+/// reaches the client. Nor is a token (text without whitespace, up to <see cref="MaxTokenChars"/>) ever cut: a long JWT
+/// or key is held until it ends and is scanned whole; a PEM block is recognised by its first line. A block ends the
+/// stream at once with <c>finish_reason: "content_filter"</c>. Held-back text is released at the choice's end.
 /// </summary>
 internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<ScanResult> record, Dictionary<string, string> placeholders,
     IReadOnlyDictionary<string, string>? restore = null) : IChatStream, IStreamTrailer
@@ -20,12 +21,23 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
     public const int HoldbackChars = 128;
 
     /// <summary>Characters already released that are scanned again with new text (so a finding across the boundary is seen whole).</summary>
-    private const int Overlap = 320;
+    private const int Overlap = 64;
+
+    /// <summary>
+    /// New characters gathered past the holdback before the window is scanned again: text is released in steps of at
+    /// least this many characters (about 16 tokens), so a stream of small chunks is not rescanned for each of them.
+    /// </summary>
+    public const int StepChars = 64;
+
+    /// <summary>The longest token held whole (see <see cref="TokenStart"/>).</summary>
+    public const int MaxTokenChars = 4096;
 
     private sealed class ChoiceText
     {
         public readonly StringBuilder Text = new();
         public int Released;
+        /// <summary>The text's length at its last scan.</summary>
+        public int ScannedTo;
         public readonly HashSet<(int, int, string)> Recorded = [];
         /// <summary>Puts the request's redacted values back into what is released (the policy's <c>restore</c>); null when off.</summary>
         public PlaceholderRestorer? Restorer;
@@ -100,6 +112,23 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
         return state;
     }
 
+    /// <summary>
+    /// Where to stop releasing so no token (a run without whitespace: a key, a JWT, a base64 blob) is cut: a token that
+    /// runs past <paramref name="target"/> is held from its start until it ends and is scanned whole, up to
+    /// <see cref="MaxTokenChars"/> characters (a longer one is released in pieces).
+    /// </summary>
+    private static int TokenStart(StringBuilder text, int target, int released)
+    {
+        if (target >= text.Length || target <= released || char.IsWhiteSpace(text[target]) || char.IsWhiteSpace(text[target - 1])) return target;
+        var floor = Math.Max(released, target - MaxTokenChars);
+        for (var i = target - 1; i > floor; i--)
+        {
+            if (char.IsWhiteSpace(text[i - 1])) return i;
+        }
+
+        return target - floor >= MaxTokenChars ? target : floor;
+    }
+
     /// <summary>At a choice's end: its tool calls' held-back arguments, added to the chunk's delta.</summary>
     private void ReleaseToolCalls(int choice, JsonObject into)
     {
@@ -118,7 +147,10 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
     {
         var text = state.Text;
         var target = final ? text.Length : Math.Max(state.Released, text.Length - HoldbackChars);
-        if (target <= state.Released && !final) return "";
+        if (!final) target = TokenStart(text, target, state.Released);
+        // scanned again only once StepChars new characters have come (a finding held at its start does not make every chunk rescan)
+        if (!final && (target <= state.Released || text.Length - state.ScannedTo < StepChars)) return "";
+        state.ScannedTo = text.Length;
         var from = Math.Max(0, state.Released - Overlap);
         var window = text.ToString(from, text.Length - from);
         var scan = SafetyScanner.Scan(window, policy);
@@ -128,6 +160,8 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
         {
             var start = from + f.Start;
             var end = start + f.Length;
+            // text released already was decided with everything around it: a finding inside it is a cut view of one seen before
+            if (end <= state.Released) continue;
             if ((end <= target || final) && state.Recorded.Add((start, f.Length, f.Detector)))
                 record(new ScanResult([f], policy.Actions[f.Detector]));
             var action = policy.Actions[f.Detector];

@@ -91,6 +91,32 @@ public sealed class SafeStreamTests
         }
     }
 
+    [Theory]
+    [InlineData("jwt")]
+    [InlineData("pem")]
+    [InlineData("anthropic")]
+    public async Task A_secret_longer_than_the_holdback_is_blocked_before_any_of_it_is_sent(string kind)
+    {
+        var random = new Random(13);
+        var body = string.Concat(Enumerable.Range(0, 60).Select(i => (char)('a' + (i * 7 % 26)) + ((i * 13) % 10).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var header = Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"alg":"HS256","typ":"JWT"}""")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var (secret, marker) = kind switch
+        {
+            // a 400-character token, a 1,700-character key block, a 110-character API key: each longer than the 128-character holdback or close to it
+            "jwt" => (header + ".eyJ" + string.Concat(Enumerable.Repeat(body, 2)) + "." + string.Concat(Enumerable.Repeat(body, 1)), "eyJ"),
+            "pem" => ("-----BEGIN RSA PRIVATE KEY-----\n" + string.Join("\n", Enumerable.Repeat(Convert.ToBase64String(Encoding.UTF8.GetBytes(body))[..64], 26)) + "\n-----END RSA PRIVATE KEY-----", "-----BEGIN"),
+            _ => ("sk-ant-api03-" + body[..95], "sk-ant"),
+        };
+        for (var round = 0; round < 100; round++)
+        {
+            var text = Prose[..random.Next(0, Prose.Length)] + "the key is " + secret + " and that is all. " + Prose;
+            var (relayed, finish, _) = await Relay(text, SafetyPolicy.Templates["baseline"], random);
+            Assert.Equal("content_filter", finish);
+            Assert.DoesNotContain(marker, relayed, StringComparison.Ordinal);
+            Assert.True(text.StartsWith(relayed, StringComparison.Ordinal), "what was sent is a prefix of the answer");
+        }
+    }
+
     [Fact]
     public async Task Clean_text_passes_unchanged()
     {
