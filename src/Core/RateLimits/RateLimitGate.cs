@@ -238,9 +238,12 @@ public sealed class RateLimitGate(Entities.IEntityChannel channel, TimeProvider 
             if (!tooLarge && grant.Value.RetryAfter is { } retry && refusedStatus is not null && Exhausted(refusedStatus)) RememberRefusal(c, refusedStatus, retry);
             return (false, refusedStatus, grant.Value.RetryAfter, tooLarge);
         }
+        // what this instance holds is read before the counter's last answer: a background fetch records the counter's
+        // answer before it adds its grant to the allotment, so this order can under-report by that grant for a moment
+        // but never count it twice (the other order showed one request more than was left)
+        var (leftRequests, leftTokens) = c.Allotment.Left;
         RateLimitStatus? known;
         lock (c.Gate) known = c.Status;
-        var (leftRequests, leftTokens) = c.Allotment.Left;
         return (true, known is null ? null : Local(known, leftRequests, leftTokens), null, false);
     }
 
