@@ -158,13 +158,11 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
     private async ValueTask<GatewayResult> CallWhileCheckingAsync(GatewayContext context, GatewayHandler next, Protocol.ChatRequest request, ContentSafetyRule rule, Tally input)
     {
         var client = context.Aborted;
-        var call = new CancellationTokenSource();
-        var linked = CancellationTokenSource.CreateLinkedTokenSource(client, call.Token);
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(client);
         // a stream may still read with the linked token after this returns: disposed when the request is done
         context.OnCompleted(() =>
         {
             linked.Dispose();
-            call.Dispose();
             return ValueTask.CompletedTask;
         });
         var check = CheckWithServiceAsync(request, rule, input, client);
@@ -177,7 +175,7 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
             try
             {
                 var answer = next(context).AsTask();
-                if (await Task.WhenAny(check, answer).ConfigureAwait(false) == check && !check.IsCompletedSuccessfully) await call.CancelAsync().ConfigureAwait(false);
+                if (await Task.WhenAny(check, answer).ConfigureAwait(false) == check && !check.IsCompletedSuccessfully) await linked.CancelAsync().ConfigureAwait(false);
                 result = await answer.ConfigureAwait(false);
             }
             catch (Exception ex)
@@ -211,19 +209,14 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
     /// <summary>An answer refused after it came: not sent, but billed — at its usage, or (a stream not yet read) at its prompt.</summary>
     private static async ValueTask WithholdAsync(GatewayContext context, GatewayResult result)
     {
-        switch (result)
+        if (result is GatewayResult.Completion { Usage: { } usage })
         {
-            case GatewayResult.Completion { Usage: { } usage }:
-                context.WithheldUsage = usage;
-                break;
-            case GatewayResult.Streaming streaming:
-                await streaming.Stream.DisposeAsync().ConfigureAwait(false);
-                if (context.Deployment is { } d && context.CacheStatus is not ("hit" or "coalesced")) context.NoteBilledFailure(d);
-                break;
-            default:
-                if (context.Deployment is { } deployment && context.CacheStatus is not ("hit" or "coalesced")) context.NoteBilledFailure(deployment);
-                break;
+            context.WithheldUsage = usage;
+            return;
         }
+
+        if (result is GatewayResult.Streaming streaming) await streaming.Stream.DisposeAsync().ConfigureAwait(false);
+        if (context.Deployment is { } deployment && context.CacheStatus is not ("hit" or "coalesced")) context.NoteBilledFailure(deployment);
     }
 
     /// <summary>
