@@ -55,7 +55,7 @@ public static class ContentSafetyLatency
 
     private static double P(double[] sorted, int percentile) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1)];
 
-    private static async Task<(GatewayRuntime Runtime, Headers Headers)> GatewayAsync(Uri service, int modelMs, string mode)
+    private static async Task<(GatewayRuntime Runtime, BenchHeaders Headers)> GatewayAsync(Uri service, int modelMs, string mode)
     {
         var options = new GatewayOptions
         {
@@ -71,25 +71,10 @@ public static class ContentSafetyLatency
                 ContentSafety = new ContentSafetyOptions { Endpoint = service.ToString(), Auth = "key", ApiKeySetting = "CS_KEY" },
             },
         };
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+        var runtime = new GatewayRuntime(options, new BenchSecrets("cs-bench-key"), new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("bench", "u", "t", [], new Dictionary<string, string>()), default);
-        return (runtime, new Headers(key));
+        return (runtime, new BenchHeaders(key, "no-store"));
     }
 
-    private static Task<long> SendAsync((GatewayRuntime Runtime, Headers Headers) gateway) => GatewayCalls.CompleteAsync(gateway.Runtime, gateway.Headers, Body);
-
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        private readonly string _authorization = "Bearer " + key;
-
-        public string? Get(string name) =>
-            string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) ? _authorization
-            : string.Equals(name, "Cache-Control", StringComparison.OrdinalIgnoreCase) ? "no-store"
-            : null;
-    }
-
-    private sealed class Secrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "cs-bench-key";
-    }
+    private static Task<long> SendAsync((GatewayRuntime Runtime, BenchHeaders Headers) gateway) => GatewayCalls.CompleteAsync(gateway.Runtime, gateway.Headers, Body);
 }

@@ -41,8 +41,8 @@ public class EveryFeatureBenchmarks
     private GatewayRuntime _mockRuntime = null!;
     private MockProvider _mock = null!;
     private ProviderRequest _mockCall = null!;
-    private Headers _mockHeaders = null!;
-    private Headers _headers = null!;
+    private BenchHeaders _mockHeaders = null!;
+    private BenchHeaders _headers = null!;
     private Uri _completions = null!;
 
     [GlobalSetup]
@@ -67,7 +67,7 @@ public class EveryFeatureBenchmarks
         _mockCall = new ProviderRequest(ChatRequestParser.Parse(MockBody), mock, "req");
     }
 
-    private (GatewayRuntime, Headers) EveryFeature(DeploymentOptions deployment, string model)
+    private (GatewayRuntime, BenchHeaders) EveryFeature(DeploymentOptions deployment, string model)
     {
         var options = new GatewayOptions
         {
@@ -78,12 +78,12 @@ public class EveryFeatureBenchmarks
                 KeyModelRequestsPerMinute = 1_000_000_000, KeyModelTokensPerMinute = 1_000_000_000_000,
             },
         };
-        var runtime = new GatewayRuntime(options, new Secrets(), new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: new QueueMessageSink());
+        var runtime = new GatewayRuntime(options, new BenchSecrets("sk-upstream"), new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: new QueueMessageSink());
         var (_, key) = runtime.Keys.CreateAsync(new CreateKeyRequest("bench", "u", "t", [], new Dictionary<string, string> { ["app"] = "bench" }), default).GetAwaiter().GetResult();
         var budgets = new BudgetAdministration(runtime.Budgets);
         foreach (var scope in new[] { BudgetScope.ForTeam("t"), BudgetScope.Global })
             budgets.ConfigureAsync(new BudgetDefinition { Scope = scope, LimitUsd = 1_000_000_000m }, default).GetAwaiter().GetResult();
-        return (runtime, new Headers(key));
+        return (runtime, new BenchHeaders(key, "no-cache"));
     }
 
     [GlobalCleanup]
@@ -122,21 +122,6 @@ public class EveryFeatureBenchmarks
     [Benchmark(Description = "gateway, every feature on, over HTTP")]
     [BenchmarkCategory("http")]
     public Task<long> Gateway() => GatewayCalls.CompleteAsync(_runtime, _headers, Body);
-
-    private sealed class Headers(string key) : IRequestHeaders
-    {
-        private readonly string _authorization = "Bearer " + key;
-
-        public string? Get(string name) =>
-            string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) ? _authorization
-            : string.Equals(name, "Cache-Control", StringComparison.OrdinalIgnoreCase) ? "no-cache"
-            : null;
-    }
-
-    private sealed class Secrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "sk-upstream";
-    }
 
     /// <summary>Encodes each usage record as the queue message the Functions app sends, then drops it.</summary>
     private sealed class QueueMessageSink : IUsageSink

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 
@@ -30,4 +31,21 @@ internal static class GatewayCalls
         await context.CompleteAsync();
         return output.Length;
     }
+}
+
+/// <summary>A benchmark's request headers: its key as a bearer token and, when given, a <c>Cache-Control</c> value.</summary>
+internal sealed class BenchHeaders(string key, string? cacheControl = null) : IRequestHeaders
+{
+    private readonly string _authorization = "Bearer " + key;
+
+    public string? Get(string name) =>
+        string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) ? _authorization
+        : cacheControl is not null && string.Equals(name, "Cache-Control", StringComparison.OrdinalIgnoreCase) ? cacheControl
+        : null;
+}
+
+/// <summary>Every setting resolves to <paramref name="value"/> (a fake upstream or service key), or to nothing.</summary>
+internal sealed class BenchSecrets(string? value = null) : ISecretResolver
+{
+    public string? Resolve(string settingName) => value;
 }

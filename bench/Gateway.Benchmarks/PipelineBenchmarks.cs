@@ -30,8 +30,8 @@ public class PipelineBenchmarks
     private MockProvider _provider = null!;
     private ProviderRequest _direct = null!;
     private ProviderRequest _directStream = null!;
-    private Headers _headers = null!;
-    private Headers _cachingHeaders = null!;
+    private BenchHeaders _headers = null!;
+    private BenchHeaders _cachingHeaders = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -42,11 +42,11 @@ public class PipelineBenchmarks
             Catalog = new CatalogOptions { Deployments = [deployment], Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }] },
         };
         var keys = new InMemoryKeyStore();
-        _runtime = new GatewayRuntime(options, new NoSecrets(), keys, _ => new HttpClient(), TimeProvider.System);
+        _runtime = new GatewayRuntime(options, new BenchSecrets(), keys, _ => new HttpClient(), TimeProvider.System);
         var (_, key) = _runtime.Keys.CreateAsync(new CreateKeyRequest("bench", "u", "t", [], new Dictionary<string, string>()), default).GetAwaiter().GetResult();
         // the pipeline benchmarks bypass the response cache (their body has temperature 0); the cache-hit one uses it
-        _headers = new Headers(key, cache: false);
-        _cachingHeaders = new Headers(key, cache: true);
+        _headers = new BenchHeaders(key, "no-store");
+        _cachingHeaders = new BenchHeaders(key);
         _provider = new MockProvider(deployment, TimeProvider.System);
         _direct = new ProviderRequest(ChatRequestParser.Parse(Body), deployment, "req");
         _directStream = new ProviderRequest(ChatRequestParser.Parse(StreamBody), deployment, "req");
@@ -81,19 +81,4 @@ public class PipelineBenchmarks
 
     [Benchmark(Description = "full pipeline, stream, cache hit (replayed)")]
     public Task<long> PipelineStreamCacheHit() => GatewayCalls.StreamAsync(_runtime, _cachingHeaders, StreamCachedBody);
-
-    private sealed class Headers(string key, bool cache) : IRequestHeaders
-    {
-        private readonly string _authorization = "Bearer " + key;
-
-        public string? Get(string name) =>
-            string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) ? _authorization
-            : !cache && string.Equals(name, "Cache-Control", StringComparison.OrdinalIgnoreCase) ? "no-store"
-            : null;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => null;
-    }
 }

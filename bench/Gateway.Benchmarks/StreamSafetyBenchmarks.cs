@@ -9,6 +9,7 @@ using Gateway.Core.Pipeline;
 using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Gateway.Core.Safety;
+using Gateway.Testing;
 
 namespace Gateway.Benchmarks;
 
@@ -45,7 +46,7 @@ public class StreamSafetyBenchmarks
             },
             Safety = new SafetyOptions { Policy = Policy == "none" ? null : Policy },
         };
-        var runtime = new GatewayRuntime(options, new NoSecrets(), new InMemoryKeyStore(), _ => new HttpClient(new CannedSse(sse)), TimeProvider.System);
+        var runtime = new GatewayRuntime(options, new BenchSecrets("sk-bench"), new InMemoryKeyStore(), _ => new HttpClient(new CannedSse(sse)), TimeProvider.System);
         var (_, key) = runtime.Keys.CreateAsync(new CreateKeyRequest("bench", "u", "t", [], new Dictionary<string, string>()), default).GetAwaiter().GetResult();
         _gateways[Policy] = (runtime, new BenchHeaders(key));
     }
@@ -66,7 +67,7 @@ public class StreamSafetyBenchmarks
     [Benchmark(Description = "the same chunks through the in-stream check only")]
     public async Task<int> CheckOnly()
     {
-        IChatStream stream = new Chunks(_pieces);
+        IChatStream stream = FakeChatStream.Text(_pieces);
         if (Policy != "none") stream = new SafeStream(stream, SafetyPolicy.Templates[Policy], _ => { }, new Dictionary<string, string>(StringComparer.Ordinal));
         var n = 0;
         await using (stream)
@@ -75,28 +76,6 @@ public class StreamSafetyBenchmarks
         }
 
         return n;
-    }
-
-    private sealed class Chunks(IReadOnlyList<string> pieces) : IChatStream
-    {
-        private int _next;
-
-        public TokenUsage? Usage => null;
-
-        public ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
-        {
-            if (_next > pieces.Count) return ValueTask.FromResult<JsonObject?>(null);
-            var last = _next == pieces.Count;
-            var delta = last ? new JsonObject() : new JsonObject { ["content"] = pieces[_next] };
-            _next++;
-            return ValueTask.FromResult<JsonObject?>(new JsonObject
-            {
-                ["id"] = "c", ["object"] = "chat.completion.chunk",
-                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = last ? "stop" : null }),
-            });
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>About 2,400 characters of prose with an email address and a card number in the middle.</summary>
@@ -141,17 +120,5 @@ public class StreamSafetyBenchmarks
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/event-stream");
             return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = content });
         }
-    }
-
-    private sealed class BenchHeaders(string key) : IRequestHeaders
-    {
-        private readonly string _authorization = "Bearer " + key;
-
-        public string? Get(string name) => string.Equals(name, "Authorization", StringComparison.OrdinalIgnoreCase) ? _authorization : null;
-    }
-
-    private sealed class NoSecrets : ISecretResolver
-    {
-        public string? Resolve(string settingName) => "sk-bench";
     }
 }

@@ -33,7 +33,22 @@ internal static class TestSecrets
 
 /// <summary>What one request through a gateway produced: the context, the outcome, the answer as text (the completion's
 /// JSON, or the stream's server-sent events) and the error that ended a stream early, if any.</summary>
-internal sealed record SentRequest(GatewayContext Context, ChatCompletionOutcome Outcome, string Text, GatewayError? StreamError);
+internal sealed record SentRequest(GatewayContext Context, ChatCompletionOutcome Outcome, string Text, GatewayError? StreamError)
+{
+    /// <summary>A stream's data events (JSON chunks), in order.</summary>
+    public IReadOnlyList<System.Text.Json.Nodes.JsonObject> Events() =>
+        [.. Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l[6..])!.AsObject())];
+
+    /// <summary>A stream's text: every choice's <c>delta.content</c>, in order.</summary>
+    public string StreamedContent() => string.Concat(Deltas().Select(d => (string?)d["content"]));
+
+    /// <summary>A stream's tool-call arguments: every fragment of every call, in order.</summary>
+    public string StreamedArguments() =>
+        string.Concat(Deltas().SelectMany(d => d["tool_calls"]?.AsArray() ?? []).Select(c => (string?)c?["function"]?["arguments"]));
+
+    private IEnumerable<System.Text.Json.Nodes.JsonNode> Deltas() =>
+        Events().SelectMany(e => e["choices"]?.AsArray() ?? []).Select(c => c?["delta"]).OfType<System.Text.Json.Nodes.JsonNode>();
+}
 
 internal static class GatewayRequests
 {

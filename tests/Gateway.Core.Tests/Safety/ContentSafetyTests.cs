@@ -26,7 +26,8 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         await _service.DisposeAsync();
     }
 
-    private async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string Key)> Gateway(string failMode = "open", int timeoutMs = 2000, string more = "")
+    /// <summary>A gateway whose policy is the baseline plus Content Safety (fail mode, timeout and <paramref name="more"/> rule fields), or <paramref name="policy"/> when given.</summary>
+    private async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string Key)> Gateway(string failMode = "open", int timeoutMs = 2000, string more = "", string? policy = null)
     {
         var options = new GatewayOptions
         {
@@ -37,7 +38,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
             },
             Safety = new SafetyOptions
             {
-                Policy = $$$"""{"name":"cs","extends":"baseline","contentSafety":{"blockAt":{"Hate":4,"Violence":4},"promptShield":true,"blocklists":["words"],"failMode":"{{{failMode}}}"{{{more}}}}}""",
+                Policy = policy ?? $$$"""{"name":"cs","extends":"baseline","contentSafety":{"blockAt":{"Hate":4,"Violence":4},"promptShield":true,"blocklists":["words"],"failMode":"{{{failMode}}}"{{{more}}}}}""",
                 ContentSafety = new ContentSafetyOptions { Endpoint = _service.BaseUri.ToString(), Auth = "key", ApiKeySetting = "CS_KEY", TimeoutMs = timeoutMs },
             },
         };
@@ -205,22 +206,8 @@ public sealed class ContentSafetyTests : IAsyncLifetime
     [InlineData("open")]
     public async Task An_answer_the_service_cannot_check_is_withheld_when_failing_closed_and_flagged_when_open(string failMode)
     {
-        var options = new GatewayOptions
-        {
-            Catalog = new CatalogOptions
-            {
-                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = _upstream.BaseUri + "v1", ApiKeySetting = "K" }],
-                Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
-            },
-            Safety = new SafetyOptions
-            {
-                // answers only: the input is not sent to the service
-                Policy = $$$"""{"name":"pm","contentSafety":{"protectedMaterial":true,"failMode":"{{{failMode}}}"}}""",
-                ContentSafety = new ContentSafetyOptions { Endpoint = _service.BaseUri.ToString(), Auth = "key", ApiKeySetting = "CS_KEY" },
-            },
-        };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
-        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        // answers only: the input is not sent to the service
+        var (runtime, _, key) = await Gateway(policy: $$$"""{"name":"pm","contentSafety":{"protectedMaterial":true,"failMode":"{{{failMode}}}"}}""");
         _service.Status = 500;
         var answer = string.Concat(Enumerable.Repeat("a long answer that goes on. ", 10));
         _upstream.Enqueue(new FakeReply { Text = answer });

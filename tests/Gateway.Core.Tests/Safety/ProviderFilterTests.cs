@@ -39,9 +39,6 @@ public sealed class ProviderFilterTests : IAsyncLifetime
         return (runtime, usage, key);
     }
 
-    private static List<JsonObject> Events(string sse) =>
-        [.. sse.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)).Select(l => JsonNode.Parse(l[6..])!.AsObject())];
-
     private static JsonNode? First(JsonObject chunk) => chunk["choices"] is JsonArray { Count: > 0 } choices ? choices[0] : null;
 
     [Theory]
@@ -59,7 +56,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
         _upstream.Enqueue(new FakeReply { Text = "hello there" });
         var streamed = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), """{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         Assert.Null(streamed.StreamError);
-        var events = Events(streamed.Text);
+        var events = streamed.Events();
         Assert.Contains(events, e => e["prompt_filter_results"] is JsonArray);
         Assert.Contains(events, e => First(e)?["content_filter_results"]?["hate"] is JsonObject);
     }
@@ -92,7 +89,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
 
         _upstream.Enqueue(new FakeReply { Text = "partial", FinishReason = "content_filter" });
         var streamed = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), """{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
-        Assert.Contains(Events(streamed.Text), e => (string?)First(e)?["finish_reason"] == "content_filter");
+        Assert.Contains(streamed.Events(), e => (string?)First(e)?["finish_reason"] == "content_filter");
         Assert.Equal("provider: block provider.violence=1", usage.Records[^1].Safety);
     }
 }

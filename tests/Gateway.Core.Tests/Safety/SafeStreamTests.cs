@@ -3,33 +3,13 @@ using System.Text.Json.Nodes;
 using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Gateway.Core.Safety;
+using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>The in-stream check: whatever the chunking, the client gets the text the non-streamed check would give.</summary>
 public sealed class SafeStreamTests
 {
-    private sealed class Chunks(IReadOnlyList<string> pieces) : IChatStream
-    {
-        private int _next;
-
-        public TokenUsage? Usage => null;
-
-        public ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
-        {
-            if (_next > pieces.Count) return ValueTask.FromResult<JsonObject?>(null);
-            var last = _next == pieces.Count;
-            var delta = last ? new JsonObject() : new JsonObject { ["content"] = pieces[_next] };
-            _next++;
-            return ValueTask.FromResult<JsonObject?>(new JsonObject
-            {
-                ["id"] = "c1", ["object"] = "chat.completion.chunk", ["model"] = "m",
-                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = last ? "stop" : null }),
-            });
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 
     private static async Task<(string Text, string? Finish, int Findings)> Relay(string text, SafetyPolicy policy, Random random)
     {
@@ -42,7 +22,7 @@ public sealed class SafeStreamTests
         }
 
         var findings = 0;
-        await using var stream = new SafeStream(new Chunks(pieces), policy, scan => findings += scan.Findings.Count, new Dictionary<string, string>(StringComparer.Ordinal));
+        await using var stream = new SafeStream(FakeChatStream.Text(pieces), policy, scan => findings += scan.Findings.Count, new Dictionary<string, string>(StringComparer.Ordinal));
         var output = new StringBuilder();
         string? finish = null;
         while (await stream.ReadAsync(default) is { } chunk)
@@ -127,35 +107,6 @@ public sealed class SafeStreamTests
         Assert.Equal(0, findings);
     }
 
-    /// <summary>A stream of tool-call argument fragments: (tool index, fragment), OpenAI's shape, then finish_reason tool_calls.</summary>
-    private sealed class ToolChunks(IReadOnlyList<(int Tool, string Text)> pieces) : IChatStream
-    {
-        private int _next;
-
-        public TokenUsage? Usage => null;
-
-        public ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
-        {
-            if (_next > pieces.Count) return ValueTask.FromResult<JsonObject?>(null);
-            var last = _next == pieces.Count;
-            var delta = new JsonObject();
-            if (!last)
-            {
-                var (tool, text) = pieces[_next];
-                delta["tool_calls"] = new JsonArray(new JsonObject { ["index"] = tool, ["function"] = new JsonObject { ["arguments"] = text } });
-            }
-
-            _next++;
-            return ValueTask.FromResult<JsonObject?>(new JsonObject
-            {
-                ["id"] = "c1", ["object"] = "chat.completion.chunk", ["model"] = "m",
-                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = last ? "tool_calls" : null }),
-            });
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     private static async Task<(Dictionary<int, string> Arguments, string? Finish)> RelayTools(string[] arguments, SafetyPolicy policy, Random random)
     {
         // the calls' fragments interleaved in random pieces, as parallel tool calls stream
@@ -170,7 +121,7 @@ public sealed class SafeStreamTests
             offsets[tool] += n;
         }
 
-        await using var stream = new SafeStream(new ToolChunks(pieces), policy, _ => { }, new Dictionary<string, string>(StringComparer.Ordinal));
+        await using var stream = new SafeStream(FakeChatStream.ToolCalls(pieces), policy, _ => { }, new Dictionary<string, string>(StringComparer.Ordinal));
         var output = new Dictionary<int, string>();
         string? finish = null;
         while (await stream.ReadAsync(default) is { } chunk)

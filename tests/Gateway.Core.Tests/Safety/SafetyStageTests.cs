@@ -116,16 +116,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
             """{"model":"m","stream":true,"messages":[{"role":"user","content":"mail her"}],"tools":[{"type":"function","function":{"name":"send_mail","parameters":{"type":"object"}}}]}""");
 
         Assert.Null(sent.StreamError);
-        var arguments = new System.Text.StringBuilder();
-        foreach (var line in sent.Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
-        {
-            foreach (var choice in JsonNode.Parse(line[6..])!["choices"]?.AsArray() ?? [])
-            {
-                foreach (var call in choice!["delta"]?["tool_calls"]?.AsArray() ?? []) arguments.Append((string?)call!["function"]?["arguments"]);
-            }
-        }
-
-        Assert.Equal("""{"to":"<EMAIL_1>","subject":"the quarterly numbers"}""", arguments.ToString());
+        Assert.Equal("""{"to":"<EMAIL_1>","subject":"the quarterly numbers"}""", sent.StreamedArguments());
         Assert.DoesNotContain("jane.doe", sent.Text, StringComparison.Ordinal);
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
@@ -142,20 +133,8 @@ public sealed class SafetyStageTests : IAsyncLifetime
         var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), body);
 
         Assert.Equal("mail <EMAIL_1> please", (string?)JsonNode.Parse(Assert.Single(_upstream.Requests).Body)!["messages"]![0]!["content"]);
-        var text = new System.Text.StringBuilder();
-        if (stream)
-        {
-            foreach (var line in sent.Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
-            {
-                foreach (var choice in JsonNode.Parse(line[6..])!["choices"]?.AsArray() ?? []) text.Append((string?)choice!["delta"]?["content"]);
-            }
-        }
-        else
-        {
-            text.Append((string?)JsonNode.Parse(sent.Text)!["choices"]![0]!["message"]!["content"]);
-        }
-
-        Assert.Equal("I will write to jane.doe@example.org and copy <EMAIL_2> today, as you asked me to do for the review.", text.ToString());
+        var text = stream ? sent.StreamedContent() : (string?)JsonNode.Parse(sent.Text)!["choices"]![0]!["message"]!["content"];
+        Assert.Equal("I will write to jane.doe@example.org and copy <EMAIL_2> today, as you asked me to do for the review.", text);
     }
 
     [Fact]
@@ -168,14 +147,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
             """{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"who?"}]}""");
 
         Assert.Null(sent.StreamError);
-        var text = new System.Text.StringBuilder();
-        foreach (var line in sent.Text.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal)))
-        {
-            foreach (var choice in JsonNode.Parse(line[6..])!["choices"]?.AsArray() ?? [])
-                text.Append((string?)choice!["delta"]?["content"]);
-        }
-
-        Assert.Equal("Sure, I will write to <EMAIL_1> today and let you know how it goes.", text.ToString());
+        Assert.Equal("Sure, I will write to <EMAIL_1> today and let you know how it goes.", sent.StreamedContent());
         Assert.DoesNotContain("jane.doe", sent.Text, StringComparison.Ordinal);
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
