@@ -10,6 +10,12 @@ public class SafetyBenchmarks
 {
     private string _prose = "";
     private string _code = "";
+
+    /// <summary>32 KB of prose with a few findings.</summary>
+    public string Prose => _prose;
+
+    /// <summary>32 KB of C# with decimals, version numbers and UUIDs.</summary>
+    public string Code => _code;
     private string _window = "";
     private string _answer = "";
     private readonly SafetyPolicy _strict = SafetyPolicy.Templates["strict"];

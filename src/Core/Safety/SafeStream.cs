@@ -57,18 +57,31 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
 
     public async ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
     {
-        if (_ended) return null;
-        var chunk = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
-        if (chunk is null)
+        while (!_ended)
         {
-            _ended = true;
-            return Flush();
+            var chunk = await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (chunk is null)
+            {
+                _ended = true;
+                return Flush();
+            }
+
+            // a chunk whose only content is held back carries nothing: it is not sent (the client sees the same text in fewer chunks)
+            if (Check(chunk)) return chunk;
         }
 
+        return null;
+    }
+
+    /// <summary>Runs the chunk's text through the windows; false when what is left of it is an empty content delta.</summary>
+    private bool Check(JsonObject chunk)
+    {
         _template ??= chunk;
-        if (chunk["choices"] is not JsonArray choices) return chunk;
-        foreach (var choice in choices.OfType<JsonObject>())
+        if (chunk["choices"] is not JsonArray choices) return true;
+        var empty = true;
+        foreach (var node in choices)
         {
+            if (node is not JsonObject choice) continue;
             var index = (int?)choice["index"] ?? 0;
             var delta = choice["delta"] as JsonObject;
             var content = delta?["content"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
@@ -79,6 +92,11 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
                 if (content is not null) state.Text.Append(content);
                 var release = Release(state, finished);
                 if (delta is not null && (content is not null || release.Length > 0)) delta["content"] = release;
+                empty &= !finished && release.Length == 0 && OnlyContent(choice, delta);
+            }
+            else
+            {
+                empty = false;
             }
 
             // tool-call arguments, each call's through its own window
@@ -99,10 +117,34 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
                 choice["delta"] = new JsonObject();
                 choice["finish_reason"] = "content_filter";
                 _ended = true;
+                empty = false;
             }
         }
 
-        return chunk;
+        return !empty || choices.Count == 0 || !OnlyMetadata(chunk);
+    }
+
+    /// <summary>The choice is its index, a delta of nothing but content, and null finish reason and log probabilities.</summary>
+    private static bool OnlyContent(JsonObject choice, JsonObject? delta)
+    {
+        if (delta is null || delta.Count != 1) return false;
+        foreach (var (name, value) in choice)
+        {
+            if (name is not ("index" or "delta") && !(name is "finish_reason" or "logprobs" && value is null)) return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Besides its choices, the chunk names only the stream's identity (no usage, no filter results, nothing unknown).</summary>
+    private static bool OnlyMetadata(JsonObject chunk)
+    {
+        foreach (var (name, _) in chunk)
+        {
+            if (name is not ("id" or "object" or "created" or "model" or "system_fingerprint" or "service_tier" or "choices" or "obfuscation")) return false;
+        }
+
+        return true;
     }
 
     private ChoiceText Text(int choice, int tool)

@@ -107,6 +107,59 @@ public sealed class SafeStreamTests
         Assert.Equal(0, findings);
     }
 
+    [Fact]
+    public async Task Chunks_whose_only_content_is_held_back_are_not_sent_and_the_text_arrives_whole()
+    {
+        var text = string.Concat(Enumerable.Repeat(Prose, 20));
+        var pieces = Enumerable.Range(0, (text.Length + 3) / 4).Select(i => text.Substring(i * 4, Math.Min(4, text.Length - (i * 4)))).ToList();
+        var chunks = await ReadAll(new SafeStream(FakeChatStream.Text(pieces), SafetyPolicy.Templates["baseline"], _ => { }, new Dictionary<string, string>(StringComparer.Ordinal)));
+
+        Assert.Equal(text, string.Concat(chunks.Select(c => (string?)c["choices"]![0]!["delta"]?["content"])));
+        // released in steps of at least StepChars: about one chunk in sixteen of four characters carries text
+        Assert.InRange(chunks.Count, 2, (text.Length / SafeStream.StepChars) + 2);
+        Assert.All(chunks.SkipLast(1), c => Assert.NotEqual("", (string?)c["choices"]![0]!["delta"]!["content"]));
+    }
+
+    [Fact]
+    public async Task A_held_back_chunk_that_carries_anything_else_is_sent_with_empty_content()
+    {
+        // Azure's per-chunk filter annotations and log probabilities are the client's even while the text is held
+        var pieces = Enumerable.Repeat("word ", 100).ToList();
+        var annotated = new Annotated(FakeChatStream.Text(pieces));
+        var chunks = await ReadAll(new SafeStream(annotated, SafetyPolicy.Templates["baseline"], _ => { }, new Dictionary<string, string>(StringComparer.Ordinal)));
+
+        Assert.Equal(pieces.Count + 1, chunks.Count);
+        Assert.All(chunks.SkipLast(1), c => Assert.NotNull(c["choices"]![0]!["content_filter_results"]));
+        Assert.Equal(string.Concat(pieces), string.Concat(chunks.Select(c => (string?)c["choices"]![0]!["delta"]?["content"])));
+    }
+
+    private static async Task<List<JsonObject>> ReadAll(IChatStream stream)
+    {
+        var chunks = new List<JsonObject>();
+        await using (stream)
+        {
+            while (await stream.ReadAsync(default) is { } chunk) chunks.Add(chunk);
+        }
+
+        return chunks;
+    }
+
+    /// <summary>Adds Azure's <c>content_filter_results</c> to every content chunk's choice.</summary>
+    private sealed class Annotated(IChatStream inner) : IChatStream
+    {
+        public TokenUsage? Usage => inner.Usage;
+
+        public async ValueTask<JsonObject?> ReadAsync(CancellationToken cancellationToken)
+        {
+            var chunk = await inner.ReadAsync(cancellationToken);
+            if (chunk?["choices"]?[0] is JsonObject choice && choice["delta"]?["content"] is not null)
+                choice["content_filter_results"] = new JsonObject { ["hate"] = new JsonObject { ["filtered"] = false, ["severity"] = "safe" } };
+            return chunk;
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
     private static async Task<(Dictionary<int, string> Arguments, string? Finish)> RelayTools(string[] arguments, SafetyPolicy policy, Random random)
     {
         // the calls' fragments interleaved in random pieces, as parallel tool calls stream
