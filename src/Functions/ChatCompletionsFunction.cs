@@ -30,7 +30,7 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
         var aborted = http.RequestAborted;
         var context = new GatewayContext(
             GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]),
-            new AspNetRequestHeaders(request.Headers), request.Body, request.ContentLength, runtime.Time, aborted);
+            new AspNetRequestHeaders(request.Headers), request.Body, request.ContentLength, runtime.Time, aborted) { ClientAddress = ClientAddress.Of(request) };
         var response = http.Response;
         try
         {

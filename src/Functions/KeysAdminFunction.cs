@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gateway.Core.Audit;
 using Gateway.Core.Auth;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
@@ -22,6 +23,8 @@ public sealed class KeysAdminFunction(GatewayRuntime runtime)
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 64 * 1024, ct).ConfigureAwait(false);
             var (record, plain) = await runtime.Keys.CreateAsync(KeyAdministration.ParseCreate(body), ct).ConfigureAwait(false);
+            // the audit view is the public one: never the plain key or its hash
+            runtime.AdminAudit.Record(AdminRequests.Actor(request), AuditEventTypes.KeyCreated, "key:" + record.Id, null, KeyAdministration.ToJson(record), "key:" + record.Id);
             return (StatusCodes.Status201Created, KeyAdministration.ToJson(record, plain));
         });
 
@@ -38,7 +41,9 @@ public sealed class KeysAdminFunction(GatewayRuntime runtime)
     public Task<IActionResult> Revoke([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "gateway/keys/{id}")] HttpRequest request, string id) =>
         Admin(request, async ct =>
         {
-            var record = await runtime.Keys.RevokeAsync(id, ct).ConfigureAwait(false);
+            var record = await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.KeyRevoked, "key:" + id,
+                async c => (await runtime.Keys.ListAsync(c).ConfigureAwait(false)).FirstOrDefault(k => k.Id == id) is { } was ? KeyAdministration.ToJson(was) : null,
+                c => runtime.Keys.RevokeAsync(id, c), revoked => KeyAdministration.ToJson(revoked), ct, scope: "key:" + id).ConfigureAwait(false);
             return (StatusCodes.Status200OK, KeyAdministration.ToJson(record));
         });
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Gateway.Core.Audit;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Pricing;
@@ -24,6 +26,7 @@ public sealed class PricingFunctions(GatewayRuntime runtime, PricingAdministrati
         AdminRequests.RunJsonAsync(runtime, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, PricingAdministration.MaxCatalogBytes, ct).ConfigureAwait(false);
-            return (StatusCodes.Status200OK, await pricing.ReplaceAsync(body, ct).ConfigureAwait(false));
+            return (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.PricingReplaced, "pricing",
+                _ => Task.FromResult<JsonNode?>(pricing.AuditView()), c => pricing.ReplaceAsync(body, c), _ => pricing.AuditView(), ct).ConfigureAwait(false));
         });
 }

@@ -1,3 +1,4 @@
+using Gateway.Core.Audit;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Core.Hosting;
@@ -26,7 +27,8 @@ public sealed class SafetyFunctions(GatewayRuntime runtime, SafetyAdministration
         AdminRequests.RunJsonAsync(runtime, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, SafetyAdministration.MaxDocumentBytes, ct).ConfigureAwait(false);
-            return (StatusCodes.Status200OK, await safety.ReplaceAsync(body, ct).ConfigureAwait(false));
+            return (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.SafetyReplaced, "safety",
+                _ => Task.FromResult<JsonNode?>(safety.AuditView()), c => safety.ReplaceAsync(body, c), _ => safety.AuditView(), ct).ConfigureAwait(false));
         });
 
     [Function("SimulateSafety")]

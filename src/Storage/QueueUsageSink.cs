@@ -13,16 +13,16 @@ public sealed class QueueUsageBatchSender(QueueClient queue) : IUsageBatchSender
 {
     private int _created;
 
-    public async Task SendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+    public async Task SendAsync(IReadOnlyList<UsageRecord> items, CancellationToken cancellationToken)
     {
-        if (records.Count == 0) return;
+        if (items.Count == 0) return;
         if (Volatile.Read(ref _created) == 0)
         {
             await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _created, 1);
         }
 
-        foreach (var text in UsageRecordCodec.EncodeBatch(records))
+        foreach (var text in UsageRecordCodec.EncodeBatch(items))
         {
             await queue.SendMessageAsync(Convert.ToBase64String(Encoding.ASCII.GetBytes(text)), cancellationToken).ConfigureAwait(false);
         }

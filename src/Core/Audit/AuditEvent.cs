@@ -47,6 +47,9 @@ public static class AuditEventTypes
     public const string KeyRevoked = "admin.key.revoked";
     public const string BudgetSet = "admin.budget.set";
     public const string BudgetDeleted = "admin.budget.deleted";
+
+    /// <summary>A budget command: <c>admin.budget.deleted</c>, <c>admin.budget.stop</c>, <c>admin.budget.resume</c>, <c>admin.budget.reset</c>.</summary>
+    public static string BudgetCommand(Budgets.BudgetOp op) => op == Budgets.BudgetOp.Delete ? BudgetDeleted : "admin.budget." + op.ToString().ToLowerInvariant();
     public const string StopSet = "admin.stop.set";
     public const string StopCleared = "admin.stop.cleared";
     public const string PricingReplaced = "admin.pricing.replaced";
@@ -62,6 +65,16 @@ public static class AuditEventTypes
 public interface IAuditSink
 {
     void Record(AuditEvent auditEvent);
+}
+
+/// <summary>Discards events (benchmarks, and runtimes built without an audit log).</summary>
+public sealed class NullAuditSink : IAuditSink
+{
+    public static readonly NullAuditSink Instance = new();
+
+    public void Record(AuditEvent auditEvent)
+    {
+    }
 }
 
 /// <summary>Keeps events in memory (tests, and the default when no queue is configured).</summary>

@@ -100,6 +100,10 @@ public sealed class BudgetAdministration(BudgetGate gate)
         return op == BudgetOp.Delete ? new JsonObject { ["scope"] = scope.ToString(), ["deleted"] = true } : ToJson(result.Snapshot!);
     }
 
+    /// <summary>The budget's state, or null when none is configured (the audit log's "before").</summary>
+    public async Task<JsonNode?> FindAsync(BudgetScope scope, CancellationToken cancellationToken) =>
+        await gate.GetAsync(scope, cancellationToken).ConfigureAwait(false) is { } snapshot ? ToJson(snapshot) : null;
+
     private async Task<BudgetCommandResult> CommandAsync(BudgetScope scope, BudgetCommand command, CancellationToken cancellationToken)
     {
         try

@@ -41,4 +41,6 @@ public sealed class GatewayOptions
     public Caching.CacheOptions Cache { get; set; } = new();
     /// <summary>Section <c>Gateway:Safety</c>: the content-safety policy applied to every request and answer.</summary>
     public Safety.SafetyOptions Safety { get; set; } = new();
+    /// <summary>Section <c>Gateway:Audit</c>: the audit log's batching, sealing, signing key and retention.</summary>
+    public Audit.AuditOptions Audit { get; set; } = new();
 }

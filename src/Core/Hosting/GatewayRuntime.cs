@@ -1,3 +1,4 @@
+using Gateway.Core.Audit;
 using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
 using Gateway.Core.Caching;
@@ -27,7 +28,7 @@ public sealed class GatewayRuntime
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
         RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null, GatewayMetrics? metrics = null,
-        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
+        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null, IAuditSink? audit = null, SubjectHasher? subjects = null)
     {
         Options = options;
         Time = time;
@@ -41,7 +42,10 @@ public sealed class GatewayRuntime
         CostMeter = new PricingCostMeter(Prices, Volume);
         Currencies = new CurrencyConverter(options.Pricing.Currencies);
         Metrics = metrics ?? new GatewayMetrics();
-        UsageSink = new MeteredUsageSink(usage ?? NullUsageSink.Instance, Metrics);
+        Audit = audit ?? NullAuditSink.Instance;
+        AdminAudit = new AdminAudit(Audit, time);
+        RefusedAuthentication = new RefusedAuthentication(Audit, time, options.Audit.MaxRefusalSourcesPerMinute, Environment.MachineName + "-" + Environment.ProcessId);
+        UsageSink = new MeteredUsageSink(new SafetyDecisionAudit(usage ?? NullUsageSink.Instance, Audit, subjects), Metrics);
         // without a shared store (tests, benchmarks, a single instance) the entities live in this process
         var local = budgets is null || rateLimits is null || upstream is null ? LocalEntities.Create(time) : null;
         Budgets = budgets ?? new BudgetGate(local!, time, options.Budgets);
@@ -65,7 +69,7 @@ public sealed class GatewayRuntime
         }
         Pipeline = new GatewayPipeline(
         [
-            new AuthenticationStage(KeyAuthenticator),
+            new AuthenticationStage(KeyAuthenticator, RefusedAuthentication),
             new UsageStage(UsageSink, CostMeter, options),
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
@@ -110,6 +114,12 @@ public sealed class GatewayRuntime
     public GatewayMetrics Metrics { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app), through the metrics.</summary>
     public IUsageSink UsageSink { get; }
+    /// <summary>Where audit events go (the audit queue in the Functions app).</summary>
+    public IAuditSink Audit { get; }
+    /// <summary>Records admin changes with who made them and the state before and after.</summary>
+    public AdminAudit AdminAudit { get; }
+    /// <summary>Refused authentication, counted per source and minute for the audit log.</summary>
+    public RefusedAuthentication RefusedAuthentication { get; }
     public GatewayPipeline Pipeline { get; }
     public ChatCompletionService ChatCompletions { get; }
 }

@@ -28,6 +28,9 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public long StartedAt { get; } = time.GetTimestamp();
     public DateTimeOffset ReceivedAt { get; } = time.GetUtcNow();
 
+    /// <summary>The client's address (the first <c>X-Forwarded-For</c> hop behind a front door, else the connection's), when known.</summary>
+    public string? ClientAddress { get; init; }
+
     public GatewayPrincipal? Principal { get; set; }
     public ChatRequest? Request { get; set; }
     /// <summary>The end user the request is attributed to: the body's <c>user</c>, the user header, or the key's user.</summary>

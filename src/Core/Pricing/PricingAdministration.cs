@@ -23,6 +23,13 @@ public sealed class PricingAdministration(PriceCatalogHolder holder, DocumentSyn
         };
     }
 
+    /// <summary>The catalog in force as the audit log keeps it: version, model count and the document's SHA-256.</summary>
+    public JsonObject AuditView()
+    {
+        var current = holder.Current;
+        return Audit.AdminAudit.Digest(current.Json, new JsonObject { ["version"] = current.Version, ["models"] = current.ModelCount });
+    }
+
     public async Task<JsonObject> ReplaceAsync(byte[] body, CancellationToken cancellationToken)
     {
         await DocumentUploads.ReplaceAsync(sync, body, "catalog", "invalid_catalog", cancellationToken).ConfigureAwait(false);

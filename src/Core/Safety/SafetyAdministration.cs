@@ -16,6 +16,15 @@ public sealed class SafetyAdministration(SafetyPoliciesHolder holder, DocumentSy
 
     public JsonObject Describe() => SafetySimulation.Describe(holder);
 
+    /// <summary>The policies in force as the audit log keeps them: their names and the description's SHA-256.</summary>
+    public JsonObject AuditView()
+    {
+        var described = Describe();
+        var names = new JsonArray();
+        if (described["policies"] is JsonObject policies) foreach (var (name, _) in policies) names.Add(name);
+        return Audit.AdminAudit.Digest(described.ToJsonString(), new JsonObject { ["policies"] = names });
+    }
+
     public async Task<JsonObject> ReplaceAsync(byte[] body, CancellationToken cancellationToken)
     {
         await DocumentUploads.ReplaceAsync(sync, body, "policy", "invalid_policy", cancellationToken).ConfigureAwait(false);

@@ -1,11 +1,14 @@
 namespace Gateway.Core.Usage;
 
-/// <summary>Sends a batch of usage records to the usage log's queue (in as many messages as their size needs).</summary>
-public interface IUsageBatchSender
+/// <summary>Sends a batch of items to a queue (in as many messages as their size needs).</summary>
+public interface IBatchSender<in T>
 {
-    /// <summary>Returns once every record is durably queued; throws when the queue cannot be reached.</summary>
-    Task SendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken);
+    /// <summary>Returns once every item is durably queued; throws when the queue cannot be reached.</summary>
+    Task SendAsync(IReadOnlyList<T> items, CancellationToken cancellationToken);
 }
+
+/// <summary>Sends a batch of usage records to the usage log's queue.</summary>
+public interface IUsageBatchSender : IBatchSender<UsageRecord>;
 
 /// <summary>How usage records are batched on their way to the queue (section <c>Gateway:Usage:Batching</c>).</summary>
 public sealed class UsageBatchingOptions
@@ -25,27 +28,28 @@ public sealed class UsageBatchingOptions
 }
 
 /// <summary>
-/// Collects finished requests' usage records in memory and sends them in batches — every
-/// <see cref="UsageBatchingOptions.FlushSeconds"/> and at shutdown — instead of one queue message per request. When the
-/// queue cannot be reached the records stay spooled, in order, and are sent once it can (bounded by
-/// <see cref="UsageBatchingOptions.MaxSpooledRecords"/>). Records are only dropped from memory once sent; the writer
-/// downstream is idempotent by request id, so a batch sent twice (a send that failed after it was queued) is written once.
+/// Collects items (usage records, audit events) in memory and sends them in batches — every
+/// <see cref="UsageBatchingOptions.FlushSeconds"/> and at shutdown — instead of one queue message per item, so the
+/// request path pays for an append to a list. When the queue cannot be reached the items stay spooled, in order, and
+/// are sent once it can (bounded by <see cref="UsageBatchingOptions.MaxSpooledRecords"/>). Items are only dropped from
+/// memory once sent; the writers downstream are idempotent (by request id, by event id), so a batch sent twice (a send
+/// that failed after it was queued) is written once.
 /// </summary>
-public sealed class UsageBatcher : IUsageSink, IAsyncDisposable
+public class SpoolingBatcher<T> : IAsyncDisposable
 {
-    private readonly IUsageBatchSender _sender;
+    private readonly IBatchSender<T> _sender;
     private readonly TimeProvider _time;
     private readonly UsageBatchingOptions _options;
     private readonly Action<int>? _onDropped;
     private readonly Action<Exception>? _onSendFailed;
     private readonly Lock _gate = new();
-    private readonly List<UsageRecord> _spool = [];
+    private readonly List<T> _spool = [];
     private readonly SemaphoreSlim _flushGate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private long _dropped;
 
-    public UsageBatcher(IUsageBatchSender sender, TimeProvider time, UsageBatchingOptions options, Action<int>? onDropped = null, Action<Exception>? onSendFailed = null)
+    public SpoolingBatcher(IBatchSender<T> sender, TimeProvider time, UsageBatchingOptions options, Action<int>? onDropped = null, Action<Exception>? onSendFailed = null)
     {
         _sender = sender;
         _time = time;
@@ -55,7 +59,7 @@ public sealed class UsageBatcher : IUsageSink, IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Records waiting to be sent.</summary>
+    /// <summary>Items waiting to be sent.</summary>
     public int Spooled
     {
         get
@@ -64,23 +68,23 @@ public sealed class UsageBatcher : IUsageSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Records dropped because the spool was full.</summary>
+    /// <summary>Items dropped because the spool was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public ValueTask SubmitAsync(UsageRecord record, CancellationToken cancellationToken)
+    /// <summary>Spools an item to be sent with the next batch (dropped, counted, when the spool is full).</summary>
+    protected void Add(T item)
     {
         lock (_gate)
         {
             if (_spool.Count < _options.MaxSpooledRecords)
             {
-                _spool.Add(record);
-                return ValueTask.CompletedTask;
+                _spool.Add(item);
+                return;
             }
         }
 
         Interlocked.Increment(ref _dropped);
         _onDropped?.Invoke(1);
-        return ValueTask.CompletedTask;
     }
 
     private async Task RunAsync()
@@ -123,7 +127,7 @@ public sealed class UsageBatcher : IUsageSink, IAsyncDisposable
         {
             while (true)
             {
-                UsageRecord[] batch;
+                T[] batch;
                 lock (_gate)
                 {
                     if (_spool.Count == 0) return;
@@ -155,5 +159,17 @@ public sealed class UsageBatcher : IUsageSink, IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _flushGate.Dispose();
         _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Finished requests' usage records, batched onto the usage queue.</summary>
+public sealed class UsageBatcher(IUsageBatchSender sender, TimeProvider time, UsageBatchingOptions options, Action<int>? onDropped = null, Action<Exception>? onSendFailed = null)
+    : SpoolingBatcher<UsageRecord>(sender, time, options, onDropped, onSendFailed), IUsageSink
+{
+    public ValueTask SubmitAsync(UsageRecord record, CancellationToken cancellationToken)
+    {
+        Add(record);
+        return ValueTask.CompletedTask;
     }
 }

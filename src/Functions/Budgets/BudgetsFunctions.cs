@@ -1,3 +1,4 @@
+using Gateway.Core.Audit;
 using Gateway.Core.Budgets;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
@@ -26,7 +27,9 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         return AdminRequests.RunJsonAsync(runtime, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 64 * 1024, ct).ConfigureAwait(false);
-            return (StatusCodes.Status200OK, await budgets.ConfigureAsync(BudgetAdministration.ParseDefinition(body, scope), ct).ConfigureAwait(false));
+            var definition = BudgetAdministration.ParseDefinition(body, scope);
+            return (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.BudgetSet, "budget:" + definition.Scope,
+                c => budgets.FindAsync(definition.Scope, c), c => budgets.ConfigureAsync(definition, c), after => after, ct, definition.Scope.ToString()).ConfigureAwait(false));
         });
     }
 
@@ -53,7 +56,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
     {
         Attach(client);
         return AdminRequests.RunJsonAsync(runtime, request, async ct =>
-            (StatusCodes.Status200OK, await budgets.RunAsync(BudgetAdministration.ParseScope(scope), BudgetOp.Delete, null, ct).ConfigureAwait(false)));
+            (StatusCodes.Status200OK, await Audited(request, BudgetOp.Delete, BudgetAdministration.ParseScope(scope), null, ct).ConfigureAwait(false)));
     }
 
     [Function("BudgetAction")]
@@ -71,7 +74,11 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
                 _ => throw Core.Errors.Errors.NotFound($"Unknown budget action '{action}': use stop, resume or reset."),
             };
             var reason = request.Query["reason"].FirstOrDefault();
-            return (StatusCodes.Status200OK, await budgets.RunAsync(BudgetAdministration.ParseScope(scope), op, reason, ct).ConfigureAwait(false));
+            return (StatusCodes.Status200OK, await Audited(request, op, BudgetAdministration.ParseScope(scope), reason, ct).ConfigureAwait(false));
         });
     }
+
+    private Task<System.Text.Json.Nodes.JsonObject> Audited(HttpRequest request, BudgetOp op, BudgetScope scope, string? reason, CancellationToken cancellationToken) =>
+        runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.BudgetCommand(op), "budget:" + scope,
+            c => budgets.FindAsync(scope, c), c => budgets.RunAsync(scope, op, reason, c), after => after, cancellationToken, scope.ToString());
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gateway.Core.Audit;
 using Gateway.Core.Errors;
 using Microsoft.Extensions.Logging;
 using Gateway.Core.Hosting;
@@ -17,8 +18,19 @@ public static partial class AdminRequests
         var response = request.HttpContext.Response;
         response.Headers[GatewayHeaders.RequestId] = GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]);
         var headers = new AspNetRequestHeaders(request.Headers);
-        runtime.Admin.Demand(headers.Get("x-admin-key") ?? AuthenticationStage.PresentedKey(headers));
+        try
+        {
+            runtime.Admin.Demand(headers.Get("x-admin-key") ?? AuthenticationStage.PresentedKey(headers));
+        }
+        catch (GatewayException ex) when (ex.Error.Status == StatusCodes.Status401Unauthorized)
+        {
+            runtime.RefusedAuthentication.Count(ClientAddress.Of(request), ex.Error.Code ?? "invalid_admin_key");
+            throw;
+        }
     }
+
+    /// <summary>Who is making an admin change, for the audit log.</summary>
+    public static AuditActor Actor(HttpRequest request) => AuditActor.FromHeaders(new AspNetRequestHeaders(request.Headers), ClientAddress.Of(request));
 
     public static async Task<IActionResult> RunJsonAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action)
     {

@@ -1,3 +1,4 @@
+using Gateway.Core.Audit;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Routing;
@@ -34,7 +35,9 @@ public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration st
         return AdminRequests.RunJsonAsync(runtime, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 16 * 1024, ct).ConfigureAwait(false);
-            return (StatusCodes.Status200OK, await stops.StopAsync(target, Uri.UnescapeDataString(name), body, ct).ConfigureAwait(false));
+            var what = Uri.UnescapeDataString(name);
+            return (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.StopSet, $"{target}:{what}",
+                async c => await stops.ListAsync(c).ConfigureAwait(false), c => stops.StopAsync(target, what, body, c), after => after, ct).ConfigureAwait(false));
         });
     }
 
@@ -44,6 +47,7 @@ public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration st
     {
         Attach(client);
         return AdminRequests.RunJsonAsync(runtime, request, async ct =>
-            (StatusCodes.Status200OK, await stops.ResumeAsync(target, Uri.UnescapeDataString(name), ct).ConfigureAwait(false)));
+            (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.StopCleared, $"{target}:{Uri.UnescapeDataString(name)}",
+                async c => await stops.ListAsync(c).ConfigureAwait(false), c => stops.ResumeAsync(target, Uri.UnescapeDataString(name), c), after => after, ct).ConfigureAwait(false)));
     }
 }

@@ -15,11 +15,11 @@ public sealed class UsageBatcherTests
         public volatile bool Down;
         public int Attempts;
 
-        public Task SendAsync(IReadOnlyList<UsageRecord> records, CancellationToken cancellationToken)
+        public Task SendAsync(IReadOnlyList<UsageRecord> items, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref Attempts);
             if (Down) throw new TimeoutException("the queue is unreachable");
-            Sent.Enqueue([.. records]);
+            Sent.Enqueue([.. items]);
             return Task.CompletedTask;
         }
 

@@ -1,0 +1,36 @@
+namespace Gateway.Core.Audit;
+
+/// <summary>An entry as stored: its sequence number and its canonical text (what its leaf hash is computed over).</summary>
+public sealed record StoredAuditEntry(long Sequence, string Text);
+
+/// <summary>The result of an append: the entries added (numbered from the log's size before), and the events skipped as already in the log.</summary>
+public sealed record AuditAppendResult(IReadOnlyList<StoredAuditEntry> Appended, int Duplicates, long Size);
+
+/// <summary>
+/// The audit log's storage (Table Storage in production): entries with gap-free sequence numbers, appended by one writer
+/// at a time (concurrent writers are serialized by the store — optimistic concurrency on the log's head), each event id
+/// at most once, and the signed checkpoints beside them.
+/// </summary>
+public interface IAuditLogStore
+{
+    /// <summary>
+    /// Appends the events whose ids are not yet in the log, in order, numbered from the log's size; <paramref name="serialize"/>
+    /// gives an event's stored text at its sequence number. Each call is atomic: all of its new entries, or none.
+    /// </summary>
+    Task<AuditAppendResult> AppendAsync(IReadOnlyList<AuditEvent> events, Func<long, AuditEvent, string> serialize, CancellationToken cancellationToken);
+
+    /// <summary>The number of entries ever appended (the next sequence number).</summary>
+    Task<long> SizeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Entries with <c>from ≤ Sequence &lt; to</c> still kept, in order, streamed.</summary>
+    IAsyncEnumerable<StoredAuditEntry> ReadAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>Every checkpoint's stored text, oldest first.</summary>
+    Task<IReadOnlyList<string>> ReadCheckpointsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stores a checkpoint sealing the first <paramref name="treeSize"/> entries (idempotent per size), with a copy in the write-once container.</summary>
+    Task AddCheckpointAsync(long treeSize, string text, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the entries with <c>Sequence &lt; <paramref name="before"/></c> (a sealed segment's end) and their idempotency keys; returns how many.</summary>
+    Task<long> DeleteBeforeAsync(long before, CancellationToken cancellationToken);
+}
