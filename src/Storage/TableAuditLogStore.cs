@@ -115,7 +115,8 @@ public sealed class TableAuditLogStore(TableClient entries, TableClient checkpoi
     {
         var table = await _checkpoints.GetAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<string>();
-        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {EntryRow(0)} and RowKey le {EntryRow(long.MaxValue)}");
+        await foreach (var e in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             list.Add(e.GetString("Text") ?? "");
         }
@@ -123,34 +124,42 @@ public sealed class TableAuditLogStore(TableClient entries, TableClient checkpoi
         return list;
     }
 
-    public async Task AddCheckpointAsync(long treeSize, string text, CancellationToken cancellationToken)
+    public async Task<(string? Text, string? Version)> ReadLastCheckpointAsync(CancellationToken cancellationToken)
     {
         var table = await _checkpoints.GetAsync(cancellationToken).ConfigureAwait(false);
+        var last = await table.GetEntityIfExistsAsync<TableEntity>(Partition, HeadRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return last.HasValue ? (last.Value!.GetString("Text"), last.Value.ETag.ToString()) : (null, null);
+    }
+
+    public async Task<bool> TryAddCheckpointAsync(long treeSize, string text, string? afterVersion, CancellationToken cancellationToken)
+    {
+        var table = await _checkpoints.GetAsync(cancellationToken).ConfigureAwait(false);
+        // the checkpoint and the pointer to the latest in one transaction, under the pointer's ETag: one chain, never a fork
+        var last = new TableEntity(Partition, HeadRow) { ["Text"] = text, ["Size"] = treeSize };
+        TableTransactionAction[] batch =
+        [
+            new(TableTransactionActionType.Add, new TableEntity(Partition, EntryRow(treeSize)) { ["Text"] = text }),
+            afterVersion is null ? new(TableTransactionActionType.Add, last) : new(TableTransactionActionType.UpdateReplace, last, new ETag(afterVersion)),
+        ];
         try
         {
-            await table.AddEntityAsync(new TableEntity(Partition, EntryRow(treeSize)) { ["Text"] = text }, cancellationToken).ConfigureAwait(false);
+            await table.SubmitTransactionAsync(batch, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status == 409)
+        catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412)
         {
-            // sealed already (two sealers raced): the first one stands
-            return;
+            return false;
         }
 
-        if (checkpointBlobs is null) return;
+        if (checkpointBlobs is null) return true;
         if (Volatile.Read(ref _blobsCreated) == 0)
         {
             await checkpointBlobs.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _blobsCreated, 1);
         }
 
-        try
-        {
-            await checkpointBlobs.GetBlobClient(EntryRow(treeSize)[1..] + ".json").UploadAsync(BinaryData.FromString(text), overwrite: false, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            // written by an earlier attempt: write-once, as it should be
-        }
+        // a copy nobody can change: the container's immutability policy (infra) keeps it for the retention period
+        await checkpointBlobs.GetBlobClient(EntryRow(treeSize)[1..] + ".json").UploadAsync(BinaryData.FromString(text), overwrite: false, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public async Task<long> DeleteBeforeAsync(long before, CancellationToken cancellationToken)

@@ -28,8 +28,15 @@ public interface IAuditLogStore
     /// <summary>Every checkpoint's stored text, oldest first.</summary>
     Task<IReadOnlyList<string>> ReadCheckpointsAsync(CancellationToken cancellationToken);
 
-    /// <summary>Stores a checkpoint sealing the first <paramref name="treeSize"/> entries (idempotent per size), with a copy in the write-once container.</summary>
-    Task AddCheckpointAsync(long treeSize, string text, CancellationToken cancellationToken);
+    /// <summary>The latest checkpoint's text (null when none) and the version a next one must be added after.</summary>
+    Task<(string? Text, string? Version)> ReadLastCheckpointAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores the checkpoint sealing the first <paramref name="treeSize"/> entries, if no other was added since the
+    /// latest was read at <paramref name="afterVersion"/> (false otherwise: two sealers raced, and the chain must not
+    /// fork), with a copy in the write-once container.
+    /// </summary>
+    Task<bool> TryAddCheckpointAsync(long treeSize, string text, string? afterVersion, CancellationToken cancellationToken);
 
     /// <summary>Deletes the entries with <c>Sequence &lt; <paramref name="before"/></c> (a sealed segment's end) and their idempotency keys; returns how many.</summary>
     Task<long> DeleteBeforeAsync(long before, CancellationToken cancellationToken);

@@ -59,11 +59,17 @@ public sealed class TableAuditLogStoreTests(AzuriteFixture azurite)
     {
         var store = NewStore();
         await store.AppendAsync([.. Enumerable.Range(0, 30).Select(Event)], Text, default);
-        await store.AddCheckpointAsync(10, "cp10", default);
-        await store.AddCheckpointAsync(20, "cp20", default);
-        await store.AddCheckpointAsync(10, "forged cp10", default);
+        Assert.Equal((null, null), await store.ReadLastCheckpointAsync(default));
+        Assert.True(await store.TryAddCheckpointAsync(10, "cp10", null, default));
+        var (last, version) = await store.ReadLastCheckpointAsync(default);
+        Assert.Equal("cp10", last);
+        // two sealers that read the same latest checkpoint: the second is refused, so the chain cannot fork
+        Assert.True(await store.TryAddCheckpointAsync(20, "cp20", version, default));
+        Assert.False(await store.TryAddCheckpointAsync(25, "cp25", version, default));
+        Assert.False(await store.TryAddCheckpointAsync(10, "forged cp10", null, default));
 
         Assert.Equal(["cp10", "cp20"], await store.ReadCheckpointsAsync(default));
+        Assert.Equal("cp20", (await store.ReadLastCheckpointAsync(default)).Text);
         Assert.Equal(10, await store.DeleteBeforeAsync(10, default));
         var left = new List<long>();
         await foreach (var e in store.ReadAsync(0, 100, default)) left.Add(e.Sequence);
