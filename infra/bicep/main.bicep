@@ -86,6 +86,8 @@ module storage 'modules/storage.bicep' = {
     tableNames: [
       'gatewaykeys'
       'usage'
+      'auditlog'
+      'auditcheckpoints'
     ]
     queueNames: [
       'usage-records'
@@ -130,6 +132,7 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.vaultUri
     adminKeySecretName: adminKeySecretName
+    auditSigningKeyId: keyVault.outputs.auditSigningKeyId
     dotnetVersion: dotnetVersion
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB

@@ -111,6 +111,28 @@ public sealed class TableAuditLogStore(TableClient entries, TableClient checkpoi
         }
     }
 
+    public async IAsyncEnumerable<StoredAuditEntry> QueryAsync(AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var table = await _entries.GetAsync(cancellationToken).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {EntryRow(0)} and RowKey le {EntryRow(long.MaxValue)} and At ge {query.From} and At lt {query.To}");
+        if (query.Actor is { } actor) filter += " and " + TableClient.CreateQueryFilter($"Actor eq {actor}");
+        if (query.Scope is { } scope) filter += " and " + TableClient.CreateQueryFilter($"Scope eq {scope}");
+        if (query.Subject is { } subject) filter += " and " + TableClient.CreateQueryFilter($"Subject eq {subject}");
+        if (query.Type is { } type)
+        {
+            // a prefix ending in '.' (admin.) selects a family of types
+            filter += " and " + (type.EndsWith('.')
+                ? TableClient.CreateQueryFilter($"Type ge {type} and Type lt {type[..^1] + "/"}")
+                : TableClient.CreateQueryFilter($"Type eq {type}"));
+        }
+
+        await foreach (var e in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey", "Text"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return new StoredAuditEntry(long.Parse(e.RowKey.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture), e.GetString("Text") ?? "");
+        }
+    }
+
     public async Task<IReadOnlyList<string>> ReadCheckpointsAsync(CancellationToken cancellationToken)
     {
         var table = await _checkpoints.GetAsync(cancellationToken).ConfigureAwait(false);

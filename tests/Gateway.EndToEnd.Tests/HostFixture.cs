@@ -67,6 +67,8 @@ public sealed class HostFixture : IAsyncLifetime
             ["Gateway__RateLimits__Keys__" + Keys["ratelimited"].Id + "__RequestsPerMinute"] = "4",
             ["Gateway__RateLimits__Keys__" + Keys["restart-limited"].Id + "__RequestsPerMinute"] = "3",
             ["GATEWAY_ROLLUP_SCHEDULE"] = "*/4 * * * * *",
+            ["GATEWAY_AUDIT_SEAL_SCHEDULE"] = "*/5 * * * * *",
+            ["GATEWAY_AUDIT_RETENTION_SCHEDULE"] = "0 41 3 * * *",
             ["GATEWAY_RETENTION_SCHEDULE"] = "*/6 * * * * *",
             ["AzureFunctionsJobHost__logging__logLevel__default"] = "Warning",
         }) Settings[name] = value;

@@ -25,6 +25,9 @@ param keyVaultUri string
 @description('Name of the Key Vault secret holding the gateway admin key.')
 param adminKeySecretName string
 
+@description('The Key Vault key that signs audit checkpoints (Gateway:Audit:SigningKeyVaultKeyId).')
+param auditSigningKeyId string
+
 @description('.NET isolated worker version (functionAppConfig.runtime.version).')
 param dotnetVersion string
 
@@ -95,6 +98,19 @@ var baseAppSettings = [
   {
     name: 'GATEWAY_RETENTION_SCHEDULE'
     value: '0 17 3 * * *'
+  }
+  // The audit log's sealing and retention timers, and the key its checkpoints are signed with.
+  {
+    name: 'GATEWAY_AUDIT_SEAL_SCHEDULE'
+    value: '0 */5 * * * *'
+  }
+  {
+    name: 'GATEWAY_AUDIT_RETENTION_SCHEDULE'
+    value: '0 41 3 * * *'
+  }
+  {
+    name: 'Gateway__Audit__SigningKeyVaultKeyId'
+    value: auditSigningKeyId
   }
 ]
 

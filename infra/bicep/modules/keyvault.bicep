@@ -58,8 +58,27 @@ resource adminKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!em
   }
 }
 
+// The audit log's checkpoint signing key: EC P-256, sign and verify only. Its private half never leaves the vault; the
+// gateway signs through the vault's REST API with its identity (role Key Vault Crypto User on the vault).
+resource auditSigningKey 'Microsoft.KeyVault/vaults/keys@2026-05-15' = {
+  parent: vault
+  name: 'gateway-audit-signing'
+  properties: {
+    kty: 'EC'
+    curveName: 'P-256'
+    keyOps: [
+      'sign'
+      'verify'
+    ]
+  }
+}
+
 @description('Key Vault name.')
 output name string = vault.name
+
+@description('The audit signing key\'s id without a version (Gateway:Audit:SigningKeyVaultKeyId).')
+output auditSigningKeyId string = '${vault.properties.vaultUri}keys/${auditSigningKey.name}'
+
 
 @description('Key Vault URI, ending in a slash.')
 output vaultUri string = vault.properties.vaultUri

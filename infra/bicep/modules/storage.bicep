@@ -13,6 +13,13 @@ param storageAccountName string
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
+@description('Blob container of the audit checkpoints\' write-once copies.')
+param auditContainerName string = 'audit-checkpoints'
+
+@description('Days each audit checkpoint copy is immutable (time-based retention, WORM): nobody, the gateway included, can change or delete it before then.')
+@minValue(1)
+param auditImmutabilityDays int = 400
+
 @description('Blob container of the shared response cache (Gateway:Cache:StorageContainer).')
 param cacheContainerName string
 
@@ -64,6 +71,27 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+// Audit checkpoints are written once and kept under a time-based immutability policy: a signed tree head appended here
+// cannot be replaced or removed, so a log truncated together with its latest checkpoints in the tables still shows.
+resource auditContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-06-01' = {
+  parent: blobService
+  name: auditContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource auditImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2026-06-01' = {
+  parent: auditContainer
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: auditImmutabilityDays
+    // new checkpoints may still be added; existing ones never change
+    allowProtectedAppendWrites: false
+    allowProtectedAppendWritesAll: false
   }
 }
 

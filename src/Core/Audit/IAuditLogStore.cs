@@ -6,6 +6,9 @@ public sealed record StoredAuditEntry(long Sequence, string Text);
 /// <summary>The result of an append: the entries added (numbered from the log's size before), and the events skipped as already in the log.</summary>
 public sealed record AuditAppendResult(IReadOnlyList<StoredAuditEntry> Appended, int Duplicates, long Size);
 
+/// <summary>A search of the log: events with <c>From ≤ At &lt; To</c>, optionally of one actor, type (or type prefix ending in <c>.</c>), scope or subject.</summary>
+public sealed record AuditQuery(DateTimeOffset From, DateTimeOffset To, string? Actor = null, string? Type = null, string? Scope = null, string? Subject = null);
+
 /// <summary>
 /// The audit log's storage (Table Storage in production): entries with gap-free sequence numbers, appended by one writer
 /// at a time (concurrent writers are serialized by the store — optimistic concurrency on the log's head), each event id
@@ -24,6 +27,9 @@ public interface IAuditLogStore
 
     /// <summary>Entries with <c>from ≤ Sequence &lt; to</c> still kept, in order, streamed.</summary>
     IAsyncEnumerable<StoredAuditEntry> ReadAsync(long from, long to, CancellationToken cancellationToken);
+
+    /// <summary>The entries <paramref name="query"/> selects, in sequence order, streamed.</summary>
+    IAsyncEnumerable<StoredAuditEntry> QueryAsync(AuditQuery query, CancellationToken cancellationToken);
 
     /// <summary>Every checkpoint's stored text, oldest first.</summary>
     Task<IReadOnlyList<string>> ReadCheckpointsAsync(CancellationToken cancellationToken);
