@@ -65,8 +65,12 @@ public static class Program
             AuditExportContent export;
             try
             {
-                using var reader = exportPath == "-" ? Console.In : File.OpenText(exportPath);
-                export = AuditExport.Read(reader);
+                if (exportPath == "-") export = AuditExport.Read(Console.In);
+                else
+                {
+                    using var reader = File.OpenText(exportPath);
+                    export = AuditExport.Read(reader);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
