@@ -1,0 +1,120 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Gateway.Core.Audit;
+
+/// <summary>An export read back: the entries' stored texts and the checkpoints' texts, each in log order.</summary>
+public sealed record AuditExportContent(IReadOnlyList<string> Entries, IReadOnlyList<string> Checkpoints);
+
+/// <summary>
+/// The audit log as a file anyone can verify offline with the public key: JSON Lines, in log order.
+/// <code>
+/// {"format":"gateway-audit-export/v1"}
+/// {"entry":"{\"sequence\":0,\"id\":…}"}
+/// …
+/// {"checkpoint":{"format":"gateway-audit-checkpoint/v1","treeSize":1000,…}}
+/// </code>
+/// The first line names the format. Each entry is its stored text as a JSON string, so the exact bytes its leaf hash
+/// is over survive any tool that reformats JSON; each checkpoint is its object (a checkpoint is hashed in its canonical
+/// form, whatever the layout it is read from), or a string when the stored text is not a JSON object. A checkpoint of
+/// size n comes right before the entry with sequence n.
+/// </summary>
+public static class AuditExport
+{
+    public const string Format = "gateway-audit-export/v1";
+
+    private static readonly JsonSerializerOptions LineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <param name="entries">The stored entry texts, in sequence order.</param>
+    /// <param name="checkpoints">The stored checkpoint texts, oldest first.</param>
+    public static void Write(TextWriter output, IEnumerable<string> entries, IReadOnlyList<string> checkpoints)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        output.Write("{\"format\":\"" + Format + "\"}\n");
+        var next = 0;
+        foreach (var entry in entries)
+        {
+            if (AuditEntryCodec.TryParse(System.Text.Encoding.UTF8.GetBytes(entry), out var parsed, out _)) next = WriteCheckpoints(output, checkpoints, next, parsed.Sequence);
+            output.Write("{\"entry\":" + JsonSerializer.Serialize(entry, LineOptions) + "}\n");
+        }
+
+        WriteCheckpoints(output, checkpoints, next, long.MaxValue);
+    }
+
+    /// <exception cref="FormatException">Not an export of this format; the message names the line.</exception>
+    public static AuditExportContent Read(TextReader input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var entries = new List<string>();
+        var checkpoints = new List<string>();
+        var number = 0;
+        var header = false;
+        while (input.ReadLine() is { } line)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object || root.EnumerateObject().Count() != 1) throw new FormatException("a line is an object with one property");
+                var property = root.EnumerateObject().Single();
+                if (!header)
+                {
+                    if (property.Name != "format" || property.Value.GetString() != Format) throw new FormatException($"the first line is {{\"format\":\"{Format}\"}}");
+                    header = true;
+                    continue;
+                }
+
+                switch (property.Name)
+                {
+                    case "entry" when property.Value.ValueKind == JsonValueKind.String:
+                        entries.Add(property.Value.GetString()!);
+                        break;
+                    case "checkpoint" when property.Value.ValueKind == JsonValueKind.Object:
+                        checkpoints.Add(property.Value.GetRawText());
+                        break;
+                    case "checkpoint" when property.Value.ValueKind == JsonValueKind.String:
+                        checkpoints.Add(property.Value.GetString()!);
+                        break;
+                    default:
+                        throw new FormatException("a line is {\"entry\":\"…\"} or {\"checkpoint\":{…}}");
+                }
+            }
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+            {
+                throw new FormatException($"line {number}: {e.Message}", e);
+            }
+        }
+
+        if (!header) throw new FormatException($"an empty file, not a {Format} export");
+        return new AuditExportContent(entries, checkpoints);
+    }
+
+    /// <summary>Writes the checkpoints from index <paramref name="next"/> that come before the entry with sequence <paramref name="sequence"/> (an unreadable one as soon as it is reached); returns the index of the first one left.</summary>
+    private static int WriteCheckpoints(TextWriter output, IReadOnlyList<string> checkpoints, int next, long sequence)
+    {
+        for (; next < checkpoints.Count; next++)
+        {
+            var checkpoint = TryParse(checkpoints[next]);
+            if (checkpoint is not null && checkpoint.TreeSize > sequence) break;
+            output.Write("{\"checkpoint\":" + (checkpoint?.Serialize() ?? JsonSerializer.Serialize(checkpoints[next], LineOptions)) + "}\n");
+        }
+
+        return next;
+    }
+
+    private static Checkpoint? TryParse(string text)
+    {
+        try
+        {
+            return text is null ? null : Checkpoint.Parse(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}
