@@ -10,7 +10,7 @@ namespace Gateway.Functions;
 /// budget lease, and sends the usage records still in memory — so what was accepted before the shutdown is neither lost
 /// nor left unreported. Bounded by the host's shutdown timeout.
 /// </summary>
-public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, BudgetGate budgets, UsageServices usage, ILogger<GatewayLifetime> logger) : IHostedService
+public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, BudgetGate budgets, UsageServices usage, AuditServices audit, ILogger<GatewayLifetime> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -18,7 +18,7 @@ public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, Bud
     {
         await afterResponse.DrainAsync(cancellationToken).ConfigureAwait(false);
         // the host gives the worker only moments: both at once
-        await Task.WhenAll(FlushBudgetsAsync(cancellationToken), FlushUsageAsync(cancellationToken)).ConfigureAwait(false);
+        await Task.WhenAll(FlushBudgetsAsync(cancellationToken), FlushUsageAsync(cancellationToken), FlushAuditAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     private async Task FlushBudgetsAsync(CancellationToken cancellationToken)
@@ -45,6 +45,21 @@ public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, Bud
             LogUsageNotFlushed(ex, usage.Batcher.Spooled);
         }
     }
+
+    private async Task FlushAuditAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await audit.Batcher.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogAuditNotFlushed(ex, audit.Batcher.Spooled);
+        }
+    }
+
+    [LoggerMessage(1104, LogLevel.Error, "Shutdown: {Count} audit events could not be sent to the audit queue and are lost.")]
+    private partial void LogAuditNotFlushed(Exception exception, int count);
 
     [LoggerMessage(1101, LogLevel.Information, "Shutdown: usage records and budget spend flushed.")]
     private partial void LogFlushed();

@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Core.Audit;
 using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
 using Gateway.Core.Caching;
@@ -53,6 +54,9 @@ public static class GatewayServiceCollectionExtensions
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new UsageServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatewayMetrics>()));
+        services.AddSingleton(sp => new AuditServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>(),
+            () => sp.GetRequiredService<IHttpClientFactory>().CreateClient(UpstreamClient), sp.GetRequiredService<IAccessTokenSource>(),
+            sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatewayMetrics>()));
         services.AddSingleton(sp => new PriceCatalogHolder(PriceCatalog.Default, options.Catalog.Deployments, sp.GetRequiredService<TimeProvider>()));
         // the pricing catalog and the safety policies are replaced at runtime: stored in a blob, installed by every instance
         services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogHolder>(), new DocumentSync(
@@ -64,8 +68,9 @@ public static class GatewayServiceCollectionExtensions
         var instanceId = options.Budgets.InstanceId ??= $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         services.AddSingleton<DurableEntityChannel>();
         services.AddSingleton<IEntityChannel>(sp => sp.GetRequiredService<DurableEntityChannel>());
-        services.AddSingleton<IBudgetAlertSink>(sp => new QueueBudgetAlertSink(
-            sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)));
+        services.AddSingleton<IBudgetAlertSink>(sp => new BudgetAlertAudit(new QueueBudgetAlertSink(
+            sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)),
+            sp.GetRequiredService<AuditServices>().Batcher));
         services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
             sp.GetRequiredService<IBudgetAlertSink>(), new QueueBudgetReportSpill(sp.GetRequiredService<StorageConnection>().Queue(BudgetReportFunctions.Queue))));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
@@ -94,7 +99,7 @@ public static class GatewayServiceCollectionExtensions
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
                 upstream: sp.GetRequiredService<UpstreamGate>(), cache: sp.GetService<ICacheStore>(), metrics: sp.GetRequiredService<GatewayMetrics>(),
-                loggers: sp.GetRequiredService<ILoggerFactory>());
+                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<AuditServices>().Batcher);
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<PricingAdministration>().Sync,

@@ -32,15 +32,46 @@ public static class AuditExport
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(entries);
         ArgumentNullException.ThrowIfNull(checkpoints);
-        output.Write("{\"format\":\"" + Format + "\"}\n");
+        output.Write(Header);
         var next = 0;
         foreach (var entry in entries)
         {
-            if (AuditEntryCodec.TryParse(System.Text.Encoding.UTF8.GetBytes(entry), out var parsed, out _)) next = WriteCheckpoints(output, checkpoints, next, parsed.Sequence);
-            output.Write("{\"entry\":" + JsonSerializer.Serialize(entry, LineOptions) + "}\n");
+            foreach (var line in Lines(entry, checkpoints, ref next)) output.Write(line);
         }
 
-        WriteCheckpoints(output, checkpoints, next, long.MaxValue);
+        foreach (var line in CheckpointLines(checkpoints, ref next, long.MaxValue)) output.Write(line);
+    }
+
+    /// <summary>The same export written asynchronously to a stream (an HTTP response), entries read as they come.</summary>
+    public static async Task WriteAsync(Stream output, IAsyncEnumerable<string> entries, IReadOnlyList<string> checkpoints, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        var writer = new StreamWriter(output, new System.Text.UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+        await using (writer.ConfigureAwait(false))
+        {
+            await writer.WriteAsync(Header).ConfigureAwait(false);
+            var next = 0;
+            long count = 0;
+            await foreach (var entry in entries.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var line in Lines(entry, checkpoints, ref next)) await writer.WriteAsync(line).ConfigureAwait(false);
+                if (++count % 256 == 0) await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var line in CheckpointLines(checkpoints, ref next, long.MaxValue)) await writer.WriteAsync(line).ConfigureAwait(false);
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private const string Header = "{\"format\":\"" + Format + "\"}\n";
+
+    /// <summary>The checkpoints due before an entry, then the entry's line.</summary>
+    private static List<string> Lines(string entry, IReadOnlyList<string> checkpoints, ref int next)
+    {
+        var lines = AuditEntryCodec.TryParse(System.Text.Encoding.UTF8.GetBytes(entry), out var parsed, out _) ? CheckpointLines(checkpoints, ref next, parsed.Sequence) : [];
+        lines.Add("{\"entry\":" + JsonSerializer.Serialize(entry, LineOptions) + "}\n");
+        return lines;
     }
 
     /// <exception cref="FormatException">Not an export of this format; the message names the line.</exception>
@@ -93,17 +124,18 @@ public static class AuditExport
         return new AuditExportContent(entries, checkpoints);
     }
 
-    /// <summary>Writes the checkpoints from index <paramref name="next"/> that come before the entry with sequence <paramref name="sequence"/> (an unreadable one as soon as it is reached); returns the index of the first one left.</summary>
-    private static int WriteCheckpoints(TextWriter output, IReadOnlyList<string> checkpoints, int next, long sequence)
+    /// <summary>The lines of the checkpoints from index <paramref name="next"/> that come before the entry with sequence <paramref name="sequence"/> (an unreadable one as soon as it is reached); <paramref name="next"/> moves past them.</summary>
+    private static List<string> CheckpointLines(IReadOnlyList<string> checkpoints, ref int next, long sequence)
     {
+        var lines = new List<string>();
         for (; next < checkpoints.Count; next++)
         {
             var checkpoint = TryParse(checkpoints[next]);
             if (checkpoint is not null && checkpoint.TreeSize > sequence) break;
-            output.Write("{\"checkpoint\":" + (checkpoint?.Serialize() ?? JsonSerializer.Serialize(checkpoints[next], LineOptions)) + "}\n");
+            lines.Add("{\"checkpoint\":" + (checkpoint?.Serialize() ?? JsonSerializer.Serialize(checkpoints[next], LineOptions)) + "}\n");
         }
 
-        return next;
+        return lines;
     }
 
     private static Checkpoint? TryParse(string text)

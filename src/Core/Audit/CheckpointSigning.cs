@@ -83,6 +83,9 @@ public sealed class CheckpointVerifier : IDisposable
 
     private CheckpointVerifier(ECDsa key) => _key = key;
 
+    /// <summary>The public key (SubjectPublicKeyInfo PEM), for the offline verifier.</summary>
+    public string PublicKeyPem => _key.ExportSubjectPublicKeyInfoPem();
+
     /// <summary>The key id an <see cref="EcdsaFileSigner"/> with this public key writes (see <see cref="KeyIdOf"/>).</summary>
     public string KeyId => KeyIdOf(_key.ExportSubjectPublicKeyInfo());
 

@@ -37,6 +37,14 @@ public sealed class FunctionsMetadataTests
     [InlineData("GetSafety", "gateway/safety", "get")]
     [InlineData("PutSafety", "gateway/safety", "put")]
     [InlineData("SimulateSafety", "gateway/safety/simulate", "post")]
+    [InlineData("AuditEvents", "gateway/audit/events", "get")]
+    [InlineData("AuditVerify", "gateway/audit/verify", "get")]
+    [InlineData("AuditProof", "gateway/audit/proof", "get")]
+    [InlineData("AuditConsistency", "gateway/audit/consistency", "get")]
+    [InlineData("AuditCheckpoints", "gateway/audit/checkpoints", "get")]
+    [InlineData("AuditPublicKey", "gateway/audit/public-key", "get")]
+    [InlineData("AuditExport", "gateway/audit/export", "get")]
+    [InlineData("AuditReport", "gateway/audit/report", "get")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
@@ -49,13 +57,15 @@ public sealed class FunctionsMetadataTests
         Assert.Contains(function["bindings"]!.AsArray(), b => (string?)b!["type"] == "http" && (string?)b["direction"] == "Out");
     }
 
-    [Fact]
-    public void The_usage_writer_is_triggered_by_the_usage_queue_on_the_host_storage_connection()
+    [Theory]
+    [InlineData("WriteUsage", UsageServices.Queue)]
+    [InlineData("WriteAudit", AuditServices.Queue)]
+    public void The_log_writers_are_triggered_by_their_queues_on_the_host_storage_connection(string name, string queue)
     {
-        var function = Metadata().Single(f => (string?)f!["name"] == "WriteUsage")!;
+        var function = Metadata().Single(f => (string?)f!["name"] == name)!;
         var trigger = function["bindings"]!.AsArray().Single()!;
         Assert.Equal("queueTrigger", (string?)trigger["type"]);
-        Assert.Equal(UsageServices.Queue, (string?)trigger["queueName"]);
+        Assert.Equal(queue, (string?)trigger["queueName"]);
         Assert.Equal("AzureWebJobsStorage", (string?)trigger["connection"]);
     }
 
@@ -87,6 +97,8 @@ public sealed class FunctionsMetadataTests
     [Theory]
     [InlineData("RollupUsage", "%GATEWAY_ROLLUP_SCHEDULE%")]
     [InlineData("UsageRetention", "%GATEWAY_RETENTION_SCHEDULE%")]
+    [InlineData("SealAudit", "%GATEWAY_AUDIT_SEAL_SCHEDULE%")]
+    [InlineData("AuditRetention", "%GATEWAY_AUDIT_RETENTION_SCHEDULE%")]
     public void Timers_run_on_the_schedules_their_app_settings_give(string name, string schedule)
     {
         var trigger = Metadata().Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray().Single()!;

@@ -1,0 +1,117 @@
+using Azure.Data.Tables;
+using Gateway.Core.Audit;
+using Gateway.Functions.Tests.Infrastructure;
+using Gateway.Storage;
+using Gateway.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Functions.Tests.Audit;
+
+/// <summary>The audit log over Table Storage (Azurite): sealing, verification, tampering in the table, proofs, retention and the report.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AuditLogStorageTests(AzuriteFixture azurite) : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+    private readonly string _keyPath = Path.Combine(Path.GetTempPath(), "audit-key-" + Guid.NewGuid().ToString("N") + ".pem");
+
+    public void Dispose() => File.Delete(_keyPath);
+
+    private (AuditLog Log, TableClient Entries, FakeTimeProvider Time) NewLog(int sealEvery = 100, int retentionDays = 30)
+    {
+        var storage = StorageConnection.FromConnectionString(azurite.ConnectionString);
+        var entries = storage.Table(azurite.UniqueName("auditlog"));
+        var store = new TableAuditLogStore(entries, storage.Table(azurite.UniqueName("auditcp")), storage.BlobContainer(azurite.UniqueName("auditcp")));
+        var signer = EcdsaFileSigner.LoadOrCreate(_keyPath);
+        var time = new FakeTimeProvider(Start);
+        var options = new AuditOptions { SealEveryEntries = sealEvery, RetentionDays = retentionDays };
+        return (new AuditLog(store, signer, CheckpointVerifier.FromPem(signer.PublicKeyPem), options, time), entries, time);
+    }
+
+    private static AuditEvent Event(int i, string type = AuditEventTypes.KeyCreated, Dictionary<string, string>? details = null) => new()
+    {
+        Id = "ev-" + i, At = Start.AddSeconds(i), Type = type, Actor = i % 2 == 0 ? "admin:alice" : "gateway", Target = "key:" + i, Details = details,
+    };
+
+    [Fact]
+    public async Task A_log_sealed_every_hundred_entries_verifies_proves_and_reports_a_table_edit_at_its_entry()
+    {
+        var (log, table, _) = NewLog();
+        for (var batch = 0; batch < 5; batch++) await log.AppendAsync([.. Enumerable.Range(batch * 50, 50).Select(i => Event(i))], default);
+        Assert.NotNull(await log.SealAsync(default));
+        // redelivery changes nothing
+        var again = await log.AppendAsync([Event(3), Event(7)], default);
+        Assert.Equal((0, 2, 250L), (again.Appended, again.Duplicates, again.Size));
+
+        var report = await log.VerifyAsync(null, null, default);
+        Assert.True(report.Ok, report.First?.Message);
+        Assert.Equal((250L, 250L, 3), (report.EntriesChecked, report.VerifiedSize, report.CheckpointsChecked));
+
+        var inclusion = (await log.InclusionProofAsync(123, null, default))!;
+        var path = inclusion["audit_path"]!.AsArray().Select(h => Convert.FromHexString((string)h!)).ToList();
+        Assert.True(MerkleTree.VerifyInclusion(123, 250, Convert.FromHexString((string)inclusion["leaf_hash"]!), path, Convert.FromHexString((string)inclusion["checkpoint"]!["root"]!)));
+        var consistency = (await log.ConsistencyProofAsync(100, 250, default))!;
+        Assert.True(MerkleTree.VerifyConsistency(100, 250, Convert.FromHexString((string)consistency["first"]!["root"]!), Convert.FromHexString((string)consistency["second"]!["root"]!),
+            [.. consistency["proof"]!.AsArray().Select(h => Convert.FromHexString((string)h!))]));
+        Assert.Null(await log.InclusionProofAsync(250, null, default));
+
+        // someone with write access to the table edits one entry's actor
+        var row = (await table.GetEntityAsync<TableEntity>("log", "e" + 137.ToString("D19", System.Globalization.CultureInfo.InvariantCulture))).Value;
+        row["Text"] = row.GetString("Text")!.Replace("\"actor\":\"gateway\"", "\"actor\":\"admin:mallory\"", StringComparison.Ordinal);
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+
+        var damaged = await log.VerifyAsync(null, null, default);
+        Assert.False(damaged.Ok);
+        Assert.Equal(InconsistencyKinds.RootMismatch, damaged.First!.Kind);
+        Assert.Equal(200, damaged.First.CheckpointSize);
+        // a range before the damage still verifies; one across it does not
+        Assert.True((await log.VerifyAsync(0, 99, default)).Ok);
+        Assert.False((await log.VerifyAsync(120, 140, default)).Ok);
+    }
+
+    [Fact]
+    public async Task Retention_deletes_whole_sealed_segments_and_what_remains_still_verifies()
+    {
+        var (log, _, time) = NewLog(sealEvery: 100, retentionDays: 30);
+        foreach (var batch in Enumerable.Range(0, 230).Chunk(50)) await log.AppendAsync([.. batch.Select(i => Event(i))], default);
+        time.Advance(TimeSpan.FromDays(20));
+        await log.AppendAsync([.. Enumerable.Range(230, 100).Select(i => Event(i))], default);
+        time.Advance(TimeSpan.FromDays(15));
+
+        // the checkpoints at 100 and 200 are 35 days old; the one at 300 is 15
+        Assert.Equal(200, await log.ApplyRetentionAsync(default));
+        var report = await log.VerifyAsync(null, null, default);
+        Assert.True(report.Ok, report.First?.Message);
+        Assert.Equal(130, report.EntriesChecked);
+        Assert.Equal(0, report.EntriesUnsealed);
+        Assert.Null(await log.InclusionProofAsync(5, null, default));
+    }
+
+    [Fact]
+    public async Task The_compliance_report_counts_admin_changes_safety_decisions_erasures_and_refusals()
+    {
+        var (log, _, _) = NewLog();
+        await log.AppendAsync(
+        [
+            Event(1), Event(2, AuditEventTypes.BudgetSet),
+            Event(3, AuditEventTypes.SafetyDecision, new() { ["decision"] = "input: redact email=2 card=1, flag ipv4=1; provider: block provider.violence=1" }),
+            Event(4, AuditEventTypes.SafetyDecision, new() { ["decision"] = "output: redact email=1" }),
+            Event(5, AuditEventTypes.UserDataErased, new() { ["duration_ms"] = "42" }),
+            Event(6, AuditEventTypes.AuthRefused, new() { ["count"] = "7" }),
+            Event(7, AuditEventTypes.AuthRefused, new() { ["count"] = "3" }),
+        ], default);
+        await log.SealAsync(default);
+
+        var report = await AuditReport.BuildAsync(log, Start, Start.AddMinutes(1), default);
+
+        Assert.Equal(2, (int)report["admin_changes"]!["total"]!);
+        Assert.Equal(1, (long)report["admin_changes"]!["by_type"]![AuditEventTypes.BudgetSet]!);
+        var safety = report["safety"]!["by_action_and_detector"]!;
+        Assert.Equal((3L, 1L, 1L, 1L), ((long)safety["redact email"]!, (long)safety["redact card"]!, (long)safety["flag ipv4"]!, (long)safety["block provider.violence"]!));
+        Assert.Equal(42, (long)report["erasures"]!["requests"]![0]!["duration_ms"]!);
+        Assert.Equal(10, (long)report["refused_authentication"]!);
+        Assert.True((bool)report["verification"]!["ok"]!);
+        // an empty period is an empty report, not an error
+        var empty = await AuditReport.BuildAsync(log, Start.AddDays(-2), Start.AddDays(-1), default);
+        Assert.Equal(0, (int)empty["admin_changes"]!["total"]!);
+    }
+}
