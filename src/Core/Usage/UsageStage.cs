@@ -25,7 +25,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
         var meterState = new MeterState(context, "req_" + Guid.NewGuid().ToString("N"));
-        context.ResponseHeaders[RecordIdHeader] = meterState.RecordId;
+        context.ResponseHeaders[RecordIdHeader] = context.UsageRecordId = meterState.RecordId;
         context.OnCompleted(() => SubmitAsync(meterState));
         GatewayResult result;
         try
@@ -258,6 +258,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 AttemptLog = Context.AttemptLog,
                 FallbackModel = Context.FallbackModel,
                 CacheStatus = Context.CacheStatus,
+                CacheKey = Context.CacheKey,
                 SavedUsd = Saved,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
                 Stream = Context.Request?.Stream ?? false,
