@@ -41,4 +41,6 @@ public sealed class GatewayOptions
     public Caching.CacheOptions Cache { get; set; } = new();
     /// <summary>Section <c>Gateway:Safety</c>: the content-safety policy applied to every request and answer.</summary>
     public Safety.SafetyOptions Safety { get; set; } = new();
+    /// <summary>Section <c>Gateway:Privacy</c>: pseudonymous end users on usage records, and the pepper of end-user hashes.</summary>
+    public Privacy.PrivacyOptions Privacy { get; set; } = new();
 }
