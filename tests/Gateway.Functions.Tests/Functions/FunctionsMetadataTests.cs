@@ -37,6 +37,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("GetSafety", "gateway/safety", "get")]
     [InlineData("PutSafety", "gateway/safety", "put")]
     [InlineData("SimulateSafety", "gateway/safety/simulate", "post")]
+    [InlineData("ExportUserData", "gateway/users/{id}/data", "get")]
+    [InlineData("EraseUserData", "gateway/users/{id}/data", "delete")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
