@@ -161,3 +161,39 @@ public sealed class GdprTests(AzuriteFixture azurite)
         Assert.Equal(401, anonymous.Response.StatusCode);
     }
 }
+
+/// <summary>The per-user index is kept only as long as what it points to.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class UserIndexRetentionTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Retention_deletes_index_entries_with_the_records_and_hour_entries_with_the_monthly_rollups()
+    {
+        var connection = StorageConnection.FromConnectionString(azurite.ConnectionString);
+        var prefix = azurite.UniqueName("gdprret").ToLowerInvariant();
+        var now = DateTimeOffset.UtcNow;
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(now.AddDays(-800));
+        var options = new GatewayOptions();
+        var services = new UsageServices(connection, options, time, prefix: prefix);
+        UsageRecord Record(string id, DateTimeOffset at) => new() { RequestId = id, At = at, KeyId = "key_1", User = "carol", Outcome = UsageOutcomes.Success, Status = 200 };
+        await services.Records.WriteAsync([Record("req_ancient", now.AddDays(-790)), Record("req_old", now.AddDays(-120)), Record("req_new", now.AddDays(-1))], default);
+        await services.RollupJob.RunAsync(default); // as of 800 days ago: every bucket was fresh then
+
+        time.SetUtcNow(now);
+        await services.RetentionJob.RunAsync(default);
+
+        var index = connection.Table(prefix + UsageServices.UsersTable);
+        var rows = new List<string>();
+        await foreach (var e in index.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {TableUserIndex.PartitionFor("carol")}"))) rows.Add(e.RowKey);
+        // the record entries go with the records (90 days); the hours stay while their months are reported (760 days)
+        Assert.Single(rows, r => r.StartsWith("r|", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.EndsWith("|req_new", StringComparison.Ordinal));
+        Assert.Equal(2, rows.Count(r => r.StartsWith("h|", StringComparison.Ordinal)));
+        Assert.DoesNotContain("h|" + UsageBuckets.Key(now.AddDays(-790), Granularity.Hour), rows);
+
+        var left = new List<RollupRow>();
+        await foreach (var row in services.Rollups.ReadUserAsync("carol", default)) left.Add(row);
+        Assert.Contains(left, r => r.Granularity == Granularity.Month && r.Start == UsageBuckets.Floor(now.AddDays(-120), Granularity.Month));
+        Assert.DoesNotContain(left, r => r.Start < UsageBuckets.Floor(now.AddDays(-760), Granularity.Month));
+    }
+}
