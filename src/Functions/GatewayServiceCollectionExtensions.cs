@@ -6,6 +6,7 @@ using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pricing;
+using Gateway.Core.Privacy;
 using Gateway.Core.Providers;
 using Gateway.Core.Usage;
 using Gateway.Core.RateLimits;
@@ -20,6 +21,7 @@ using OpenTelemetry.Metrics;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -39,6 +41,8 @@ public static class GatewayServiceCollectionExtensions
         _ = ModelCatalog.Create(options.Catalog, secrets, PriceCatalog.Default, TimeProvider.System.GetUtcNow());
         if (DevKeyPolicy.Refusal(options.DevKey, name => configuration[name]) is { } devKeyRefused) throw new InvalidOperationException(devKeyRefused);
         _ = SafetyPolicies.Load(options.Safety);
+        var pepper = PrivacyPepper.Resolve(options.Privacy.Pepper, name => configuration[name]);
+        _ = new UserPseudonyms(options.Privacy, pepper.Hasher);
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
@@ -94,12 +98,22 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
+            if (pepper.Warning is { } warning) sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Privacy").LogWarning("{Warning}", warning);
             return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
                 upstream: sp.GetRequiredService<UpstreamGate>(), cache: sp.GetService<ICacheStore>(), metrics: sp.GetRequiredService<GatewayMetrics>(),
-                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<AuditServices>().Batcher);
+                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<AuditServices>().Batcher, subjects: pepper.Hasher);
+        });
+        services.AddSingleton<IAuditSink>(sp => sp.GetRequiredService<AuditServices>().Batcher);
+        services.AddSingleton<IAuditSubjectSearch>(sp => new AuditSubjectSearch(sp.GetRequiredService<AuditServices>()));
+        services.AddSingleton(sp =>
+        {
+            var runtime = sp.GetRequiredService<GatewayRuntime>();
+            var usage = sp.GetRequiredService<UsageServices>();
+            return new UserDataService(usage.Records, usage.Rollups, runtime.Cache, options.Cache, sp.GetRequiredService<IAuditSink>(), runtime.Subjects,
+                sp.GetRequiredService<TimeProvider>(), sp.GetService<IAuditSubjectSearch>());
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<PricingAdministration>().Sync,

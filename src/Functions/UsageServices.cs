@@ -15,6 +15,8 @@ public sealed partial class UsageServices
     public const string RecordsTable = "usagerecords";
     public const string DirtyTable = "usagedirty";
     public const string RollupsTable = "usagerollups";
+    /// <summary>The per-user index of the usage log (<see cref="TableUserIndex"/>).</summary>
+    public const string UsersTable = "usageusers";
 
     private readonly ILogger _logger;
 
@@ -22,8 +24,9 @@ public sealed partial class UsageServices
     public UsageServices(StorageConnection storage, GatewayOptions options, TimeProvider time, ILoggerFactory? logging = null, GatewayMetrics? metrics = null, string prefix = "")
     {
         _logger = (logging ?? NullLoggerFactory.Instance).CreateLogger("Gateway.Usage");
-        Records = new TableUsageStore(storage.Table(prefix + RecordsTable), storage.Table(prefix + DirtyTable));
-        Rollups = new TableRollupStore(storage.Table(prefix + RollupsTable), message => LogQuarantined(_logger, message));
+        Users = new TableUserIndex(storage.Table(prefix + UsersTable));
+        Records = new TableUsageStore(storage.Table(prefix + RecordsTable), storage.Table(prefix + DirtyTable), users: Users);
+        Rollups = new TableRollupStore(storage.Table(prefix + RollupsTable), message => LogQuarantined(_logger, message), Users);
         QueueClient = storage.Queue(prefix + Queue);
         Batcher = new UsageBatcher(new QueueUsageBatchSender(QueueClient), time, options.Usage.Batching,
             dropped =>
@@ -38,6 +41,7 @@ public sealed partial class UsageServices
         Reports = new UsageReportService(Rollups, time, options.Usage);
     }
 
+    public TableUserIndex Users { get; }
     public TableUsageStore Records { get; }
     public TableRollupStore Rollups { get; }
     /// <summary>Where the pipeline's usage records go: batched in memory, sent to the usage queue every second.</summary>

@@ -14,7 +14,7 @@ namespace Gateway.Storage;
 /// <c>expires</c> (unix milliseconds). An expired blob is a miss and is deleted on the way (best effort); a lifecycle
 /// rule on the container deletes what nobody looks up again. The container is created on the first write if missing.
 /// </summary>
-public sealed class BlobCacheStore(BlobContainerClient container, TimeProvider time) : ICacheStore
+public sealed class BlobCacheStore(BlobContainerClient container, TimeProvider time) : ICacheStore, ICacheEntryRemoval
 {
     public const string ExpiresMetadata = "expires";
     private const int MaxBlobName = 1024;
@@ -80,6 +80,18 @@ public sealed class BlobCacheStore(BlobContainerClient container, TimeProvider t
             HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
             Metadata = new Dictionary<string, string> { [ExpiresMetadata] = expires.ToString(CultureInfo.InvariantCulture) },
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await container.GetBlobClient(BlobName(key)).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false; // no container yet: nothing was ever stored
+        }
     }
 
     /// <summary>Deletes the expired version just read; a newer one written meanwhile (another ETag) is left alone.</summary>

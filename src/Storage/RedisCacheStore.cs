@@ -9,7 +9,7 @@ namespace Gateway.Storage;
 /// ttl as its Redis expiry. One connection, opened on first use; it never aborts on a failed connect and, while
 /// Redis is unreachable, commands fail at once rather than queue (<see cref="TieredCacheStore"/> turns that into a miss).
 /// </summary>
-public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
+public sealed class RedisCacheStore : ICacheStore, ICacheEntryRemoval, IAsyncDisposable
 {
     public const string KeyPrefix = "llmgw:cache:";
     private readonly Func<Task<IConnectionMultiplexer>> _connect;
@@ -50,6 +50,12 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
         if (ttl <= TimeSpan.Zero) return;
         var database = await DatabaseAsync().ConfigureAwait(false);
         await database.StringSetAsync(KeyFor(key), CachedCompletionCodec.Encode(value), new Expiration(ttl)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync().ConfigureAwait(false);
+        return await database.KeyDeleteAsync(KeyFor(key)).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One connection for the store's life, opened on first use; a connect that failed outright is tried again

@@ -40,6 +40,29 @@ internal static class TableBatches
         return deleted;
     }
 
+    /// <summary>
+    /// Deletes rows by key, in entity-group batches; a batch that fails because one of its rows is already gone (a
+    /// transaction fails whole on a missing row) is deleted row by row, where a missing row is no error.
+    /// </summary>
+    public static async Task DeleteRowsAsync(TableClient table, IEnumerable<(string PartitionKey, string RowKey)> rows, CancellationToken cancellationToken)
+    {
+        foreach (var partition in rows.GroupBy(r => r.PartitionKey, StringComparer.Ordinal))
+        {
+            foreach (var chunk in partition.Select(r => r.RowKey).Distinct(StringComparer.Ordinal).Chunk(MaxBatch))
+            {
+                try
+                {
+                    await table.SubmitTransactionAsync(chunk.Select(rowKey => new TableTransactionAction(TableTransactionActionType.Delete,
+                        new TableEntity(partition.Key, rowKey) { ETag = ETag.All })), cancellationToken).ConfigureAwait(false);
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status == 404)
+                {
+                    foreach (var rowKey in chunk) await table.DeleteEntityAsync(partition.Key, rowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
     private static async Task<long> DeleteAsync(TableClient table, List<TableEntity> entities, CancellationToken cancellationToken)
     {
         if (entities.Count == 0) return 0;

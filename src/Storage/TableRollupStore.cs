@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Azure.Data.Tables;
+using Gateway.Core.Privacy;
 using Gateway.Core.Usage;
 
 namespace Gateway.Storage;
@@ -12,8 +13,10 @@ namespace Gateway.Storage;
 /// a year of monthly rows for a dimension is 12 × (number of values) rows.
 /// </summary>
 /// <remarks>One row the table refuses for good (a 4xx) never stops a rollup run: the batch is written row by row and the
-/// refused row is skipped with a log line (<paramref name="onQuarantined"/>).</remarks>
-public sealed class TableRollupStore(TableClient table, Action<string>? onQuarantined = null) : IRollupStore
+/// refused row is skipped with a log line (<paramref name="onQuarantined"/>). With a <see cref="TableUserIndex"/>, one end
+/// user's rows of the <c>user</c> dimension are found by point reads at the buckets the index names (never a scan of the
+/// dimension), and retention deletes the index's hour entries with the monthly rows they lead to.</remarks>
+public sealed class TableRollupStore(TableClient table, Action<string>? onQuarantined = null, TableUserIndex? users = null) : IRollupStore, IUserRollups
 {
     private readonly LazyTable _table = new(table);
 
@@ -65,6 +68,16 @@ public sealed class TableRollupStore(TableClient table, Action<string>? onQuaran
         var client = await _table.GetAsync(cancellationToken).ConfigureAwait(false);
         var key = UsageBuckets.Key(cutoff, granularity) + "|";
         long deleted = 0;
+        if (users is not null && granularity == Granularity.Month)
+        {
+            // a month's rows are the last the index's hour entries lead to: those entries go with them
+            var monthFilter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition(granularity, UsageDimensions.User)} and RowKey lt {key}");
+            var values = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var e in client.QueryAsync<TableEntity>(monthFilter, maxPerPage: 1000, select: ["Value"], cancellationToken: cancellationToken).ConfigureAwait(false))
+                if (e.GetString("Value") is { } value) values.Add(value);
+            foreach (var value in values) await users.ForgetHoursBeforeAsync(value, cutoff, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var dimension in UsageDimensions.Names)
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition(granularity, dimension)} and RowKey lt {key}");
@@ -73,6 +86,54 @@ public sealed class TableRollupStore(TableClient table, Action<string>? onQuaran
 
         return deleted;
     }
+
+    public async IAsyncEnumerable<RollupRow> ReadUserAsync(string storedUser, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var client = await _table.GetAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (granularity, start) in await UserBucketsAsync(storedUser, cancellationToken).ConfigureAwait(false))
+        {
+            var found = await client.GetEntityIfExistsAsync<TableEntity>(Partition(granularity, UsageDimensions.User), UserRowKey(granularity, start, storedUser),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (found.HasValue && found.Value is { } entity) yield return FromEntity(entity, granularity, UsageDimensions.User);
+        }
+    }
+
+    public async Task<long> DeleteUserAsync(string storedUser, CancellationToken cancellationToken)
+    {
+        var client = await _table.GetAsync(cancellationToken).ConfigureAwait(false);
+        long deleted = 0;
+        // finest first: a rollup run recomputing a coarser row meanwhile reads finer rows already without the user
+        foreach (var (granularity, start) in await UserBucketsAsync(storedUser, cancellationToken).ConfigureAwait(false))
+        {
+            var response = await client.DeleteEntityAsync(Partition(granularity, UsageDimensions.User), UserRowKey(granularity, start, storedUser), Azure.ETag.All,
+                cancellationToken).ConfigureAwait(false);
+            if (response.Status != 404) deleted++;
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Every bucket that may have a row for the user, finest first: the 5-minute buckets of their records (kept
+    /// longer than 5-minute rollups) and the hours, days and months of the hours the index names.</summary>
+    private async Task<IReadOnlyList<(Granularity Granularity, DateTimeOffset Start)>> UserBucketsAsync(string storedUser, CancellationToken cancellationToken)
+    {
+        var buckets = new SortedSet<(Granularity, DateTimeOffset)>();
+        if (users is null) return [];
+        await foreach (var (bucket, _) in users.RecordsAsync(storedUser, cancellationToken).ConfigureAwait(false))
+        {
+            var start = UsageBuckets.Parse(bucket);
+            foreach (var granularity in Enum.GetValues<Granularity>()) buckets.Add((granularity, UsageBuckets.Floor(start, granularity)));
+        }
+
+        await foreach (var hour in users.HoursAsync(storedUser, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var granularity in new[] { Granularity.Hour, Granularity.Day, Granularity.Month }) buckets.Add((granularity, UsageBuckets.Floor(hour, granularity)));
+        }
+
+        return [.. buckets];
+    }
+
+    private static string UserRowKey(Granularity granularity, DateTimeOffset start, string value) => UsageBuckets.Key(start, granularity) + "|" + EscapeKey(value);
 
     private static string Partition(Granularity granularity, string dimension) => UsageBuckets.Code(granularity) + "|" + dimension;
 

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Gateway.Core.Privacy;
 using Gateway.Core.Usage;
 
 namespace Gateway.Storage;
@@ -11,9 +12,11 @@ namespace Gateway.Storage;
 /// Raw usage records in Table Storage. Partition = the record's 5-minute bucket (yyyyMMddHHmm, UTC), row = the
 /// gateway's request id, written with upsert-replace so writing a record again (a redelivered message) leaves exactly
 /// one row. Buckets that received records are marked in a second table for the rollup job. Cost is stored as an
-/// exact decimal string.
+/// exact decimal string. With a <see cref="TableUserIndex"/> each record is also filed under its end user, before the
+/// record itself (so a stored record can always be found by its user), and one user's records are read and deleted
+/// through it.
 /// </summary>
-public sealed class TableUsageStore(TableClient records, TableClient dirty, TimeProvider? time = null) : IUsageRecordStore
+public sealed class TableUsageStore(TableClient records, TableClient dirty, TimeProvider? time = null, TableUserIndex? users = null) : IUsageRecordStore, IUserUsageRecords
 {
     private const string DirtyPartition = "dirty";
     private readonly LazyTable _records = new(records);
@@ -22,6 +25,7 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty, Time
     public async Task WriteAsync(IReadOnlyList<UsageRecord> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0) return;
+        if (users is not null) await users.AddAsync(batch, cancellationToken).ConfigureAwait(false);
         var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
         await TableBatches.SubmitAsync(table, batch.Select(ToEntity), TableTransactionActionType.UpsertReplace, cancellationToken).ConfigureAwait(false);
 
@@ -86,8 +90,53 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty, Time
         var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
         var key = UsageBuckets.Key(cutoff, Granularity.FiveMinutes);
         // Rounded down to its bucket: a bucket that holds anything inside the window is kept whole.
-        return await TableBatches.DeleteWhereAsync(table, TableClient.CreateQueryFilter($"PartitionKey lt {key}"), cancellationToken).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey lt {key}");
+        if (users is not null)
+        {
+            // the index entries first: a record whose entry is gone is still deleted by the next run, not the reverse
+            var indexed = new List<UsageRecordKey>();
+            await foreach (var e in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey", "User"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (e.GetString("User") is { } user) indexed.Add(new UsageRecordKey(user, e.PartitionKey, e.RowKey));
+                if (indexed.Count < 1000) continue;
+                await users.RemoveRecordsAsync(indexed, cancellationToken).ConfigureAwait(false);
+                indexed.Clear();
+            }
+
+            await users.RemoveRecordsAsync(indexed, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await TableBatches.DeleteWhereAsync(table, filter, cancellationToken).ConfigureAwait(false);
     }
+
+    public async IAsyncEnumerable<UsageRecord> ReadUserAsync(string storedUser, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (users is null) yield break;
+        var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var (bucket, requestId) in users.RecordsAsync(storedUser, cancellationToken).ConfigureAwait(false))
+        {
+            // an entry whose record is gone (deleted, or its write not finished) is skipped
+            var found = await table.GetEntityIfExistsAsync<TableEntity>(bucket, requestId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (found.HasValue && found.Value is { } entity) yield return FromEntity(entity);
+        }
+    }
+
+    public async Task<long> DeleteUserAsync(string storedUser, CancellationToken cancellationToken)
+    {
+        if (users is null) return 0;
+        var table = await _records.GetAsync(cancellationToken).ConfigureAwait(false);
+        long deleted = 0;
+        await foreach (var (bucket, requestId) in users.RecordsAsync(storedUser, cancellationToken).ConfigureAwait(false))
+        {
+            var response = await table.DeleteEntityAsync(bucket, requestId, ETag.All, cancellationToken).ConfigureAwait(false);
+            if (response.Status != 404) deleted++;
+        }
+
+        return deleted;
+    }
+
+    public Task ForgetUserAsync(string storedUser, CancellationToken cancellationToken) =>
+        users is null ? Task.CompletedTask : users.ForgetAsync(storedUser, cancellationToken);
 
     internal static TableEntity ToEntity(UsageRecord r) => new(UsageBuckets.Key(r.At, Granularity.FiveMinutes), r.RequestId)
     {
@@ -121,6 +170,7 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty, Time
         ["TimeToFirstTokenMs"] = r.TimeToFirstTokenMs,
         ["Stream"] = r.Stream,
         ["CacheStatus"] = r.CacheStatus,
+        ["CacheKey"] = r.CacheKey,
         ["Outcome"] = r.Outcome,
         ["Status"] = r.Status,
         ["ErrorCode"] = r.ErrorCode,
@@ -159,6 +209,7 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty, Time
         TimeToFirstTokenMs = e.GetInt64("TimeToFirstTokenMs"),
         Stream = e.GetBoolean("Stream") ?? false,
         CacheStatus = e.GetString("CacheStatus") ?? "none",
+        CacheKey = e.GetString("CacheKey"),
         Outcome = e.GetString("Outcome") ?? UsageOutcomes.Success,
         Status = e.GetInt32("Status") ?? 0,
         ErrorCode = e.GetString("ErrorCode"),

@@ -64,6 +64,7 @@ public sealed class HostFixture : IAsyncLifetime
             ["Gateway__Pricing__Currencies__EUR"] = "0.9",
             // secrets blocked, PII flagged: the safety stage runs on every request of the suite
             ["Gateway__Safety__Policy"] = "baseline",
+            ["Gateway__Privacy__Pepper"] = "e2e-pepper-of-at-least-thirty-two-characters",
             ["Gateway__RateLimits__Keys__" + Keys["ratelimited"].Id + "__RequestsPerMinute"] = "4",
             ["Gateway__RateLimits__Keys__" + Keys["restart-limited"].Id + "__RequestsPerMinute"] = "3",
             ["GATEWAY_ROLLUP_SCHEDULE"] = "*/4 * * * * *",

@@ -88,6 +88,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
     private static async ValueTask<GatewayResult> LeadAsync(GatewayContext context, GatewayHandler next, Flight flight)
     {
         context.CacheStatus = context.ResponseHeaders[StatusHeader] = "miss";
+        context.CacheKey = flight.Key;
         GatewayResult result;
         try
         {
@@ -102,11 +103,11 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         switch (result)
         {
             case GatewayResult.Completion { Usage: { } usage } completion when context.Deployment is { } deployment:
-                flight.Succeed(new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow()));
+                flight.Succeed(new CachedCompletion(completion.Body.ToJsonString(), usage, deployment.Name, context.Time.GetUtcNow(), context.UsageRecordId));
                 return result;
             case GatewayResult.Streaming streaming when context.Deployment is { } deployment:
                 // the answer is known only once the stream ends: it is put together as the client reads it
-                return new GatewayResult.Streaming(new RecordingStream(streaming.Stream, flight, deployment.Name, context.Time));
+                return new GatewayResult.Streaming(new RecordingStream(streaming.Stream, flight, deployment.Name, context.Time, context.UsageRecordId));
             default:
                 flight.Fail(new LeaderGone(), abandoned: true);
                 return result;
@@ -116,6 +117,8 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
     /// <summary>One upstream call shared by every caller of the same key, from the leader's start to its answer.</summary>
     private sealed class Flight(CacheStage stage, string key, TimeSpan ttl, TaskCompletionSource<CachedCompletion> shared)
     {
+        public string Key => key;
+
         /// <summary>Hands the answer to every caller that joined and stores it. It is in the store before it stops being in
         /// flight (an in-process store, or a shared store's local copy, has it at once), so a later caller finds one or
         /// the other; a shared store's own write does not hold the answer up.</summary>
@@ -156,7 +159,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
     }
 
     /// <summary>Passes a streamed miss through untouched while folding it into the completion it stands for.</summary>
-    private sealed class RecordingStream(IChatStream inner, Flight flight, string deployment, TimeProvider time) : IChatStream, IStreamTrailer
+    private sealed class RecordingStream(IChatStream inner, Flight flight, string deployment, TimeProvider time, string? requestId) : IChatStream, IStreamTrailer
     {
         private readonly StreamAccumulator _accumulator = new();
         private bool _done;
@@ -191,7 +194,7 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
                 if (inner.Usage is { } usage && _accumulator.TryBuild() is { } completion)
                 {
                     completion["usage"] = usage.ToJson();
-                    flight.Succeed(new CachedCompletion(completion.ToJsonString(), usage, deployment, time.GetUtcNow()));
+                    flight.Succeed(new CachedCompletion(completion.ToJsonString(), usage, deployment, time.GetUtcNow(), requestId));
                 }
                 else
                     flight.Fail(new LeaderGone(), abandoned: true);

@@ -6,7 +6,8 @@ namespace Gateway.Core.Caching;
 /// <summary>
 /// How a <see cref="CachedCompletion"/> is stored by a shared backend: compact UTF-8 JSON with a version,
 /// <c>{"v":1,"body":{…},"usage":{"prompt":…,"completion":…,"cached":…,"cacheWrite":…,"cacheWrite1h":…,"reasoning":…},
-/// "deployment":"…","createdAt":"…"}</c>. The body is the chat.completion itself (raw JSON, not a string).
+/// "deployment":"…","createdAt":"…","requestId":"…"}</c> (<c>requestId</c>, the request that created it, is optional:
+/// entries written before it was kept have none). The body is the chat.completion itself (raw JSON, not a string).
 /// <see cref="Decode"/> returns null — never throws — for anything it does not understand: an unknown version,
 /// a truncated or foreign value; a shared cache treats that as a miss.
 /// </summary>
@@ -35,6 +36,7 @@ public static class CachedCompletionCodec
             writer.WriteEndObject();
             writer.WriteString("deployment", value.Deployment);
             writer.WriteString("createdAt", value.CreatedAt);
+            if (value.RequestId is not null) writer.WriteString("requestId", value.RequestId);
             writer.WriteEndObject();
         }
 
@@ -59,8 +61,15 @@ public static class CachedCompletionCodec
             if (Count(usage, "prompt") is not { } prompt || Count(usage, "completion") is not { } completion) return null;
             if (Count(usage, "cached", 0) is not { } cached || Count(usage, "cacheWrite", 0) is not { } cacheWrite
                 || Count(usage, "cacheWrite1h", 0) is not { } cacheWrite1h || Count(usage, "reasoning", 0) is not { } reasoning) return null;
+            string? requestId = null;
+            if (root.TryGetProperty("requestId", out var request))
+            {
+                if (request.ValueKind != JsonValueKind.String) return null;
+                requestId = request.GetString();
+            }
+
             return new CachedCompletion(body.GetRawText(), new TokenUsage(prompt, completion, cached, cacheWrite, reasoning, cacheWrite1h),
-                deployment.GetString()!, createdAt);
+                deployment.GetString()!, createdAt, requestId);
         }
         catch (JsonException)
         {

@@ -31,8 +31,12 @@ public sealed class CacheOptions
     public double LookupTimeoutMs { get; set; } = 250;
 }
 
-/// <summary>A cached answer: the chat.completion body and what produced it.</summary>
-public sealed record CachedCompletion(string Body, TokenUsage Usage, string Deployment, DateTimeOffset CreatedAt);
+/// <summary>
+/// A cached answer: the chat.completion body and what produced it. <paramref name="RequestId"/> is the usage record id of
+/// the request whose answer it is (entries are shared by a team, but each was created by one end user's request: erasing
+/// that user's data removes it); null for entries written before it was kept.
+/// </summary>
+public sealed record CachedCompletion(string Body, TokenUsage Usage, string Deployment, DateTimeOffset CreatedAt, string? RequestId = null);
 
 /// <summary>Where cached answers live (in memory here; Azure Storage and Redis are further backends).</summary>
 public interface ICacheStore
@@ -42,6 +46,13 @@ public interface ICacheStore
     ValueTask SetAsync(string key, CachedCompletion value, TimeSpan ttl, CancellationToken cancellationToken);
 }
 
+/// <summary>A store that can remove one entry (erasing an end user's data removes the answers their requests created).</summary>
+public interface ICacheEntryRemoval
+{
+    /// <summary>Removes the entry; false when there was none. Removing twice is harmless.</summary>
+    ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken);
+}
+
 /// <summary>A store that can answer at once from memory, when it has the entry in this process (no I/O).</summary>
 public interface ILocalCacheView
 {
@@ -49,7 +60,7 @@ public interface ILocalCacheView
 }
 
 /// <summary>An in-process cache with per-entry expiry and a size bound (oldest entries evicted first).</summary>
-public sealed class InMemoryCacheStore(TimeProvider time, int maxEntries = 10_000) : ICacheStore, ILocalCacheView
+public sealed class InMemoryCacheStore(TimeProvider time, int maxEntries = 10_000) : ICacheStore, ILocalCacheView, ICacheEntryRemoval
 {
     private readonly ConcurrentDictionary<string, (CachedCompletion Value, DateTimeOffset Expires, long Order)> _entries = new(StringComparer.Ordinal);
     private long _order;
@@ -76,6 +87,8 @@ public sealed class InMemoryCacheStore(TimeProvider time, int maxEntries = 10_00
 
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(_entries.TryRemove(key, out _));
 }
 
 /// <summary>

@@ -14,7 +14,7 @@ namespace Gateway.Core.Caching;
 /// when it answers again.</item>
 /// </list>
 /// </summary>
-public sealed class TieredCacheStore : ICacheStore, ILocalCacheView
+public sealed class TieredCacheStore : ICacheStore, ILocalCacheView, ICacheEntryRemoval
 {
     private readonly ICacheStore _shared;
     private readonly InMemoryCacheStore _local;
@@ -76,6 +76,17 @@ public sealed class TieredCacheStore : ICacheStore, ILocalCacheView
         }
 
         Succeeded();
+    }
+
+    /// <summary>
+    /// Removes the entry here and from the shared store. Unlike a lookup, a failure is not hidden: an erasure must know it
+    /// did not happen. Other instances' local copies live on for at most their local-copy time.
+    /// </summary>
+    public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        var local = await _local.RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        var shared = _shared is ICacheEntryRemoval removal && await removal.RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        return local || shared;
     }
 
     private void Failed(string operation, Exception ex)

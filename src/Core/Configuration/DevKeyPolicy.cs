@@ -12,6 +12,9 @@ public static class DevKeyPolicy
 {
     private static readonly string[] EnvironmentSettings = ["AZURE_FUNCTIONS_ENVIRONMENT", "DOTNET_ENVIRONMENT", "ASPNETCORE_ENVIRONMENT"];
 
+    /// <summary>True on a developer's machine: not on Azure, and the environment is <c>Development</c>.</summary>
+    public static bool IsDevelopment(Func<string, string?> setting) => Refusal("development", setting) is null;
+
     /// <summary>Why the development key may not be used here; null when it may (or none is configured).</summary>
     /// <param name="setting">Reads a setting or environment variable by name.</param>
     public static string? Refusal(string? devKey, Func<string, string?> setting)

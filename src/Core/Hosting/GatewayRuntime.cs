@@ -54,6 +54,8 @@ public sealed class GatewayRuntime
         Breakers = new DeploymentBreakers(options.Resilience, time, Metrics.Record);
         Metrics.ObserveBreakers(Breakers);
         Cache = cache ?? new InMemoryCacheStore(time, options.Cache.MaxEntries);
+        Subjects = subjects;
+        Pseudonyms = new Privacy.UserPseudonyms(options.Privacy, subjects);
         Safety = new SafetyPoliciesHolder(options.Safety);
         ContentSafetyClient? contentSafety = null;
         // with an endpoint configured the client is ready for any policy, including one installed at runtime
@@ -70,7 +72,7 @@ public sealed class GatewayRuntime
         Pipeline = new GatewayPipeline(
         [
             new AuthenticationStage(KeyAuthenticator, RefusedAuthentication),
-            new UsageStage(UsageSink, CostMeter, options),
+            new UsageStage(UsageSink, CostMeter, options, Pseudonyms),
             new RequestParsingStage(options),
             new ModelResolutionStage(Catalog),
             new StopStage(Upstream, Catalog),
@@ -110,6 +112,10 @@ public sealed class GatewayRuntime
     public DeploymentBreakers Breakers { get; }
     /// <summary>The response cache's store (in memory unless another is given).</summary>
     public ICacheStore Cache { get; }
+    /// <summary>The keyed hash that stands for an end user (audit subjects, pseudonymous records); null without a pepper.</summary>
+    public Audit.SubjectHasher? Subjects { get; }
+    /// <summary>How usage records name end users (plain, or hashed per <see cref="GatewayOptions.Privacy"/>).</summary>
+    public Privacy.UserPseudonyms Pseudonyms { get; }
     /// <summary>The gateway's meters (GenAI semantic conventions plus its own).</summary>
     public GatewayMetrics Metrics { get; }
     /// <summary>Where usage records go (the usage queue in the Functions app), through the metrics.</summary>

@@ -40,6 +40,13 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public TimeSpan? UpstreamLatency { get; set; }
     /// <summary>none, bypass, miss, hit or coalesced (the response cache); a hit or coalesced answer costs nothing.</summary>
     public string CacheStatus { get; set; } = "none";
+    /// <summary>
+    /// The cache entry this request's answer is stored under when it led a miss; null otherwise. Kept on the usage record
+    /// so that erasing an end user's data finds the cached answers their requests created.
+    /// </summary>
+    public string? CacheKey { get; set; }
+    /// <summary>The id of this request's usage record (<c>x-gateway-request-id</c>), once the usage stage has given it one.</summary>
+    public string? UsageRecordId { get; set; }
     /// <summary>Upstream calls made for this request (retries and fallbacks included).</summary>
     public int Attempts { get; set; }
     /// <summary>Each upstream call in order (<c>deployment status[ code]</c>, <c>; </c>-separated); null when none was made.</summary>

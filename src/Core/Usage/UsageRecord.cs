@@ -59,6 +59,8 @@ public sealed record UsageRecord
     public bool Stream { get; init; }
     /// <summary>none, bypass, miss, hit or coalesced (the response cache).</summary>
     public string CacheStatus { get; init; } = "none";
+    /// <summary>The response-cache entry this request's answer was stored under (a miss that called upstream); null otherwise.</summary>
+    public string? CacheKey { get; init; }
     /// <summary>What a cached or coalesced answer would have cost (its cost is 0).</summary>
     public decimal SavedUsd { get; init; }
     /// <summary>The safety policy's decision, detector names and counts only (e.g. <c>input: redact email=2</c>); null when nothing was found.</summary>

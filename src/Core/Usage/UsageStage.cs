@@ -14,8 +14,10 @@ namespace Gateway.Core.Usage;
 /// actual cost from the provider's usage (header <c>x-gateway-cost-usd</c>; for streams an <c>x_gateway</c> object on
 /// the usage chunk and a closing SSE comment), and one usage record per request submitted after the response, whatever
 /// the outcome. When a stream ends without usage, the tokens actually relayed are counted and the cost is marked estimated.
+/// The record names the end user as <paramref name="pseudonyms"/> say: the plain id, or its keyed hash (the plain id then
+/// never leaves the request).
 /// </summary>
-public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions options) : IGatewayStage
+public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions options, Privacy.UserPseudonyms? pseudonyms = null) : IGatewayStage
 {
     public const string CostHeader = "x-gateway-cost-usd";
     public const string RecordIdHeader = "x-gateway-request-id";
@@ -24,8 +26,8 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
 
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
-        var meterState = new MeterState(context, "req_" + Guid.NewGuid().ToString("N"));
-        context.ResponseHeaders[RecordIdHeader] = meterState.RecordId;
+        var meterState = new MeterState(context, "req_" + Guid.NewGuid().ToString("N"), pseudonyms);
+        context.ResponseHeaders[RecordIdHeader] = context.UsageRecordId = meterState.RecordId;
         context.OnCompleted(() => SubmitAsync(meterState));
         GatewayResult result;
         try
@@ -125,7 +127,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         await sink.SubmitAsync(state.ToRecord(), CancellationToken.None).ConfigureAwait(false);
 
     /// <summary>What the stage learns about one request as it runs.</summary>
-    internal sealed class MeterState(GatewayContext context, string recordId)
+    internal sealed class MeterState(GatewayContext context, string recordId, Privacy.UserPseudonyms? pseudonyms)
     {
         // read now: the record is built after the response, when the request's headers may be gone
         private readonly string? _clientRequestId = string.IsNullOrEmpty(context.Headers.Get(GatewayHeaders.RequestId)) ? null : context.RequestId;
@@ -234,7 +236,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 At = Context.ReceivedAt,
                 KeyId = principal?.KeyId ?? "(unauthenticated)",
                 KeyName = principal?.KeyName,
-                User = Context.EndUser ?? principal?.User,
+                User = pseudonyms is null ? Context.EndUser ?? principal?.User : pseudonyms.Stored(Context.EndUser ?? principal?.User, principal?.Team),
                 Team = principal?.Team,
                 Tags = Context.Tags,
                 ModelRequested = Context.Model?.Name ?? Context.Request?.Model,
@@ -258,6 +260,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 AttemptLog = Context.AttemptLog,
                 FallbackModel = Context.FallbackModel,
                 CacheStatus = Context.CacheStatus,
+                CacheKey = Context.CacheKey,
                 SavedUsd = Saved,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
                 Stream = Context.Request?.Stream ?? false,

@@ -56,6 +56,26 @@ public sealed class CacheTests
     }
 
     [Fact]
+    public async Task A_miss_records_the_entry_it_created_and_the_entry_names_that_request_so_an_erasure_can_find_it()
+    {
+        var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
+        const string Json = """{"model":"m","temperature":0,"user":"alice","messages":[{"role":"user","content":"whose answer"}]}""";
+        var (miss, _, _) = await Send(runtime, key, Json);
+        var (hit, _, _) = await Send(runtime, key, Json.Replace("alice", "bob", StringComparison.Ordinal));
+        Assert.Equal(("miss", "hit"), (miss.CacheStatus, hit.CacheStatus));
+
+        var created = Assert.Single(usage.Records, r => r.CacheStatus == "miss");
+        Assert.Equal("alice", created.User);
+        Assert.NotNull(created.CacheKey);
+        Assert.Null(Assert.Single(usage.Records, r => r.CacheStatus == "hit").CacheKey); // a hit created nothing
+        var entry = await runtime.Cache.GetAsync(created.CacheKey, default);
+        Assert.Equal(created.RequestId, entry!.RequestId);
+        Assert.True(await ((ICacheEntryRemoval)runtime.Cache).RemoveAsync(created.CacheKey, default));
+        Assert.Null(await runtime.Cache.GetAsync(created.CacheKey, default));
+        Assert.False(await ((ICacheEntryRemoval)runtime.Cache).RemoveAsync(created.CacheKey, default));
+    }
+
+    [Fact]
     public async Task A_repeated_workload_is_answered_from_the_cache_at_no_cost_and_the_saving_is_recorded()
     {
         var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });

@@ -27,6 +27,17 @@ public sealed class CachedCompletionCodecTests
     }
 
     [Fact]
+    public void The_request_that_created_an_entry_round_trips_and_an_entry_without_one_still_reads()
+    {
+        var owned = Sample with { RequestId = "req_0123456789abcdef" };
+        Assert.Equal(owned, CachedCompletionCodec.Decode(CachedCompletionCodec.Encode(owned)));
+        Assert.DoesNotContain("requestId", Encoding.UTF8.GetString(CachedCompletionCodec.Encode(Sample)), StringComparison.Ordinal);
+        Assert.Null(CachedCompletionCodec.Decode(CachedCompletionCodec.Encode(Sample))!.RequestId);
+        var foreign = Encoding.UTF8.GetString(CachedCompletionCodec.Encode(owned)).Replace("\"req_0123456789abcdef\"", "7", StringComparison.Ordinal);
+        Assert.Null(CachedCompletionCodec.Decode(Encoding.UTF8.GetBytes(foreign)));
+    }
+
+    [Fact]
     public void The_encoding_is_compact_versioned_json_with_the_body_as_json()
     {
         var text = Encoding.UTF8.GetString(CachedCompletionCodec.Encode(Sample));

@@ -45,6 +45,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("AuditPublicKey", "gateway/audit/public-key", "get")]
     [InlineData("AuditExport", "gateway/audit/export", "get")]
     [InlineData("AuditReport", "gateway/audit/report", "get")]
+    [InlineData("ExportUserData", "gateway/users/{id}/data", "get")]
+    [InlineData("EraseUserData", "gateway/users/{id}/data", "delete")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;

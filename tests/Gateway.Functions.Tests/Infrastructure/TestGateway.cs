@@ -16,7 +16,8 @@ public sealed class TestGateway
     public const string AdminKey = "sk-gw-admin-test";
 
     public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null,
-        IUsageSink? usage = null, Gateway.Core.Budgets.BudgetGate? budgets = null, Gateway.Core.RateLimits.RateLimitGate? rateLimits = null)
+        IUsageSink? usage = null, Gateway.Core.Budgets.BudgetGate? budgets = null, Gateway.Core.RateLimits.RateLimitGate? rateLimits = null,
+        Gateway.Core.Caching.ICacheStore? cache = null)
     {
         Options = new GatewayOptions
         {
@@ -41,7 +42,7 @@ public sealed class TestGateway
         var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         UsageSink = usage ?? new InMemoryUsageSink();
         Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
-            usage: UsageSink, budgets: budgets, rateLimits: rateLimits);
+            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache);
         Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance, AfterResponse);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);
