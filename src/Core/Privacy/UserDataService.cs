@@ -127,7 +127,8 @@ public sealed class UserDataService(IUserUsageRecords records, IUserRollups roll
             {
                 await foreach (var auditEvent in auditSearch.FindBySubjectAsync(subject, cancellationToken).ConfigureAwait(false))
                 {
-                    JsonSerializer.Serialize(json, auditEvent, AuditJson);
+                    // serialized apart: JsonSerializer.Serialize(writer, …) flushes the writer synchronously, which a response stream refuses
+                    json.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(auditEvent, AuditJson), skipInputValidation: true);
                     if (++auditCount % FlushEvery == 0) await json.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
             }

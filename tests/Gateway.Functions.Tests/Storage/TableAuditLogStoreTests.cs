@@ -78,4 +78,26 @@ public sealed class TableAuditLogStoreTests(AzuriteFixture azurite)
         var again = await store.AppendAsync([Event(15)], Text, default);
         Assert.Equal(1, again.Duplicates);
     }
+
+    [Fact]
+    public async Task Events_are_found_by_subject_type_family_and_time_even_over_all_time()
+    {
+        var store = NewStore();
+        await store.AppendAsync(
+        [
+            Event(1) with { Subject = "u_a" }, Event(2) with { Subject = "u_b", Type = AuditEventTypes.SafetyDecision }, Event(3) with { Subject = "u_a", Type = AuditEventTypes.BudgetSet },
+        ], Text, default);
+
+        async Task<List<long>> Find(AuditQuery q)
+        {
+            var found = new List<long>();
+            await foreach (var e in store.QueryAsync(q, default)) found.Add(e.Sequence);
+            return found;
+        }
+
+        var allTime = (From: new DateTimeOffset(1601, 1, 2, 0, 0, 0, TimeSpan.Zero), To: new DateTimeOffset(9999, 12, 30, 0, 0, 0, TimeSpan.Zero));
+        Assert.Equal([0L, 2], await Find(new AuditQuery(allTime.From, allTime.To, Subject: "u_a")));
+        Assert.Equal([0L, 2], await Find(new AuditQuery(allTime.From, allTime.To, Type: "admin.")));
+        Assert.Equal([1L], await Find(new AuditQuery(Start.AddSeconds(2), Start.AddSeconds(3))));
+    }
 }
