@@ -71,7 +71,7 @@ public sealed partial class AuditServices : IDisposable
             }
             else
             {
-                var path = Path.GetFullPath(_options.Audit.SigningKeyPath);
+                var path = _options.Audit.SigningKeyFullPath();
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 var file = EcdsaFileSigner.LoadOrCreate(path);
                 LogLocalKey(_logger, path);

@@ -51,14 +51,15 @@ public sealed partial class GatewayLifetime(AfterResponseWork afterResponse, Bud
         try
         {
             await audit.Batcher.StopAsync(cancellationToken).ConfigureAwait(false);
+            await usage.ContentBatcher.StopAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogAuditNotFlushed(ex, audit.Batcher.Spooled);
+            LogAuditNotFlushed(ex, audit.Batcher.Spooled + usage.ContentBatcher.Spooled);
         }
     }
 
-    [LoggerMessage(1104, LogLevel.Error, "Shutdown: {Count} audit events could not be sent to the audit queue and are lost.")]
+    [LoggerMessage(1104, LogLevel.Error, "Shutdown: {Count} audit events or logged contents could not be written and are lost.")]
     private partial void LogAuditNotFlushed(Exception exception, int count);
 
     [LoggerMessage(1101, LogLevel.Information, "Shutdown: usage records and budget spend flushed.")]

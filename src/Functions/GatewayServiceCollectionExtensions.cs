@@ -43,6 +43,9 @@ public static class GatewayServiceCollectionExtensions
         _ = SafetyPolicies.Load(options.Safety);
         var pepper = PrivacyPepper.Resolve(options.Privacy.Pepper, name => configuration[name]);
         _ = new UserPseudonyms(options.Privacy, pepper.Hasher);
+        var privacyErrors = options.Privacy.ContentLogging.Validate().Concat(options.Audit.Validate()).ToList();
+        if (privacyErrors.Count > 0)
+            throw new InvalidOperationException("The privacy and audit settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
@@ -104,7 +107,8 @@ public static class GatewayServiceCollectionExtensions
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
                 upstream: sp.GetRequiredService<UpstreamGate>(), cache: sp.GetService<ICacheStore>(), metrics: sp.GetRequiredService<GatewayMetrics>(),
-                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<AuditServices>().Batcher, subjects: pepper.Hasher);
+                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<AuditServices>().Batcher, subjects: pepper.Hasher,
+                contentLog: sp.GetRequiredService<UsageServices>().ContentBatcher);
         });
         services.AddSingleton<IAuditSink>(sp => sp.GetRequiredService<AuditServices>().Batcher);
         services.AddSingleton<IAuditSubjectSearch>(sp => new AuditSubjectSearch(sp.GetRequiredService<AuditServices>()));
@@ -113,7 +117,7 @@ public static class GatewayServiceCollectionExtensions
             var runtime = sp.GetRequiredService<GatewayRuntime>();
             var usage = sp.GetRequiredService<UsageServices>();
             return new UserDataService(usage.Records, usage.Rollups, runtime.Cache, options.Cache, sp.GetRequiredService<IAuditSink>(), runtime.Subjects,
-                sp.GetRequiredService<TimeProvider>(), sp.GetService<IAuditSubjectSearch>());
+                sp.GetRequiredService<TimeProvider>(), sp.GetService<IAuditSubjectSearch>(), usage.Content);
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<PricingAdministration>().Sync,

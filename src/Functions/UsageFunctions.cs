@@ -36,6 +36,8 @@ public sealed partial class UsageFunctions(UsageServices usage, ILogger<UsageFun
     {
         _ = timer;
         var result = await usage.RetentionJob.RunAsync(cancellationToken).ConfigureAwait(false);
+        var content = await usage.ApplyContentRetentionAsync(cancellationToken).ConfigureAwait(false);
+        if (content > 0) Log.ContentRetained(logger, content);
         Log.Retained(logger, result.RawDeleted, result.FiveMinuteRowsDeleted, result.HourRowsDeleted, result.DayRowsDeleted);
     }
 
@@ -46,6 +48,9 @@ public sealed partial class UsageFunctions(UsageServices usage, ILogger<UsageFun
 
         [LoggerMessage(3002, LogLevel.Information, "Rollup: {Buckets} buckets, {Hours} hours, {Days} days, {Rows} rows; {Skipped} expired, {LeftDirty} left for the next run.")]
         public static partial void RolledUp(ILogger logger, int buckets, int hours, int days, int rows, int skipped, int leftDirty);
+
+        [LoggerMessage(3004, LogLevel.Information, "Retention: deleted {Count} logged prompts and answers.")]
+        public static partial void ContentRetained(ILogger logger, long count);
 
         [LoggerMessage(3003, LogLevel.Information, "Retention: deleted {Raw} raw records and {FiveMinute}/{Hour}/{Day} rollup rows.")]
         public static partial void Retained(ILogger logger, long raw, long fiveMinute, long hour, long day);

@@ -1,4 +1,5 @@
 using Gateway.Core.Configuration;
+using Gateway.Core.Privacy;
 using Gateway.Core.Telemetry;
 using Gateway.Core.Usage;
 using Gateway.Storage;
@@ -18,7 +19,12 @@ public sealed partial class UsageServices
     /// <summary>The per-user index of the usage log (<see cref="TableUserIndex"/>).</summary>
     public const string UsersTable = "usageusers";
 
+    /// <summary>Logged prompts and answers, where content logging is on (<see cref="TableContentLogStore"/>).</summary>
+    public const string ContentTable = "contentlog";
+
     private readonly ILogger _logger;
+    private readonly TimeSpan _contentRetention;
+    private readonly TimeProvider _time;
 
     /// <param name="prefix">Prefixes every table and queue name (tests isolate themselves with it; lower-case letters and digits).</param>
     public UsageServices(StorageConnection storage, GatewayOptions options, TimeProvider time, ILoggerFactory? logging = null, GatewayMetrics? metrics = null, string prefix = "")
@@ -36,6 +42,11 @@ public sealed partial class UsageServices
             },
             ex => LogSendFailed(_logger, ex));
         Writer = new UsageQueueWriter(QueueClient, storage.Queue(prefix + PoisonQueue), Records, new UsageWriterOptions(), message => LogQuarantined(_logger, message));
+        Content = new TableContentLogStore(storage.Table(prefix + ContentTable));
+        ContentBatcher = new ContentLogBatcher(Content, time, options.Usage.Batching,
+            dropped => LogContentDropped(_logger, dropped), ex => LogContentSendFailed(_logger, ex));
+        _contentRetention = TimeSpan.FromDays(options.Privacy.ContentLogging.RetentionDays);
+        _time = time;
         RollupJob = new RollupJob(Records, Rollups, time, options.Usage);
         RetentionJob = new RetentionJob(Records, Rollups, time, options.Usage);
         Reports = new UsageReportService(Rollups, time, options.Usage);
@@ -49,9 +60,22 @@ public sealed partial class UsageServices
     public IUsageSink Sink => Batcher;
     public Azure.Storage.Queues.QueueClient QueueClient { get; }
     public UsageQueueWriter Writer { get; }
+    /// <summary>Logged content (redacted prompts and answers), by end user.</summary>
+    public TableContentLogStore Content { get; }
+    /// <summary>Where the pipeline's logged content goes: batched, written to the content table every second.</summary>
+    public ContentLogBatcher ContentBatcher { get; }
+
+    /// <summary>Deletes logged content past its own retention (<c>Gateway:Privacy:ContentLogging:RetentionDays</c>); returns how many entries.</summary>
+    public Task<long> ApplyContentRetentionAsync(CancellationToken cancellationToken) => Content.DeleteBeforeAsync(_time.GetUtcNow() - _contentRetention, cancellationToken);
     public RollupJob RollupJob { get; }
     public RetentionJob RetentionJob { get; }
     public UsageReportService Reports { get; }
+
+    [LoggerMessage(3104, LogLevel.Error, "Content log: {Count} entries dropped: the content table has been unreachable long enough to fill the spool.")]
+    private static partial void LogContentDropped(ILogger logger, int count);
+
+    [LoggerMessage(3105, LogLevel.Warning, "Content log: the content table could not be reached; the entries stay spooled and are written again.")]
+    private static partial void LogContentSendFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(3101, LogLevel.Warning, "Usage: {Message}.")]
     private static partial void LogQuarantined(ILogger logger, string message);

@@ -54,6 +54,8 @@ public sealed class HostFixture : IAsyncLifetime
             ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
             ["Gateway__AdminKey"] = AdminKey,
             ["Gateway__CatalogPath"] = catalog,
+            // a signing key of this run's own (each run's Azurite holds a log of its own)
+            ["Gateway__Audit__SigningKeyPath"] = Path.Combine(Path.GetTempPath(), $"gateway-e2e-audit-key-{Guid.NewGuid():N}.pem"),
             ["E2E_UPSTREAM_KEY"] = "sk-upstream-test",
             ["Gateway__Budgets__RefreshSeconds"] = "1",
             ["Gateway__Budgets__ReportSeconds"] = "1",

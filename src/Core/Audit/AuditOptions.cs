@@ -14,8 +14,20 @@ public sealed class AuditOptions
     /// <summary>Sealed segments whose last entry is older than this are deleted whole (0 keeps everything).</summary>
     public int RetentionDays { get; set; } = 400;
 
-    /// <summary>The local ECDSA P-256 private key (PEM) checkpoints are signed with when no Key Vault key is configured; created when missing.</summary>
-    public string SigningKeyPath { get; set; } = ".gateway/audit-signing-key.pem";
+    /// <summary>
+    /// The local ECDSA P-256 private key (PEM) checkpoints are signed with when no Key Vault key is configured; created
+    /// when missing. A relative path is under the user's local application data (<c>~/.local/share</c>), never the app's
+    /// own folder: the Functions host restarts when a file appears there (and in Azure that folder is read-only).
+    /// </summary>
+    public string SigningKeyPath { get; set; } = "llm-gateway/audit-signing-key.pem";
+
+    /// <summary>Where <see cref="SigningKeyPath"/> points: itself when absolute, else under the local application data folder (the temp folder without one).</summary>
+    public string SigningKeyFullPath()
+    {
+        if (Path.IsPathRooted(SigningKeyPath)) return SigningKeyPath;
+        var data = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        return Path.GetFullPath(Path.Combine(string.IsNullOrEmpty(data) ? Path.GetTempPath() : data, SigningKeyPath));
+    }
 
     /// <summary>A Key Vault key (<c>https://{vault}.vault.azure.net/keys/{name}[/{version}]</c>, EC P-256) that signs checkpoints in Azure; the private half never leaves the vault.</summary>
     public string? SigningKeyVaultKeyId { get; set; }

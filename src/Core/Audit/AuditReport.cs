@@ -35,7 +35,7 @@ public static class AuditReport
                 erasures.Add(new JsonObject
                 {
                     ["sequence"] = entry.Sequence, ["at"] = e.At, ["actor"] = e.Actor, ["subject"] = e.Subject,
-                    ["duration_ms"] = e.Details?.GetValueOrDefault("duration_ms") is { } ms && long.TryParse(ms, CultureInfo.InvariantCulture, out var n) ? n : null,
+                    ["duration_ms"] = e.Details?.GetValueOrDefault("durationMs") is { } ms && long.TryParse(ms, CultureInfo.InvariantCulture, out var n) ? n : null,
                 });
             }
             else if (e.Type == AuditEventTypes.AuthRefused)

@@ -28,7 +28,8 @@ public sealed class GatewayRuntime
         TimeProvider time, IAccessTokenSource? tokens = null, DeploymentSelector? selector = null,
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
         RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null, GatewayMetrics? metrics = null,
-        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null, IAuditSink? audit = null, SubjectHasher? subjects = null)
+        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null, IAuditSink? audit = null, SubjectHasher? subjects = null,
+        Privacy.IContentLogSink? contentLog = null)
     {
         Options = options;
         Time = time;
@@ -69,11 +70,13 @@ public sealed class GatewayRuntime
             var http = httpClients(new DeploymentOptions { Name = "content-safety", Provider = ProviderKind.OpenAiCompatible, Endpoint = cs.Endpoint });
             contentSafety = new ContentSafetyClient(http, cs, key, tokens, Metrics, loggers?.CreateLogger("Gateway.Safety"));
         }
-        Pipeline = new GatewayPipeline(
+        IGatewayStage?[] stages =
         [
             new AuthenticationStage(KeyAuthenticator, RefusedAuthentication),
             new UsageStage(UsageSink, CostMeter, options, Pseudonyms),
             new RequestParsingStage(options),
+            // only where some key or team logs content: otherwise the stage is not there at all
+            contentLog is not null && options.Privacy.LogsContent ? new Privacy.ContentLogStage(contentLog, options.Privacy.ContentLogging, Pseudonyms) : null,
             new ModelResolutionStage(Catalog),
             new StopStage(Upstream, Catalog),
             new RateLimitEarlyRefusalStage(RateLimits),
@@ -84,7 +87,8 @@ public sealed class GatewayRuntime
             new BudgetStage(Budgets),
             new CacheStage(Cache, options.Cache),
             new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens, Catalog, Breakers, options.Resilience),
-        ]);
+        ];
+        Pipeline = new GatewayPipeline([.. stages.OfType<IGatewayStage>()]);
         ChatCompletions = new ChatCompletionService(Pipeline);
     }
 

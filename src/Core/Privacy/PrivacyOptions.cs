@@ -17,4 +17,10 @@ public sealed class PrivacyOptions
     /// changes every hash: pseudonymous records and audit subjects written before no longer match their users.
     /// </summary>
     public string? Pepper { get; set; }
+
+    /// <summary>Prompt and answer logging (section <c>Gateway:Privacy:ContentLogging</c>): off unless switched on.</summary>
+    public ContentLogOptions ContentLogging { get; set; } = new();
+
+    /// <summary>Whether content is logged for anyone at all (else the stage is left out of the pipeline).</summary>
+    public bool LogsContent => ContentLogging.Enabled || ContentLogging.Teams.Values.Any(on => on) || ContentLogging.Keys.Values.Any(on => on);
 }

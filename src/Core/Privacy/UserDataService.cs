@@ -8,7 +8,7 @@ using Gateway.Core.Usage;
 namespace Gateway.Core.Privacy;
 
 /// <summary>What an erasure removed, by kind, and how long it took.</summary>
-public sealed record UserDataErasure(string Subject, long UsageRecords, long Rollups, long CachedAnswers, TimeSpan Duration)
+public sealed record UserDataErasure(string Subject, long UsageRecords, long Rollups, long CachedAnswers, TimeSpan Duration, long LoggedContent = 0)
 {
     public System.Text.Json.Nodes.JsonObject ToJson() => new()
     {
@@ -16,12 +16,13 @@ public sealed record UserDataErasure(string Subject, long UsageRecords, long Rol
         ["usageRecords"] = UsageRecords,
         ["rollups"] = Rollups,
         ["cachedAnswers"] = CachedAnswers,
+        ["loggedContent"] = LoggedContent,
         ["durationMs"] = (long)Duration.TotalMilliseconds,
     };
 }
 
 /// <summary>What an export held, by kind.</summary>
-public sealed record UserDataExportCounts(long UsageRecords, long Rollups, long CachedAnswers, long AuditEvents);
+public sealed record UserDataExportCounts(long UsageRecords, long Rollups, long CachedAnswers, long AuditEvents, long LoggedContent = 0);
 
 /// <summary>
 /// An end user's data, for the data subject's rights: access and portability (GDPR Art. 15 and 20: one JSON document of
@@ -31,8 +32,9 @@ public sealed record UserDataExportCounts(long UsageRecords, long Rollups, long 
 /// <list type="bullet">
 /// <item>Kept about a user: their usage records, the rollup rows of the <c>user</c> dimension with their value, the cached
 /// answers their requests created (found through the records, which name the cache entry a request stored; only records
-/// younger than the longest cache ttl can have one left), and audit events whose subject is their hash.</item>
-/// <item>Erasure removes the first three — in an order that keeps what finds the rest until the end (cached answers,
+/// younger than the longest cache ttl can have one left), their logged prompts and answers (already redacted, where
+/// content logging is on), and audit events whose subject is their hash.</item>
+/// <item>Erasure removes the first four — in an order that keeps what finds the rest until the end (cached answers,
 /// records, rollups, then the index), so a run that fails half-way is finished by running it again — and leaves the
 /// other dimensions' rollups, which are totals without the user, and the audit log, which holds only the hash.</item>
 /// <item>Both record an audit event (<see cref="AuditEventTypes.UserDataExported"/>, <see cref="AuditEventTypes.UserDataErased"/>)
@@ -42,7 +44,7 @@ public sealed record UserDataExportCounts(long UsageRecords, long Rollups, long 
 /// Without a pepper (<see cref="PrivacyPepper"/>) there is no hash to record: both answer 403 <c>privacy_disabled</c>.
 /// </summary>
 public sealed class UserDataService(IUserUsageRecords records, IUserRollups rollups, ICacheStore cache, CacheOptions cacheOptions, IAuditSink audit,
-    SubjectHasher? subjects, TimeProvider time, IAuditSubjectSearch? auditSearch = null)
+    SubjectHasher? subjects, TimeProvider time, IAuditSubjectSearch? auditSearch = null, IContentLogStore? content = null)
 {
     /// <summary>The longest user id accepted (the longest one a request may name).</summary>
     public const int MaxUserIdLength = 256;
@@ -62,7 +64,7 @@ public sealed class UserDataService(IUserUsageRecords records, IUserRollups roll
 
     /// <summary>
     /// Writes the user's data to <paramref name="output"/> as one JSON document,
-    /// <c>{"user","generatedAt","usageRecords":[…],"rollups":[…],"cachedAnswers":[…],"auditEvents":[…]}</c>, streamed
+    /// <c>{"user","generatedAt","usageRecords":[…],"rollups":[…],"cachedAnswers":[…],"loggedContent":[…],"auditEvents":[…]}</c>, streamed
     /// as it is read (flushed every few hundred items), then records the export in the audit log.
     /// </summary>
     public async Task<UserDataExportCounts> ExportAsync(string user, string actor, Stream output, CancellationToken cancellationToken)
@@ -120,6 +122,23 @@ public sealed class UserDataService(IUserUsageRecords records, IUserRollups roll
 
             json.WriteEndArray();
 
+            json.WritePropertyName("loggedContent");
+            json.WriteStartArray();
+            long contentCount = 0;
+            if (content is not null)
+            {
+                foreach (var stored in StoredValues(user, subject))
+                {
+                    await foreach (var entry in content.ReadUserAsync(stored, cancellationToken).ConfigureAwait(false))
+                    {
+                        json.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(entry, AuditJson), skipInputValidation: true);
+                        if (++contentCount % FlushEvery == 0) await json.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            json.WriteEndArray();
+
             json.WritePropertyName("auditEvents");
             json.WriteStartArray();
             long auditCount = 0;
@@ -136,7 +155,7 @@ public sealed class UserDataService(IUserUsageRecords records, IUserRollups roll
             json.WriteEndArray();
             json.WriteEndObject();
             await json.FlushAsync(cancellationToken).ConfigureAwait(false);
-            counts = new UserDataExportCounts(recordCount, rollupCount, cachedCount, auditCount);
+            counts = new UserDataExportCounts(recordCount, rollupCount, cachedCount, auditCount, contentCount);
         }
 
         Record(AuditEventTypes.UserDataExported, actor, subject, new Dictionary<string, string>
@@ -145,6 +164,7 @@ public sealed class UserDataService(IUserUsageRecords records, IUserRollups roll
             ["rollups"] = Text(counts.Rollups),
             ["cachedAnswers"] = Text(counts.CachedAnswers),
             ["auditEvents"] = Text(counts.AuditEvents),
+            ["loggedContent"] = Text(counts.LoggedContent),
         });
         return counts;
     }
@@ -173,16 +193,23 @@ public sealed class UserDataService(IUserUsageRecords records, IUserRollups roll
 
         // Records before rollups: a rollup run from now on no longer counts the user in; the index that finds the rollup
         // rows stays until they are gone.
+        long loggedContent = 0;
+        if (content is not null)
+        {
+            foreach (var value in stored) loggedContent += await content.DeleteUserAsync(value, cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var value in stored) usageRecords += await records.DeleteUserAsync(value, cancellationToken).ConfigureAwait(false);
         foreach (var value in stored) rollupRows += await rollups.DeleteUserAsync(value, cancellationToken).ConfigureAwait(false);
         foreach (var value in stored) await records.ForgetUserAsync(value, cancellationToken).ConfigureAwait(false);
 
-        var erasure = new UserDataErasure(subject, usageRecords, rollupRows, cachedAnswers, time.GetElapsedTime(started));
+        var erasure = new UserDataErasure(subject, usageRecords, rollupRows, cachedAnswers, time.GetElapsedTime(started), loggedContent);
         Record(AuditEventTypes.UserDataErased, actor, subject, new Dictionary<string, string>
         {
             ["usageRecords"] = Text(erasure.UsageRecords),
             ["rollups"] = Text(erasure.Rollups),
             ["cachedAnswers"] = Text(erasure.CachedAnswers),
+            ["loggedContent"] = Text(erasure.LoggedContent),
             ["durationMs"] = Text((long)erasure.Duration.TotalMilliseconds),
         });
         return erasure;

@@ -152,4 +152,15 @@ public sealed class AuditEventsTests
         Assert.Equal("10.1.2.3", e.Details!["source"]);
         Assert.Equal(Start, e.At);
     }
+
+    [Fact]
+    public void The_development_signing_key_lives_outside_the_app_folder_unless_a_full_path_is_given()
+    {
+        // a file appearing in the app's folder restarts the Functions host (and in Azure that folder is read-only)
+        var local = new AuditOptions().SigningKeyFullPath();
+        Assert.True(Path.IsPathRooted(local));
+        Assert.False(local.StartsWith(AppContext.BaseDirectory, StringComparison.Ordinal), local);
+        Assert.EndsWith(Path.Combine("llm-gateway", "audit-signing-key.pem"), local, StringComparison.Ordinal);
+        Assert.Equal("/run/keys/audit.pem", new AuditOptions { SigningKeyPath = "/run/keys/audit.pem" }.SigningKeyFullPath());
+    }
 }

@@ -17,8 +17,26 @@ public sealed class UserDataServiceTests
     private static readonly SubjectHasher Hasher = new("a test pepper of at least thirty-two characters"u8.ToArray());
 
     /// <summary>Records and rollups by stored user; optionally fails once on a chosen step (a crash half-way).</summary>
-    private sealed class Stores : IUserUsageRecords, IUserRollups
+    private sealed class Stores : IUserUsageRecords, IUserRollups, IContentLogStore
     {
+        public List<ContentLogEntry> Content { get; } = [];
+
+        public Task WriteAsync(IReadOnlyList<ContentLogEntry> entries, CancellationToken cancellationToken)
+        {
+            Content.AddRange(entries);
+            return Task.CompletedTask;
+        }
+
+        async IAsyncEnumerable<ContentLogEntry> IContentLogStore.ReadUserAsync(string user, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.Yield();
+            foreach (var e in Content.Where(e => e.User == user).ToList()) yield return e;
+        }
+
+        Task<long> IContentLogStore.DeleteUserAsync(string user, CancellationToken cancellationToken) => Task.FromResult((long)Content.RemoveAll(e => e.User == user));
+
+        public Task<long> DeleteBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) => Task.FromResult((long)Content.RemoveAll(e => e.At < cutoff));
+
         public List<UsageRecord> Records { get; } = [];
         public List<RollupRow> Rollups { get; } = [];
         public HashSet<string> Indexed { get; } = [];
@@ -97,7 +115,7 @@ public sealed class UserDataServiceTests
         var stores = new Stores();
         var cache = new InMemoryCacheStore(time);
         var sink = new InMemoryAuditSink();
-        return new Setup(new UserDataService(stores, stores, cache, new CacheOptions(), sink, hasher ?? Hasher, time, new Search(audit)), stores, cache, sink, time);
+        return new Setup(new UserDataService(stores, stores, cache, new CacheOptions(), sink, hasher ?? Hasher, time, new Search(audit), stores), stores, cache, sink, time);
     }
 
     private static UsageRecord Record(string id, string? user, DateTimeOffset at, string? cacheKey = null) => new()
@@ -238,5 +256,21 @@ public sealed class UserDataServiceTests
         var refused = await Assert.ThrowsAsync<GatewayException>(() => service.EraseAsync("alice", "admin", default));
         Assert.Equal((403, "privacy_disabled"), (refused.Error.Status, refused.Error.Code));
         Assert.Single(stores.Records);
+    }
+
+    [Fact]
+    public async Task Logged_content_is_exported_and_erased_under_both_names_and_other_users_content_stays()
+    {
+        var s = await Populated();
+        ContentLogEntry Logged(string id, string? user) => new(id, Now, "key_1", "payments", user, "gpt-4o", "[{\"role\":\"user\",\"content\":\"mail <EMAIL_1>\"}]", "done", false);
+        await s.Stores.WriteAsync([Logged("req_a1", "alice"), Logged("req_a2", Hasher.Hash("alice")), Logged("req_b1", "bob")], default);
+
+        var export = await ExportAsync(s, "alice");
+        Assert.Equal(["req_a1", "req_a2"], export["loggedContent"]!.AsArray().Select(e => (string?)e!["requestId"]).Order());
+
+        var erased = await s.Service.EraseAsync("alice", "admin", default);
+        Assert.Equal(2, erased.LoggedContent);
+        Assert.Equal("req_b1", Assert.Single(s.Stores.Content).RequestId);
+        Assert.Equal("2", s.Audit.Events[^1].Details!["loggedContent"]);
     }
 }

@@ -95,7 +95,7 @@ public sealed class AuditLogStorageTests(AzuriteFixture azurite) : IDisposable
             Event(1), Event(2, AuditEventTypes.BudgetSet),
             Event(3, AuditEventTypes.SafetyDecision, new() { ["decision"] = "input: redact email=2 card=1, flag ipv4=1; provider: block provider.violence=1" }),
             Event(4, AuditEventTypes.SafetyDecision, new() { ["decision"] = "output: redact email=1" }),
-            Event(5, AuditEventTypes.UserDataErased, new() { ["duration_ms"] = "42" }),
+            Event(5, AuditEventTypes.UserDataErased, new() { ["durationMs"] = "42" }),
             Event(6, AuditEventTypes.AuthRefused, new() { ["count"] = "7" }),
             Event(7, AuditEventTypes.AuthRefused, new() { ["count"] = "3" }),
         ], default);

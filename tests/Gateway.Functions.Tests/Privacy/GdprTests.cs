@@ -138,6 +138,28 @@ public sealed class GdprTests(AzuriteFixture azurite)
         Assert.Equal("3", erased.Details!["usageRecords"]);
         Assert.Equal([AuditEventTypes.UserDataExported, AuditEventTypes.UserDataErased, AuditEventTypes.UserDataExported, AuditEventTypes.UserDataErased], audit.Events.Select(e => e.Type));
         Assert.All(audit.Events, e => Assert.DoesNotContain("alice", JsonSerializer.Serialize(e), StringComparison.Ordinal));
+
+        // the audit log over the same storage: the exports and erasures appended and sealed, the chain verifies (it holds
+        // only alice's hash, so erasing her data took nothing from it), and bob's export is whole
+        var keyPath = Path.Combine(Path.GetTempPath(), $"gdpr-audit-key-{Guid.NewGuid():N}.pem");
+        try
+        {
+            using var signer = EcdsaFileSigner.LoadOrCreate(keyPath);
+            var log = new AuditLog(new TableAuditLogStore(connection.Table(prefix + AuditServices.EntriesTable), connection.Table(prefix + AuditServices.CheckpointsTable)),
+                signer, CheckpointVerifier.FromPem(signer.PublicKeyPem), new AuditOptions(), TimeProvider.System);
+            await log.AppendAsync(audit.Events, default);
+            Assert.NotNull(await log.SealAsync(default));
+            var verified = await log.VerifyAsync(null, null, default);
+            Assert.True(verified.Ok, verified.First?.Message);
+            Assert.Equal(4, verified.VerifiedSize);
+        }
+        finally
+        {
+            File.Delete(keyPath);
+        }
+
+        (status, text) = await CallAsync(userData.Export, "GET", "bob");
+        Assert.Equal((200, 2), (status, JsonNode.Parse(text)!["usageRecords"]!.AsArray().Count));
     }
 
     [Theory]
