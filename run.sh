@@ -37,7 +37,22 @@ MSG
   fi
 fi
 
-[[ -f local.settings.json ]] || cp local.settings.sample.json local.settings.json
+if [[ -f local.settings.json ]]; then
+  # settings added since the copy was made (new timers' schedules, say) are added to it; nothing already there changes
+  node -e '
+    const fs = require("fs");
+    const sample = JSON.parse(fs.readFileSync("local.settings.sample.json", "utf8"));
+    const local = JSON.parse(fs.readFileSync("local.settings.json", "utf8"));
+    local.Values = local.Values || {};
+    const added = Object.keys(sample.Values || {}).filter(k => !(k in local.Values));
+    for (const k of added) local.Values[k] = sample.Values[k];
+    if (added.length) {
+      fs.writeFileSync("local.settings.json", JSON.stringify(local, null, 2) + "\n");
+      console.log("run.sh: added to local.settings.json: " + added.join(", "));
+    }'
+else
+  cp local.settings.sample.json local.settings.json
+fi
 
 mkdir -p .azurite
 azurite_pid=""
