@@ -184,6 +184,25 @@ public sealed class TableAuditLogStore(TableClient entries, TableClient checkpoi
         return true;
     }
 
+    public async Task<(long TreeSize, string Text)?> ReadLatestCopyAsync(CancellationToken cancellationToken)
+    {
+        if (checkpointBlobs is null) return null;
+        // names are tree sizes in 19 digits: the listing's order is their order, and the last is the latest
+        string? latest = null;
+        try
+        {
+            await foreach (var blob in checkpointBlobs.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false)) latest = blob.Name;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+
+        if (latest is null || !long.TryParse(latest.AsSpan(0, Math.Max(0, latest.Length - 5)), NumberStyles.None, CultureInfo.InvariantCulture, out var size)) return null;
+        var content = await checkpointBlobs.GetBlobClient(latest).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+        return (size, content.Value.Content.ToString());
+    }
+
     public async Task<long> DeleteBeforeAsync(long before, CancellationToken cancellationToken)
     {
         var table = await _entries.GetAsync(cancellationToken).ConfigureAwait(false);

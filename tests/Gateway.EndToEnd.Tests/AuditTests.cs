@@ -54,10 +54,27 @@ public sealed class AuditTests(HostFixture fixture)
         var exit = Gateway.Tools.AuditVerify.Program.Run(["--public-key", Path.Combine(dir, "key.pem"), Path.Combine(dir, "export.jsonl")], output);
         Assert.True(exit == 0, output.ToString());
 
+        // the checkpoints, a consistency proof between the first and the latest, and the compliance report
+        var checkpoints = (await fixture.AdminAsync(HttpMethod.Get, "gateway/audit/checkpoints")).Json!["data"]!.AsArray();
+        Assert.NotEmpty(checkpoints);
+        var (first, latest) = ((long)checkpoints[0]!["treeSize"]!, (long)checkpoints[^1]!["treeSize"]!);
+        var consistency = await fixture.AdminAsync(HttpMethod.Get, $"gateway/audit/consistency?first={first}&second={latest}");
+        Assert.Equal(200, consistency.Status);
+        Assert.True(Gateway.Core.Audit.MerkleTree.VerifyConsistency(first, latest, Convert.FromHexString((string)checkpoints[0]!["root"]!),
+            Convert.FromHexString((string)checkpoints[^1]!["root"]!), [.. consistency.Json!["proof"]!.AsArray().Select(h => Convert.FromHexString((string)h!))]));
+        var report = await fixture.AdminAsync(HttpMethod.Get, $"gateway/audit/report?from={from}&to={to}");
+        Assert.Equal(200, report.Status);
+        Assert.True((long)report.Json!["admin_changes"]!["by_type"]!["admin.key.created"]! >= 1);
+        Assert.True((bool)report.Json!["verification"]!["ok"]!);
+
         // bad input is a 400 naming the parameter
         var bad = await fixture.AdminAsync(HttpMethod.Get, "gateway/audit/verify?from=ten");
         Assert.Equal((400, "from"), (bad.Status, (string?)bad.Json!["error"]!["param"]));
         var badRange = await fixture.AdminAsync(HttpMethod.Get, $"gateway/audit/events?from={to}&to={from}");
         Assert.Equal((400, "to"), (badRange.Status, (string?)badRange.Json!["error"]!["param"]));
+        var badProof = await fixture.AdminAsync(HttpMethod.Get, "gateway/audit/proof?sequence=-1");
+        Assert.Equal((400, "sequence"), (badProof.Status, (string?)badProof.Json!["error"]!["param"]));
+        var unsealed = await fixture.AdminAsync(HttpMethod.Get, "gateway/audit/proof?sequence=99999999");
+        Assert.Equal(404, unsealed.Status);
     }
 }

@@ -67,11 +67,13 @@ public sealed class HostFixture : IAsyncLifetime
             // secrets blocked, PII flagged: the safety stage runs on every request of the suite
             ["Gateway__Safety__Policy"] = "baseline",
             ["Gateway__Privacy__Pepper"] = "e2e-pepper-of-at-least-thirty-two-characters",
+            // the main key's prompts and answers are logged (redacted), so the content log runs on the host
+            ["Gateway__Privacy__ContentLogging__Keys__key_e2emain"] = "true",
             ["Gateway__RateLimits__Keys__" + Keys["ratelimited"].Id + "__RequestsPerMinute"] = "4",
             ["Gateway__RateLimits__Keys__" + Keys["restart-limited"].Id + "__RequestsPerMinute"] = "3",
             ["GATEWAY_ROLLUP_SCHEDULE"] = "*/4 * * * * *",
             ["GATEWAY_AUDIT_SEAL_SCHEDULE"] = "*/5 * * * * *",
-            ["GATEWAY_AUDIT_RETENTION_SCHEDULE"] = "0 41 3 * * *",
+            ["GATEWAY_AUDIT_RETENTION_SCHEDULE"] = "*/7 * * * * *",
             ["GATEWAY_RETENTION_SCHEDULE"] = "*/6 * * * * *",
             ["AzureFunctionsJobHost__logging__logLevel__default"] = "Warning",
         }) Settings[name] = value;

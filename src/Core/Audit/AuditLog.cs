@@ -52,7 +52,47 @@ public sealed class AuditLog(IAuditLogStore store, ICheckpointSigner signer, Che
     {
         var checkpoints = await store.ReadCheckpointsAsync(cancellationToken).ConfigureAwait(false);
         var range = from is null && to is null ? default : AuditVerifier.RangeFor(checkpoints, from ?? 0, to ?? long.MaxValue - 1);
-        return await new AuditVerifier(verifier).VerifyAsync(checkpoints, Texts(store.ReadAsync(range.Start ?? 0, range.End ?? long.MaxValue, cancellationToken)), range, cancellationToken).ConfigureAwait(false);
+        var report = await new AuditVerifier(verifier).VerifyAsync(checkpoints, Texts(store.ReadAsync(range.Start ?? 0, range.End ?? long.MaxValue, cancellationToken)), range, cancellationToken).ConfigureAwait(false);
+        return report.Ok ? await AgainstCopyAsync(report, checkpoints, cancellationToken).ConfigureAwait(false) : report;
+    }
+
+    /// <summary>
+    /// The tables against the latest write-once copy: a log cut back together with its newest checkpoints verifies on
+    /// its own, but the copy, which nobody can delete, still names the size it had; a replaced checkpoint differs from its copy.
+    /// </summary>
+    private async Task<VerificationReport> AgainstCopyAsync(VerificationReport report, IReadOnlyList<string> checkpoints, CancellationToken cancellationToken)
+    {
+        if (await store.ReadLatestCopyAsync(cancellationToken).ConfigureAwait(false) is not { } copy) return report;
+        var stored = checkpoints.Select(t => (Text: t, Checkpoint: TryParse(t))).LastOrDefault(c => c.Checkpoint?.TreeSize == copy.TreeSize);
+        if (stored.Text is null)
+        {
+            var latest = checkpoints.Count == 0 ? 0 : TryParse(checkpoints[^1])?.TreeSize ?? 0;
+            return report with
+            {
+                First = new Inconsistency(InconsistencyKinds.Truncated, latest, copy.TreeSize,
+                    $"the write-once copy seals {copy.TreeSize} entries but the log's checkpoints end at {latest}: entries and checkpoints were removed from the end"),
+            };
+        }
+
+        return TryParse(copy.Text) is { } copied && copied.Hash.SequenceEqual(stored.Checkpoint!.Hash)
+            ? report
+            : report with
+            {
+                First = new Inconsistency(InconsistencyKinds.CheckpointCopy, null, copy.TreeSize,
+                    $"the checkpoint of size {copy.TreeSize} in the log differs from its write-once copy: it was replaced"),
+            };
+    }
+
+    private static Checkpoint? TryParse(string text)
+    {
+        try
+        {
+            return Checkpoint.Parse(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     private static async IAsyncEnumerable<string> Texts(IAsyncEnumerable<StoredAuditEntry> entries)

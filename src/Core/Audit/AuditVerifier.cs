@@ -31,6 +31,9 @@ public static class InconsistencyKinds
 
     /// <summary>The entries end before the last checkpoint's size (or before the end of the range asked for).</summary>
     public const string Truncated = "truncated";
+
+    /// <summary>A checkpoint's write-once copy differs from the one in the log's table (the table's was replaced).</summary>
+    public const string CheckpointCopy = "checkpoint_copy";
 }
 
 /// <summary>The first thing found wrong: its <see cref="InconsistencyKinds">kind</see>, the entry's sequence or the checkpoint's size where it shows, and what it means.</summary>

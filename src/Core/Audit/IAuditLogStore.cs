@@ -44,6 +44,9 @@ public interface IAuditLogStore
     /// </summary>
     Task<bool> TryAddCheckpointAsync(long treeSize, string text, string? afterVersion, CancellationToken cancellationToken);
 
+    /// <summary>The latest write-once copy of a checkpoint (its tree size and text), or null when there is none (or no copies are kept).</summary>
+    Task<(long TreeSize, string Text)?> ReadLatestCopyAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes the entries with <c>Sequence &lt; <paramref name="before"/></c> (a sealed segment's end) and their idempotency keys; returns how many.</summary>
     Task<long> DeleteBeforeAsync(long before, CancellationToken cancellationToken);
 }

@@ -16,15 +16,18 @@ public sealed class AuditLogStorageTests(AzuriteFixture azurite) : IDisposable
 
     public void Dispose() => File.Delete(_keyPath);
 
-    private (AuditLog Log, TableClient Entries, FakeTimeProvider Time) NewLog(int sealEvery = 100, int retentionDays = 30)
+    private (AuditLog Log, TableClient Entries, FakeTimeProvider Time) NewLog(int sealEvery = 100, int retentionDays = 30) => NewLogWith(sealEvery, retentionDays).Log;
+
+    private ((AuditLog Log, TableClient Entries, FakeTimeProvider Time) Log, TableClient Checkpoints) NewLogWith(int sealEvery = 100, int retentionDays = 30)
     {
         var storage = StorageConnection.FromConnectionString(azurite.ConnectionString);
         var entries = storage.Table(azurite.UniqueName("auditlog"));
-        var store = new TableAuditLogStore(entries, storage.Table(azurite.UniqueName("auditcp")), storage.BlobContainer(azurite.UniqueName("auditcp")));
+        var checkpoints = storage.Table(azurite.UniqueName("auditcp"));
+        var store = new TableAuditLogStore(entries, checkpoints, storage.BlobContainer(azurite.UniqueName("auditcp")));
         var signer = EcdsaFileSigner.LoadOrCreate(_keyPath);
         var time = new FakeTimeProvider(Start);
         var options = new AuditOptions { SealEveryEntries = sealEvery, RetentionDays = retentionDays };
-        return (new AuditLog(store, signer, CheckpointVerifier.FromPem(signer.PublicKeyPem), options, time), entries, time);
+        return ((new AuditLog(store, signer, CheckpointVerifier.FromPem(signer.PublicKeyPem), options, time), entries, time), checkpoints);
     }
 
     private static AuditEvent Event(int i, string type = AuditEventTypes.KeyCreated, Dictionary<string, string>? details = null) => new()
@@ -113,5 +116,41 @@ public sealed class AuditLogStorageTests(AzuriteFixture azurite) : IDisposable
         // an empty period is an empty report, not an error
         var empty = await AuditReport.BuildAsync(log, Start.AddDays(-2), Start.AddDays(-1), default);
         Assert.Equal(0, (int)empty["admin_changes"]!["total"]!);
+    }
+
+    [Fact]
+    public async Task A_log_cut_back_with_its_newest_checkpoints_or_with_a_checkpoint_replaced_is_caught_by_the_write_once_copies()
+    {
+        var ((log, entries, _), checkpoints) = NewLogWith();
+        foreach (var batch in Enumerable.Range(0, 250).Chunk(50)) await log.AppendAsync([.. batch.Select(i => Event(i))], default);
+        await log.SealAsync(default);
+        Assert.True((await log.VerifyAsync(null, null, default)).Ok);
+
+        // someone with the tables' keys removes the last 50 entries and the checkpoint sealing them, and moves the pointers back
+        static string Row(long n) => "e" + n.ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 200; i < 250; i++) await entries.DeleteEntityAsync("log", Row(i));
+        await entries.UpsertEntityAsync(new TableEntity("log", "head") { ["Size"] = 200L }, TableUpdateMode.Replace);
+        var at200 = (await checkpoints.GetEntityAsync<TableEntity>("log", Row(200))).Value;
+        await checkpoints.DeleteEntityAsync("log", Row(250));
+        await checkpoints.UpsertEntityAsync(new TableEntity("log", "head") { ["Text"] = at200.GetString("Text"), ["Size"] = 200L }, TableUpdateMode.Replace);
+
+        var cut = await log.VerifyAsync(null, null, default);
+        Assert.False(cut.Ok);
+        Assert.Equal((InconsistencyKinds.Truncated, 250L), (cut.First!.Kind, cut.First.CheckpointSize));
+
+        // put the entries back, and the latest checkpoint as one re-sealed (with the right key, at another time): valid on
+        // its own, but not the checkpoint the write-once copy holds
+        var ((log2, _, _), checkpoints2) = NewLogWith();
+        foreach (var batch in Enumerable.Range(0, 250).Chunk(50)) await log2.AppendAsync([.. batch.Select(i => Event(i))], default);
+        await log2.SealAsync(default);
+        var texts = await log2.QueryAsync(new AuditQuery(Start.AddDays(-1), Start.AddDays(1)), default).Where(e => e.Sequence >= 200).Select(AuditEntryCodec.Serialize).ToListAsync();
+        var previous = Checkpoint.Parse((await checkpoints2.GetEntityAsync<TableEntity>("log", Row(200))).Value.GetString("Text")!);
+        using var signer = EcdsaFileSigner.LoadOrCreate(_keyPath);
+        var forged = await CheckpointSealer.SealAsync(previous, texts, Start.AddHours(5), signer);
+        await checkpoints2.UpsertEntityAsync(new TableEntity("log", Row(250)) { ["Text"] = forged.Serialize() }, TableUpdateMode.Replace);
+        await checkpoints2.UpsertEntityAsync(new TableEntity("log", "head") { ["Text"] = forged.Serialize(), ["Size"] = 250L }, TableUpdateMode.Replace);
+
+        var replaced = await log2.VerifyAsync(null, null, default);
+        Assert.Equal((InconsistencyKinds.CheckpointCopy, 250L), (replaced.First?.Kind, replaced.First?.CheckpointSize));
     }
 }
