@@ -87,23 +87,6 @@ public static class AuditRequests
     }
 
     /// <summary>Entries as a JSON array of their canonical texts (each one exactly as stored, so it can be hashed again), streamed.</summary>
-    public static async Task<long> WriteJsonAsync(IAsyncEnumerable<AuditEntry> entries, Stream output, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        var json = new Utf8JsonWriter(output);
-        await using (json.ConfigureAwait(false))
-        {
-            json.WriteStartArray();
-            long count = 0;
-            await foreach (var entry in entries.WithCancellation(cancellationToken).ConfigureAwait(false))
-            {
-                json.WriteRawValue(AuditEntryCodec.Serialize(entry), skipInputValidation: true);
-                if (++count % 256 == 0) await json.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            json.WriteEndArray();
-            await json.FlushAsync(cancellationToken).ConfigureAwait(false);
-            return count;
-        }
-    }
+    public static Task<long> WriteJsonAsync(IAsyncEnumerable<AuditEntry> entries, Stream output, CancellationToken cancellationToken) =>
+        UsageExport.WriteJsonArrayAsync(entries, e => Encoding.UTF8.GetBytes(AuditEntryCodec.Serialize(e)), output, cancellationToken);
 }

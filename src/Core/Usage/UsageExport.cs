@@ -53,16 +53,20 @@ public static class UsageExport
         }
     }
 
-    public static async Task<long> WriteJsonAsync(IAsyncEnumerable<UsageRecord> records, Stream output, CancellationToken cancellationToken)
+    public static Task<long> WriteJsonAsync(IAsyncEnumerable<UsageRecord> records, Stream output, CancellationToken cancellationToken) =>
+        WriteJsonArrayAsync(records, UsageRecordCodec.EncodeUtf8, output, cancellationToken);
+
+    /// <summary>A JSON array of items each already JSON (<paramref name="encode"/>), streamed: flushed every few hundred, never held whole.</summary>
+    internal static async Task<long> WriteJsonArrayAsync<T>(IAsyncEnumerable<T> items, Func<T, byte[]> encode, Stream output, CancellationToken cancellationToken)
     {
         var json = new Utf8JsonWriter(output);
         await using (json.ConfigureAwait(false))
         {
             json.WriteStartArray();
             long count = 0;
-            await foreach (var r in records.WithCancellation(cancellationToken).ConfigureAwait(false))
+            await foreach (var item in items.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                json.WriteRawValue(UsageRecordCodec.EncodeUtf8(r), skipInputValidation: true);
+                json.WriteRawValue(encode(item), skipInputValidation: true);
                 if (++count % FlushEvery == 0) await json.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
