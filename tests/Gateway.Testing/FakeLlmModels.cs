@@ -44,6 +44,12 @@ public sealed record ConnectionReset : FakeFault;
 /// (or half the body when not streaming).</summary>
 public sealed record BrokenStream(int AfterChunks) : FakeFault;
 
+/// <summary>Starts a normal stream, then sends the provider's error event after <paramref name="AfterChunks"/> events and ends.</summary>
+public sealed record StreamErrorEvent(int AfterChunks) : FakeFault;
+
+/// <summary>Starts a normal stream, then goes quiet for <paramref name="For"/> after <paramref name="AfterChunks"/> events (a stall), then goes on.</summary>
+public sealed record StreamStall(int AfterChunks, TimeSpan For) : FakeFault;
+
 /// <summary>400 with the given message in a provider-shaped error body.</summary>
 public sealed record BadRequest(string Message) : FakeFault;
 

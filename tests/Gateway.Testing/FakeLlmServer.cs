@@ -242,14 +242,14 @@ public sealed class FakeLlmServer : IAsyncDisposable
                 break;
         }
 
-        var breakAfter = fault is BrokenStream broken ? broken.AfterChunks : (int?)null;
+        var breakAfter = fault switch { BrokenStream broken => broken.AfterChunks, StreamErrorEvent error => error.AfterChunks, StreamStall stall => stall.AfterChunks, _ => (int?)null };
         try
         {
             if (stream)
             {
                 var includeUsage = json["stream_options"]?["include_usage"] is JsonValue iu && iu.TryGetValue(out bool inc) && inc;
                 var events = wire == Wire.Anthropic ? AnthropicEvents(reply, model) : OpenAiChunks(reply, model, includeUsage, wire == Wire.Azure);
-                await WriteStream(context, events, wire == Wire.Anthropic, breakAfter);
+                await WriteStream(context, events, wire == Wire.Anthropic, breakAfter, fault);
             }
             else
             {
@@ -300,7 +300,45 @@ public sealed class FakeLlmServer : IAsyncDisposable
         };
     }
 
+    /// <summary>What an instructed continuation starts by repeating of a partial answer at least this long (a model's habit, which the gateway removes); a shorter one is not repeated.</summary>
+    public const int InstructedRepeat = 12;
+
+    /// <summary>
+    /// The reply, deterministic for a conversation: "echo: " and its last user message. A continuation — the conversation
+    /// then the partial answer as the last assistant message (prefill, vLLM's continue_final_message, Mistral's prefix),
+    /// or that and a user message asking to go on (instructed) — gets the rest of that same reply, instructed with the
+    /// last <see cref="InstructedRepeat"/> characters of the partial answer repeated first.
+    /// </summary>
     private static FakeReply DefaultReply(Wire wire, JsonObject json)
+    {
+        if (json["messages"] is JsonArray all && all.Count >= 2)
+        {
+            var last = all[^1];
+            var instructed = (string?)last?["role"] == "user" && (string?)all[^2]?["role"] == "assistant" && TextOf(last?["content"]).StartsWith("Your previous answer was cut off", StringComparison.Ordinal);
+            var partialAt = instructed ? all.Count - 2 : (string?)last?["role"] == "assistant" ? all.Count - 1 : -1;
+            if (partialAt > 0)
+            {
+                var partial = TextOf(all[partialAt]?["content"]);
+                var before = json.DeepClone().AsObject();
+                var earlier = (JsonArray)before["messages"]!;
+                while (earlier.Count > partialAt) earlier.RemoveAt(earlier.Count - 1);
+                var whole = DefaultReply(wire, before).Text;
+                if (whole.StartsWith(partial, StringComparison.Ordinal))
+                    return new FakeReply { Text = instructed && partial.Length >= InstructedRepeat ? whole[(partial.Length - InstructedRepeat)..] : whole[partial.Length..] };
+            }
+        }
+
+        return FirstReply(wire, json);
+    }
+
+    private static string TextOf(JsonNode? content) => content switch
+    {
+        JsonValue v when v.TryGetValue(out string? text) => text ?? "",
+        JsonArray parts => string.Concat(parts.Where(p => (string?)p?["type"] == "text").Select(p => (string?)p!["text"])),
+        _ => "",
+    };
+
+    private static FakeReply FirstReply(Wire wire, JsonObject json)
     {
         string? lastUser = null;
         if (json["messages"] is JsonArray messages)
@@ -331,7 +369,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
         await context.Response.WriteAsync(body.ToJsonString());
     }
 
-    private async Task WriteStream(HttpContext context, IEnumerable<(string? Event, JsonObject Data)> events, bool named, int? breakAfter)
+    private async Task WriteStream(HttpContext context, IEnumerable<(string? Event, JsonObject Data)> events, bool named, int? breakAfter, FakeFault? fault = null)
     {
         var response = context.Response;
         var aborted = context.RequestAborted;
@@ -342,10 +380,25 @@ public sealed class FakeLlmServer : IAsyncDisposable
         var written = 0;
         foreach (var (name, data) in events)
         {
-            if (breakAfter is { } limit && written >= limit)
+            if (breakAfter is { } limit && written == limit)
             {
-                await BreakConnection(context);
-                return;
+                switch (fault)
+                {
+                    case StreamErrorEvent:
+                        // the provider's own error event mid-stream, then the end of the response
+                        var error = named
+                            ? "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
+                            : "data: {\"error\":{\"message\":\"The server had an error while processing your request.\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n";
+                        await response.WriteAsync(error, aborted);
+                        await response.Body.FlushAsync(aborted);
+                        return;
+                    case StreamStall stall:
+                        await Task.Delay(stall.For, aborted);
+                        break;
+                    default:
+                        await BreakConnection(context);
+                        return;
+                }
             }
 
             if (written == 0 && FirstEventDelay > TimeSpan.Zero) await Task.Delay(FirstEventDelay, aborted);
@@ -357,7 +410,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
             written++;
         }
 
-        if (breakAfter is not null)
+        if (breakAfter is not null && fault is BrokenStream or null)
         {
             await BreakConnection(context);
             return;

@@ -56,6 +56,10 @@ public static class CatalogValidator
             if (d.TokensPerMinute is < 1) errors.Add($"{at}:TokensPerMinute must be at least 1 when set.");
             if (d.Priority < 0) errors.Add($"{at}:Priority must not be negative (was {I(d.Priority)}).");
             if (double.IsNaN(d.TimeoutSeconds) || d.TimeoutSeconds is <= 0 or > 3600) errors.Add($"{at}:TimeoutSeconds must be between 0 and 3600 (was {d.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}).");
+            if (double.IsNaN(d.StreamIdleTimeoutSeconds) || d.StreamIdleTimeoutSeconds < 0)
+                errors.Add($"{at}:StreamIdleTimeoutSeconds must be 0 (off) or above (was {d.StreamIdleTimeoutSeconds.ToString(CultureInfo.InvariantCulture)}).");
+            if (d.Continuation is { } mode && !Resilience.StreamContinuation.Modes.Contains(mode))
+                errors.Add($"{at}:Continuation must be one of {string.Join(", ", Resilience.StreamContinuation.Modes)} (was '{mode}').");
             if (d.FirstTokenTimeoutSeconds is { } ft && (double.IsNaN(ft) || ft <= 0 || ft > d.TimeoutSeconds)) errors.Add($"{at}:FirstTokenTimeoutSeconds must be above 0 and at most TimeoutSeconds (was {ft.ToString(CultureInfo.InvariantCulture)}).");
             if (d.ConnectTimeoutSeconds is { } ct && (double.IsNaN(ct) || ct is <= 0 or > 120)) errors.Add($"{at}:ConnectTimeoutSeconds must be between 0 and 120 (was {ct.ToString(CultureInfo.InvariantCulture)}).");
             if (d.DefaultMaxTokens < 1) errors.Add($"{at}:DefaultMaxTokens must be at least 1.");

@@ -30,6 +30,19 @@ public sealed class DeploymentOptions
     /// <summary>Streams only: how long the upstream may take to send the first chunk (counted from the request). A slow
     /// start fails over to the next deployment before anything reached the client. Unset: only the whole-request timeout.</summary>
     public double? FirstTokenTimeoutSeconds { get; set; }
+    /// <summary>
+    /// Streams only: the longest the upstream may go quiet between two events once streaming (a stall). A stall is a
+    /// broken stream, recovered like a reset (see <see cref="Continuation"/>). Default 30 s; 0 turns it off.
+    /// </summary>
+    public double StreamIdleTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// How a stream that broke after its first byte is continued on this deployment: <c>prefill</c> (the partial answer
+    /// as the last assistant message, which the model continues: Anthropic), <c>continue_final_message</c> (vLLM and other
+    /// OpenAI-compatible servers that take it), <c>prefix</c> (Mistral's <c>prefix: true</c>), <c>instructed</c> (the
+    /// partial answer and an instruction to go on, with any repeated text removed: OpenAI, Azure OpenAI), or <c>none</c>
+    /// (never continued here). Default: by provider.
+    /// </summary>
+    public string? Continuation { get; set; }
     /// <summary>TCP connect timeout for new connections to this endpoint (default: Gateway:Http:ConnectTimeoutSeconds).</summary>
     public double? ConnectTimeoutSeconds { get; set; }
     /// <summary>Mock only: delay before the first token.</summary>

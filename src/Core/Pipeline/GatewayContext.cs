@@ -75,6 +75,22 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
 
     public void NoteBilledFailure(DeploymentOptions deployment) => (_billedFailures ??= []).Add(deployment);
 
+    /// <summary>How many times the stream broke after its first byte and was continued (see <see cref="Resilience.RecoveringStream"/>).</summary>
+    public int StreamRecoveries { get; private set; }
+
+    /// <summary>Each recovery: after how many characters, from which deployment and why, to which, how long it took (<c>; </c>-separated).</summary>
+    public string? StreamRecoveryLog { get; private set; }
+
+    /// <summary>Notes a recovery (the continuation is one more upstream call).</summary>
+    public void NoteStreamRecovery(string from, string to, int afterChars, TimeSpan took, string cause)
+    {
+        StreamRecoveries++;
+        Attempts++;
+        var entry = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"after {afterChars} chars: {from} {cause} -> {to} in {(long)took.TotalMilliseconds} ms");
+        StreamRecoveryLog = StreamRecoveryLog is null ? entry : StreamRecoveryLog + "; " + entry;
+        AttemptLog = (AttemptLog is null ? "" : AttemptLog + "; ") + to + " 200 continued";
+    }
+
     /// <summary>
     /// The usage of an answer the provider returned (and billed) but the gateway withheld — a safety check that refused
     /// the request after the call had answered; the usage stage bills it although the request is answered with an error.

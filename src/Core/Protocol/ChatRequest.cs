@@ -31,6 +31,13 @@ public sealed class ChatRequest
     public bool Logprobs { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
 
+    /// <summary>This request with another body and messages (a stream's continuation), every other setting kept; <paramref name="maxOutputTokens"/> replaces the output cap when given.</summary>
+    internal ChatRequest Continued(JsonObject body, IReadOnlyList<ChatMessage> messages, int? maxOutputTokens) => new(body, Model, messages)
+    {
+        Stream = Stream, IncludeUsage = IncludeUsage, N = N, MaxOutputTokens = maxOutputTokens ?? MaxOutputTokens, Temperature = Temperature, User = User,
+        HasTools = HasTools, ResponseFormat = ResponseFormat, Logprobs = Logprobs, Stop = Stop,
+    };
+
     /// <summary>A deep copy of the body for a provider to rewrite (the original stays as the client sent it).</summary>
     public JsonObject CloneBody() => (JsonObject)Body.DeepClone();
 }

@@ -67,7 +67,10 @@ public abstract class HttpChatProvider(HttpClient http, DeploymentOptions deploy
             if (!UpstreamErrors.IsSuccess(response.StatusCode))
                 throw await UpstreamErrors.FromResponseAsync(response, Label, timeout.Token).ConfigureAwait(false);
             var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-            var context = new StreamContext(response, new SseReader(body), timeout, Label, Timeout, cancellationToken);
+            var context = new StreamContext(response, new SseReader(body), timeout, Label, Timeout, cancellationToken)
+            {
+                IdleTimeout = Deployment.StreamIdleTimeoutSeconds > 0 ? TimeSpan.FromSeconds(Deployment.StreamIdleTimeoutSeconds) : null,
+            };
             response = null;
             return CreateStream(context, request);
         }
@@ -139,12 +142,18 @@ public sealed class PooledJsonContent : HttpContent
 }
 
 /// <summary>What an open upstream stream owns: the response, its event reader and the call's timeout.</summary>
-public sealed record StreamContext(HttpResponseMessage Response, SseReader Reader, CancellationTokenSource Timeout, string Label, TimeSpan TimeoutSpan, CancellationToken ClientToken);
+public sealed record StreamContext(HttpResponseMessage Response, SseReader Reader, CancellationTokenSource Timeout, string Label, TimeSpan TimeoutSpan, CancellationToken ClientToken)
+{
+    /// <summary>The longest the upstream may go quiet between events (<see cref="DeploymentOptions.StreamIdleTimeoutSeconds"/>); null: no limit.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+}
 
 /// <summary>Reads events of an open upstream stream, mapping transport failures and timeouts to client errors.</summary>
 public abstract class ChatStreamBase(StreamContext context) : IChatStream
 {
     private bool _disposed;
+    private CancellationTokenSource? _idle;
+    private CancellationTokenSource? _idleOrTimeout;
 
     protected StreamContext Context { get; } = context;
 
@@ -156,7 +165,17 @@ public abstract class ChatStreamBase(StreamContext context) : IChatStream
     {
         try
         {
-            return await ReadCoreAsync(Context.Timeout.Token).ConfigureAwait(false);
+            var chunk = await ReadCoreAsync(ReadToken()).ConfigureAwait(false);
+            // the clock runs while waiting on the upstream only, not while the client takes its time
+            _idle?.CancelAfter(Timeout.InfiniteTimeSpan);
+            return chunk;
+        }
+        catch (OperationCanceledException ex) when (_idle?.IsCancellationRequested == true && !Context.Timeout.IsCancellationRequested && !Context.ClientToken.IsCancellationRequested)
+        {
+            // a stall: as broken as a reset (and recovered like one)
+            throw new Errors.GatewayException(new Errors.GatewayError(504,
+                $"The upstream provider ({Context.Label}) sent nothing for {Context.IdleTimeout!.Value.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s in the middle of a stream (stream idle timeout).",
+                "timeout", null, "upstream_timeout"), ex);
         }
         catch (OperationCanceledException ex) when (!Context.ClientToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -178,6 +197,20 @@ public abstract class ChatStreamBase(StreamContext context) : IChatStream
 
     protected abstract ValueTask<JsonObject?> ReadCoreAsync(CancellationToken cancellationToken);
 
+    /// <summary>The whole-request timeout's token, and with an idle timeout one that also fires when this read waits longer than it.</summary>
+    private CancellationToken ReadToken()
+    {
+        if (Context.IdleTimeout is not { } idle) return Context.Timeout.Token;
+        if (_idle is null)
+        {
+            _idle = new CancellationTokenSource();
+            _idleOrTimeout = CancellationTokenSource.CreateLinkedTokenSource(Context.Timeout.Token, _idle.Token);
+        }
+
+        _idle.CancelAfter(idle);
+        return _idleOrTimeout!.Token;
+    }
+
     public ValueTask DisposeAsync()
     {
         if (_disposed) return ValueTask.CompletedTask;
@@ -185,6 +218,8 @@ public abstract class ChatStreamBase(StreamContext context) : IChatStream
         Context.Reader.Dispose();
         Context.Response.Dispose();
         Context.Timeout.Dispose();
+        _idleOrTimeout?.Dispose();
+        _idle?.Dispose();
         GC.SuppressFinalize(this);
         return ValueTask.CompletedTask;
     }

@@ -10,6 +10,8 @@ public sealed class ResilienceOptions
 {
     /// <summary>Upstream calls per request at most, across retries and fallbacks.</summary>
     public int MaxAttempts { get; set; } = 3;
+    /// <summary>How many times one stream that broke after its first byte is continued (0: never; it ends with an error event).</summary>
+    public int MaxStreamRecoveries { get; set; } = 2;
     /// <summary>First retry delay; doubles each retry, with full jitter.</summary>
     public double BaseDelayMs { get; set; } = 200;
     /// <summary>Longest backoff delay.</summary>

@@ -56,6 +56,10 @@ public sealed record UsageRecord
     public string? FallbackModel { get; init; }
     /// <summary>Time to the first content chunk of a stream; null for non-streaming requests.</summary>
     public long? TimeToFirstTokenMs { get; init; }
+    /// <summary>How many times the stream broke after its first byte and was continued (every attempt is in the tokens and cost).</summary>
+    public int StreamRecoveries { get; init; }
+    /// <summary>Each recovery: after how many characters, from which deployment and why, to which, how long it took.</summary>
+    public string? StreamRecovery { get; init; }
     public bool Stream { get; init; }
     /// <summary>none, bypass, miss, hit or coalesced (the response cache).</summary>
     public string CacheStatus { get; init; } = "none";

@@ -263,6 +263,8 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 CacheKey = Context.CacheKey,
                 SavedUsd = Saved,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
+                StreamRecoveries = Context.StreamRecoveries,
+                StreamRecovery = Context.StreamRecoveryLog,
                 Stream = Context.Request?.Stream ?? false,
                 Outcome = Outcome,
                 Status = Status,
@@ -312,7 +314,8 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
         {
             _ended = true;
             Settle();
-            Trailer = "x-gateway-cost-usd=" + UsageStage.Money(state.Cost!.CostUsd) + (state.Estimated ? " (estimated)" : "");
+            Trailer = "x-gateway-cost-usd=" + UsageStage.Money(state.Cost!.CostUsd) + (state.Estimated ? " (estimated)" : "")
+                + (state.Context.StreamRecoveryLog is { } recovered ? "; recovered " + recovered : "");
             return null;
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Gateway.Core.Budgets;
 using Gateway.Core.Configuration;
 using Gateway.Core.Errors;
+using Gateway.Core.Protocol;
 using Gateway.Core.Providers;
 using Gateway.Core.Resilience;
 using Gateway.Core.Routing;
@@ -136,7 +137,10 @@ public sealed class ProviderStage(
                 {
                     var result = await CallAsync(context, chosen, tokens, key).ConfigureAwait(false);
                     log.Add(chosen.Deployment.Name + " 200");
-                    return result;
+                    return result is GatewayResult.Streaming streaming && _resilience.MaxStreamRecoveries > 0 && StreamContinuation.Unrecoverable(context.RequireRequest()) is null
+                        ? new GatewayResult.Streaming(new RecoveringStream(streaming.Stream, chosen.Deployment, context, _resilience.MaxStreamRecoveries,
+                            (delivered, tokens, broken, ct) => ReopenAsync(context, candidates, delivered, tokens, broken, ct)))
+                        : result;
                 }
                 catch (BrokenCircuitException)
                 {
@@ -184,6 +188,50 @@ public sealed class ProviderStage(
             context.ResponseHeaders[AttemptsHeader] = attempts.ToString(CultureInfo.InvariantCulture);
             if (log.Count > 0) context.ResponseHeaders[AttemptLogHeader] = context.AttemptLog = string.Join("; ", log);
         }
+    }
+
+    /// <summary>Opens a stream on the call's deployment through its breaker, within its first-token timeout.</summary>
+    private async Task<IChatStream> OpenStreamAsync(GatewayContext context, ProviderRequest call, CancellationToken cancellationToken)
+    {
+        var provider = providers.For(call.Deployment);
+        return breakers?.For(call.Deployment.Name) is { } breaker
+            ? await breaker.ExecuteAsync(async ct => await FirstTokenTimeout.OpenAsync(provider, call, context.Time, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
+            : await FirstTokenTimeout.OpenAsync(provider, call, context.Time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The continuation of a broken stream: on the deployment that broke first (most failures are one connection's),
+    /// then the request's other candidates in order, skipping those that do not continue (<c>Continuation: none</c>) and
+    /// those behind an open breaker; each is asked in its own mode, from the same partial answer. Provider quotas are not
+    /// asked again: the request was admitted once.
+    /// </summary>
+    private async Task<ReopenedStream> ReopenAsync(GatewayContext context, IReadOnlyList<Candidate> candidates, string delivered, int deliveredTokens,
+        DeploymentOptions broken, CancellationToken cancellationToken)
+    {
+        GatewayException? last = null;
+        foreach (var deployment in candidates.Select(c => c.Deployment).Where(d => d != broken).Prepend(broken))
+        {
+            var mode = StreamContinuation.ModeOf(deployment);
+            if (mode == StreamContinuation.None) continue;
+            var request = StreamContinuation.Build(context.RequireRequest(), delivered, mode, deliveredTokens);
+            try
+            {
+                var stream = await OpenStreamAsync(context, new ProviderRequest(request, deployment, context.RequestId), cancellationToken).ConfigureAwait(false);
+                context.Deployment = deployment;
+                return new ReopenedStream(stream, deployment, mode);
+            }
+            catch (BrokenCircuitException)
+            {
+                // behind an open breaker: the next one
+            }
+            catch (GatewayException ex) when (RetryableFailures.IsRetryable(ex))
+            {
+                NoteIfBilled(context, new Candidate(deployment, context.RequireModel().Name), ex);
+                last = ex;
+            }
+        }
+
+        throw last ?? new GatewayException(new GatewayError(503, "No deployment could continue the stream.", "api_error", null, "no_healthy_deployment"));
     }
 
     private static void NoteIfBilled(GatewayContext context, Candidate candidate, GatewayException failure)
@@ -246,9 +294,7 @@ public sealed class ProviderStage(
             var breaker = breakers?.For(deployment.Name);
             if (request.Stream)
             {
-                var stream = breaker is null
-                    ? await FirstTokenTimeout.OpenAsync(provider, call, context.Time, context.Aborted).ConfigureAwait(false)
-                    : await breaker.ExecuteAsync(async ct => await FirstTokenTimeout.OpenAsync(provider, call, context.Time, ct).ConfigureAwait(false), context.Aborted).ConfigureAwait(false);
+                var stream = await OpenStreamAsync(context, call, context.Aborted).ConfigureAwait(false);
                 success = true;
                 return new GatewayResult.Streaming(stream);
             }
