@@ -55,7 +55,10 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
                         response.Headers["X-Accel-Buffering"] = "no";
                         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
                         await response.StartAsync(aborted).ConfigureAwait(false);
-                        var ended = await ChatStreamWriter.WriteAsync(streaming.Stream, response.Body, context.RequireRequest().IncludeUsage, aborted).ConfigureAwait(false);
+                        var ended = await ChatStreamWriter.WriteAsync(streaming.Stream, response.Body, context.RequireRequest().IncludeUsage, aborted,
+                            TimeSpan.FromSeconds(runtime.Options.StreamWriteTimeoutSeconds)).ConfigureAwait(false);
+                        // a client that stopped reading: the stream's disposal below cancels the upstream call, the record says why
+                        if (ended.Error?.Code == ChatStreamWriter.ClientTooSlowCode) context.ClientTooSlow = true;
                         if (ended.Error is { } streamError)
                         {
                             if (ended.Failure is { } failure) Log.Unhandled(logger, failure, context.RequestId);

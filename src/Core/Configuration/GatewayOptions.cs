@@ -20,6 +20,8 @@ public sealed class GatewayOptions
     public double AdmissionTimeoutSeconds { get; set; } = 1.5;
     /// <summary>How long a key lookup is cached per instance; a revoke takes effect everywhere within this time.</summary>
     public double KeyCacheSeconds { get; set; } = 30;
+    /// <summary>A streaming client that accepts nothing for this long is dropped and the upstream call cancelled (billed for what was produced).</summary>
+    public double StreamWriteTimeoutSeconds { get; set; } = 30;
     public CatalogOptions Catalog { get; set; } = new();
     /// <summary>Usage log retention (section <c>Gateway:Usage</c>).</summary>
     public Usage.UsageRetentionOptions Usage { get; set; } = new();

@@ -13,6 +13,9 @@ namespace Gateway.Core.Pipeline;
 /// exception, sent as the 500 <c>internal_error</c> the client would otherwise have got — is sent as an error event,
 /// and the stream ends without <c>[DONE]</c>, as OpenAI does; the caller then aborts the connection
 /// (<see cref="StreamOutcome.Error"/> is set), so no client can take the stream for a complete one.
+/// A client that stops reading holds the gateway to one chunk at a time: nothing is read from the upstream while a
+/// write waits (so what is buffered per stream is the server's own output buffer, 64 KiB in Kestrel, and the socket's);
+/// one that accepts nothing for <c>writeTimeout</c> is dropped (<c>client_too_slow</c>) and the upstream call ends with it.
 /// </summary>
 public static class ChatStreamWriter
 {
@@ -20,10 +23,19 @@ public static class ChatStreamWriter
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
 
+    public const string ClientTooSlowCode = "client_too_slow";
+
+    /// <summary>A client that accepted nothing for the write timeout (recorded as a 499: it is the client that stopped).</summary>
+    public static GatewayError ClientTooSlow(TimeSpan timeout) => new(499,
+        $"The client read nothing for {timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s; the stream was dropped and the upstream call cancelled.",
+        "client_error", null, ClientTooSlowCode);
+
     /// <summary>Writes every chunk; returns how the stream ended.</summary>
-    public static async Task<StreamOutcome> WriteAsync(IChatStream stream, Stream output, bool includeUsage, CancellationToken cancellationToken)
+    public static async Task<StreamOutcome> WriteAsync(IChatStream stream, Stream output, bool includeUsage, CancellationToken cancellationToken, TimeSpan? writeTimeout = null)
     {
         var chunks = 0;
+        using var slow = writeTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writeToken = slow?.Token ?? cancellationToken;
         using var buffer = new PooledBufferWriter();
         using var writer = new Utf8JsonWriter(buffer);
         try
@@ -41,8 +53,10 @@ public static class ChatStreamWriter
                 chunk.WriteTo(writer);
                 writer.Flush();
                 buffer.Write(EventEnd);
-                await output.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                slow?.CancelAfter(writeTimeout!.Value);
+                await output.WriteAsync(buffer.WrittenMemory, writeToken).ConfigureAwait(false);
+                await output.FlushAsync(writeToken).ConfigureAwait(false);
+                slow?.CancelAfter(Timeout.InfiniteTimeSpan);
                 chunks++;
             }
             if (stream is IStreamTrailer { Trailer: { } trailer })
@@ -54,6 +68,11 @@ public static class ChatStreamWriter
             await output.WriteAsync(Done, cancellationToken).ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             return new StreamOutcome(chunks, null);
+        }
+        catch (OperationCanceledException) when (slow?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            // the client accepted nothing for the whole write timeout: no error event either (it would wait the same way)
+            return new StreamOutcome(chunks, ClientTooSlow(writeTimeout!.Value));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {

@@ -75,6 +75,9 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
 
     public void NoteBilledFailure(DeploymentOptions deployment) => (_billedFailures ??= []).Add(deployment);
 
+    /// <summary>The client stopped reading the stream for the write timeout and was dropped.</summary>
+    public bool ClientTooSlow { get; set; }
+
     /// <summary>How many times the stream broke after its first byte and was continued (see <see cref="Resilience.RecoveringStream"/>).</summary>
     public int StreamRecoveries { get; private set; }
 

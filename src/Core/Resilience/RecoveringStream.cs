@@ -38,7 +38,11 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
     /// <summary>A recovery under way: noted once the continuation's first text reaches the client (break → next content).</summary>
     private (long Broke, string From, string To, int AfterChars, string Cause)? _recovering;
 
-    public TokenUsage? Usage => _current.Usage is { } now ? now + _earlier : context.StreamRecoveries > 0 ? _earlier : null;
+    /// <summary>
+    /// The continuation's usage plus what the broken attempts produced; null while the upstream reported none (then the
+    /// whole relayed text is counted, both attempts' alike).
+    /// </summary>
+    public TokenUsage? Usage => _current.Usage is { } now ? now + _earlier : null;
 
     public string? Trailer => (_current as IStreamTrailer)?.Trailer;
 
@@ -89,10 +93,8 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
         var broke = context.Time.GetTimestamp();
         var delivered = _delivered.ToString();
         var deliveredTokens = TokenCounter.Count(TokenCounter.KindOf(_deployment.Provider.ToLowerInvariant(), _deployment.Pricing.PriceAs ?? _deployment.Model), delivered);
-        // the broken attempt: its prompt is priced as a billed failure, its text as completion tokens (it was produced and sent)
-        _earlier += _current.Usage ?? new TokenUsage(0, deliveredTokens);
-        if (_current.Usage is null) context.NoteBilledFailure(_deployment);
         var broken = _deployment;
+        var brokenUsage = _current.Usage;
         await _current.DisposeAsync().ConfigureAwait(false);
         ReopenedStream next;
         try
@@ -106,6 +108,9 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
             throw failure;
         }
 
+        // the broken attempt: its prompt is priced as a billed failure, its text as completion tokens (it was produced and sent)
+        _earlier += brokenUsage ?? new TokenUsage(0, deliveredTokens);
+        if (brokenUsage is null) context.NoteBilledFailure(broken);
         _current = next.Stream;
         _deployment = next.Deployment;
         _splicer = new StreamContinuation.Splicer(delivered, next.Mode);

@@ -22,6 +22,12 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Histogram<long> _tokens;
     private readonly Histogram<double> _duration;
     private readonly Counter<double> _cost;
+    private readonly Histogram<double> _timeToFirstToken;
+    private readonly Histogram<double> _timePerToken;
+    private readonly Histogram<double> _streamDuration;
+    private readonly Histogram<double> _tokensPerSecond;
+    private readonly Counter<long> _malformed;
+    private readonly Counter<long> _recovered;
     private readonly Counter<double> _savings;
     private readonly Counter<long> _cacheHits;
     private readonly Counter<long> _coalesced;
@@ -39,6 +45,12 @@ public sealed class GatewayMetrics : IDisposable
         _tokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.");
         _duration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "GenAI operation duration.");
         _cost = _meter.CreateCounter<double>("llm_gateway.cost", "USD", "What requests cost.");
+        _timeToFirstToken = _meter.CreateHistogram<double>("gen_ai.server.time_to_first_token", "s", "Time to the first token of a stream, as the client saw it.");
+        _timePerToken = _meter.CreateHistogram<double>("gen_ai.server.time_per_output_token", "s", "Median gap between a stream's chunks after the first (inter-token latency).");
+        _streamDuration = _meter.CreateHistogram<double>("llm_gateway.stream.duration", "s", "From the request to a stream's end.");
+        _tokensPerSecond = _meter.CreateHistogram<double>("llm_gateway.stream.output_tokens_per_second", "{token}/s", "Output tokens per second after the first token.");
+        _malformed = _meter.CreateCounter<long>("llm_gateway.stream.malformed_chunks", "{chunk}", "Upstream stream events that were not valid chunks (the stream ended with an error event).");
+        _recovered = _meter.CreateCounter<long>("llm_gateway.stream.recoveries", "{recovery}", "Streams broken after their first byte and continued.");
         _savings = _meter.CreateCounter<double>("llm_gateway.cache.savings", "USD", "What cached and coalesced answers would have cost.");
         _cacheHits = _meter.CreateCounter<long>("llm_gateway.cache.hits", "{request}", "Requests answered from the cache.");
         _coalesced = _meter.CreateCounter<long>("llm_gateway.coalesced", "{request}", "Requests that shared an identical call in flight.");
@@ -104,6 +116,16 @@ public sealed class GatewayMetrics : IDisposable
         if (r.CacheStatus == "coalesced") _coalesced.Add(1, tags);
         if (r.SavedUsd > 0) _savings.Add((double)r.SavedUsd, tags);
         if (r.Attempts > 1) _retries.Add(r.Attempts - 1, tags);
+        if (r.Stream)
+        {
+            if (r.TimeToFirstTokenMs is { } ttft) _timeToFirstToken.Record(ttft / 1000.0, tags);
+            if (r.InterTokenP50Ms is { } itl) _timePerToken.Record(itl / 1000.0, tags);
+            if (r.StreamDurationMs is { } duration) _streamDuration.Record(duration / 1000.0, tags);
+            if (r.OutputTokensPerSecond is { } rate) _tokensPerSecond.Record(rate, tags);
+            if (r.ErrorCode == "upstream_protocol_error") _malformed.Add(1, tags);
+            if (r.StreamRecoveries > 0) _recovered.Add(r.StreamRecoveries, tags);
+        }
+
         if (r.FallbackModel is { } fallback)
         {
             var fallbackTags = tags;

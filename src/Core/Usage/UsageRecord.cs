@@ -56,6 +56,13 @@ public sealed record UsageRecord
     public string? FallbackModel { get; init; }
     /// <summary>Time to the first content chunk of a stream; null for non-streaming requests.</summary>
     public long? TimeToFirstTokenMs { get; init; }
+    /// <summary>Streams: from the request to the stream's end.</summary>
+    public long? StreamDurationMs { get; init; }
+    /// <summary>Streams: the median and 95th percentile gap between chunks with text, after the first (inter-token latency).</summary>
+    public double? InterTokenP50Ms { get; init; }
+    public double? InterTokenP95Ms { get; init; }
+    /// <summary>Streams: output tokens per second from the first token to the end.</summary>
+    public double? OutputTokensPerSecond { get; init; }
     /// <summary>How many times the stream broke after its first byte and was continued (every attempt is in the tokens and cost).</summary>
     public int StreamRecoveries { get; init; }
     /// <summary>Each recovery: after how many characters, from which deployment and why, to which, how long it took.</summary>

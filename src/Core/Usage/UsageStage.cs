@@ -139,7 +139,9 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         public decimal Saved { get; private set; }
         public bool Estimated { get; private set; }
         public string? ServedModel { get; private set; }
-        public long? TimeToFirstTokenMs { get; set; }
+        public long? TimeToFirstTokenMs => Timing?.TimeToFirstTokenMs;
+        /// <summary>A stream's pace (null for other answers).</summary>
+        public StreamTiming? Timing { get; set; }
         public string Outcome { get; private set; } = UsageOutcomes.Success;
         public int Status { get; private set; } = 200;
         public string? ErrorCode { get; private set; }
@@ -263,6 +265,10 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 CacheKey = Context.CacheKey,
                 SavedUsd = Saved,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
+                StreamDurationMs = Timing?.DurationMs,
+                InterTokenP50Ms = Timing?.InterTokenP50Ms,
+                InterTokenP95Ms = Timing?.InterTokenP95Ms,
+                OutputTokensPerSecond = Timing?.OutputTokensPerSecond(Usage.CompletionTokens),
                 StreamRecoveries = Context.StreamRecoveries,
                 StreamRecovery = Context.StreamRecoveryLog,
                 Stream = Context.Request?.Stream ?? false,
@@ -277,6 +283,8 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
 /// <summary>Passes a stream through, watching it: time to first token, the text relayed, the usage, how it ended.</summary>
 internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState state, ICostMeter meter) : IChatStream, IStreamTrailer
 {
+    private StreamTiming Timing => state.Timing ??= new StreamTiming(state.Context.StartedAt, state.Context.Time);
+
     private readonly StringBuilder _relayed = new();
     private string? _model;
     private bool _settled;
@@ -296,23 +304,27 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
         catch (GatewayException ex)
         {
             state.Fail(ex.Error.Status, ex.Error.Code, UsageOutcomes.StreamBroken);
+            Timing.End();
             throw;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             state.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
+            Timing.End();
             throw;
         }
         catch (Exception ex)
         {
             var error = Errors.Errors.For(ex);
             state.Fail(error.Status, error.Code, UsageOutcomes.StreamBroken);
+            Timing.End();
             throw;
         }
 
         if (chunk is null)
         {
             _ended = true;
+            Timing.End();
             Settle();
             Trailer = "x-gateway-cost-usd=" + UsageStage.Money(state.Cost!.CostUsd) + (state.Estimated ? " (estimated)" : "")
                 + (state.Context.StreamRecoveryLog is { } recovered ? "; recovered " + recovered : "");
@@ -328,10 +340,7 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
                 if (delta is null) continue;
                 var content = (string?)delta["content"];
                 var calls = delta["tool_calls"] as JsonArray;
-                if ((content is { Length: > 0 } || calls is not null) && state.TimeToFirstTokenMs is null)
-                {
-                    state.TimeToFirstTokenMs = (long)state.Context.Elapsed.TotalMilliseconds;
-                }
+                if (content is { Length: > 0 } || calls is not null) Timing.Token();
 
                 _relayed.Append(content);
                 if (calls is null) continue;
@@ -369,7 +378,8 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
         // A stream that ended early (broken, or the client left) is still priced from what was relayed.
         if (!_ended && state.Outcome == UsageOutcomes.Success)
         {
-            if (state.Context.Aborted.IsCancellationRequested) state.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
+            if (state.Context.ClientTooSlow) state.Fail(499, Pipeline.ChatStreamWriter.ClientTooSlowCode, UsageOutcomes.ClientClosed);
+            else if (state.Context.Aborted.IsCancellationRequested) state.Fail(499, "client_closed_request", UsageOutcomes.ClientClosed);
             else state.Fail(502, "stream_incomplete", UsageOutcomes.StreamBroken);
         }
 

@@ -123,6 +123,8 @@ public sealed class CostAndUsageEmissionTests : IAsyncLifetime
     {
         _upstream.Enqueue(new FakeReply { Text = "alpha beta gamma delta epsilon zeta eta theta", PromptTokens = 50, CompletionTokens = 8 });
         _upstream.EnqueueFault(new BrokenStream(AfterChunks: 4));
+        // and the continuation fails too (the only deployment keeps failing): the stream ends broken
+        _upstream.EnqueueFault(new ServerError(500));
         var (context, text) = await Post("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"greek letters"}]}""");
 
         Assert.Contains("\"error\"", text, StringComparison.Ordinal);

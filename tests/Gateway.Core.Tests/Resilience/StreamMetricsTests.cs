@@ -1,0 +1,137 @@
+using System.Diagnostics.Metrics;
+using Gateway.Core.Auth;
+using Gateway.Core.Configuration;
+using Gateway.Core.Hosting;
+using Gateway.Core.Pipeline;
+using Gateway.Core.Telemetry;
+using Gateway.Core.Usage;
+using Gateway.Testing;
+
+namespace Gateway.Core.Tests.Resilience;
+
+/// <summary>A stream's pace on its usage record and as meters: time to first token, inter-token latency, duration, tokens per second.</summary>
+public sealed class StreamMetricsTests : IAsyncLifetime
+{
+    private FakeLlmServer _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await FakeLlmServer.StartAsync();
+
+    public async Task DisposeAsync() => await _upstream.DisposeAsync();
+
+    [Fact]
+    public async Task A_paced_stream_s_record_and_meters_carry_its_pace()
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = _upstream.BaseUri + "v1", ApiKeySetting = "K" }],
+                Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
+            },
+        };
+        var usage = new InMemoryUsageSink();
+        using var metrics = new GatewayMetrics();
+        var measured = new List<(string Name, double Value)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == GatewayMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            lock (measured) measured.Add((instrument.Name, value));
+        });
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            lock (measured) measured.Add((instrument.Name, value));
+        });
+        listener.Start();
+        using var http = new HttpClient();
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, usage: usage, metrics: metrics);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        _upstream.ChunkDelay = TimeSpan.FromMilliseconds(15);
+        _upstream.Enqueue(new FakeReply { Text = string.Join(' ', Enumerable.Range(0, 30).Select(i => $"w{i}")), CompletionTokens = 30 });
+
+        var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), """{"model":"m","stream":true,"messages":[{"role":"user","content":"pace"}]}""");
+        Assert.Null(sent.StreamError);
+
+        var record = Assert.Single(usage.Records);
+        Assert.NotNull(record.TimeToFirstTokenMs);
+        Assert.True(record.InterTokenP50Ms > 0);
+        Assert.True(record.InterTokenP95Ms >= record.InterTokenP50Ms);
+        Assert.True(record.StreamDurationMs >= record.TimeToFirstTokenMs);
+        Assert.True(record.OutputTokensPerSecond > 0);
+        foreach (var name in new[] { "gen_ai.server.time_to_first_token", "gen_ai.server.time_per_output_token", "llm_gateway.stream.duration", "llm_gateway.stream.output_tokens_per_second" })
+            Assert.Contains(measured, m => m.Name == name);
+    }
+
+    [Fact]
+    public void Timing_is_computed_from_the_moments_chunks_went_out()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var timing = new StreamTiming(time.GetTimestamp(), time);
+        time.Advance(TimeSpan.FromMilliseconds(300));
+        timing.Token();
+        foreach (var gap in new[] { 10, 10, 10, 10, 10, 10, 10, 10, 10, 100 })
+        {
+            time.Advance(TimeSpan.FromMilliseconds(gap));
+            timing.Token();
+        }
+
+        timing.End();
+        Assert.Equal((300L, 10.0, 100.0, 490L), (timing.TimeToFirstTokenMs, timing.InterTokenP50Ms, timing.InterTokenP95Ms, timing.DurationMs));
+        Assert.Equal(57.9, timing.OutputTokensPerSecond(11));
+    }
+
+    /// <summary>A client that reads <paramref name="accepts"/> writes, then nothing.</summary>
+    private sealed class StuckClient(int accepts) : MemoryStream
+    {
+        private int _writes;
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _writes) > accepts) await Task.Delay(Timeout.Infinite, cancellationToken);
+            await base.WriteAsync(buffer, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_is_dropped_after_the_write_timeout_and_the_upstream_call_ends_with_it()
+    {
+        var options = new GatewayOptions
+        {
+            Catalog = new CatalogOptions
+            {
+                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = _upstream.BaseUri + "v1", ApiKeySetting = "K" }],
+                Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
+            },
+        };
+        var usage = new InMemoryUsageSink();
+        using var http = new HttpClient();
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, usage: usage);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        _upstream.ChunkDelay = TimeSpan.FromMilliseconds(20);
+        _upstream.Enqueue(new FakeReply { Text = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"w{i}")) });
+        var body = System.Text.Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"long"}]}""");
+        var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);
+        var outcome = await runtime.ChatCompletions.HandleAsync(context);
+        var streaming = Assert.IsType<GatewayResult.Streaming>(outcome.Result);
+
+        StreamOutcome ended;
+        await using (streaming.Stream)
+        {
+            ended = await ChatStreamWriter.WriteAsync(streaming.Stream, new StuckClient(accepts: 5), includeUsage: false, default, TimeSpan.FromMilliseconds(300));
+            if (ended.Error?.Code == ChatStreamWriter.ClientTooSlowCode) context.ClientTooSlow = true;
+        }
+
+        await context.CompleteAsync();
+        Assert.Equal((5, ChatStreamWriter.ClientTooSlowCode), (ended.Chunks, ended.Error?.Code));
+        // the upstream call ends with the stream: its server sees the connection go while it still has text to send
+        for (var i = 0; i < 100 && _upstream.AbandonedCount == 0; i++) await Task.Delay(50);
+        Assert.Equal(1, _upstream.AbandonedCount);
+        var record = Assert.Single(usage.Records);
+        Assert.Equal((UsageOutcomes.ClientClosed, ChatStreamWriter.ClientTooSlowCode), (record.Outcome, record.ErrorCode));
+        // billed for what was produced and relayed
+        Assert.True(record.CompletionTokens > 0);
+    }
+}
