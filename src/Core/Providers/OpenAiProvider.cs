@@ -72,8 +72,36 @@ public sealed class OpenAiProvider : HttpChatProvider
     {
         private bool _sawFinish;
         private bool _done;
+        private JsonObject? _next;
 
+        /// <summary>
+        /// The next chunk. Azure OpenAI opens with a chunk of its prompt filter's results and no identity (empty
+        /// <c>id</c> and <c>model</c>, <c>created</c> 0): it takes the identity of the chunk after it, so every chunk the
+        /// client gets names the same completion.
+        /// </summary>
         protected override async ValueTask<JsonObject?> ReadCoreAsync(CancellationToken cancellationToken)
+        {
+            if (_next is { } held)
+            {
+                _next = null;
+                return held;
+            }
+
+            var chunk = await ReadChunkAsync(cancellationToken).ConfigureAwait(false);
+            if (chunk is null || !string.IsNullOrEmpty((string?)(chunk["id"] as JsonValue))) return chunk;
+            _next = await ReadChunkAsync(cancellationToken).ConfigureAwait(false);
+            if (_next is not null)
+            {
+                foreach (var field in (string[])["id", "object", "created", "model", "system_fingerprint"])
+                {
+                    if (_next[field] is { } value) chunk[field] = value.DeepClone();
+                }
+            }
+
+            return chunk;
+        }
+
+        private async ValueTask<JsonObject?> ReadChunkAsync(CancellationToken cancellationToken)
         {
             while (!_done)
             {
