@@ -12,7 +12,10 @@ builder.Build().Run();
 
 namespace Gateway.Bench.PassThrough
 {
-    /// <summary><c>POST /v1/chat/completions</c>: the body to the upstream, its answer back. The floor the gateway is measured against.</summary>
+    /// <summary>
+    /// <c>POST /v1/chat/completions</c>: the body to the upstream, its answer back — streamed as it comes, flushed per
+    /// read, for server-sent events. The floor the gateway is measured against.
+    /// </summary>
     public sealed class Forward(IHttpClientFactory clients)
     {
         [Function("Forward")]
@@ -20,11 +23,21 @@ namespace Gateway.Bench.PassThrough
         {
             using var content = new StreamContent(request.Body);
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            using var upstream = await clients.CreateClient("upstream").PostAsync("v1/chat/completions", content, request.HttpContext.RequestAborted);
+            using var message = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
+            using var upstream = await clients.CreateClient("upstream").SendAsync(message, HttpCompletionOption.ResponseHeadersRead, request.HttpContext.RequestAborted);
             var response = request.HttpContext.Response;
             response.StatusCode = (int)upstream.StatusCode;
-            response.ContentType = "application/json";
-            await upstream.Content.CopyToAsync(response.Body, request.HttpContext.RequestAborted);
+            response.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
+            request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+            await using var body = await upstream.Content.ReadAsStreamAsync(request.HttpContext.RequestAborted);
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
+            {
+                await response.Body.WriteAsync(buffer.AsMemory(0, read), request.HttpContext.RequestAborted);
+                await response.Body.FlushAsync(request.HttpContext.RequestAborted);
+            }
+
             return new EmptyResult();
         }
     }

@@ -1,5 +1,7 @@
 // A loopback OpenAI-wire upstream for the host benchmarks: answers every chat completion at once with a fixed,
-// small completion (usage included), so what is measured is the function apps in front of it, not a model.
+// small completion (usage included), so what is measured is the function apps in front of it, not a model. A request with
+// "stream": true is answered as server-sent events: ten chunks, the first at once, then one every 5 ms, and usage; with
+// "max_tokens": 100000 as 20,000 chunks as fast as the reader takes them (for slow-reader memory).
 //   dotnet Gateway.Bench.Upstream.dll PORT
 using System.Text;
 
@@ -11,10 +13,43 @@ var app = builder.Build();
 var completion = Encoding.UTF8.GetBytes("""
 {"id":"chatcmpl-bench","object":"chat.completion","created":1764547200,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog."},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":10,"total_tokens":22}}
 """.Trim());
+string Chunk(string delta, string finish) =>
+    "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1764547200,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":" + finish + "}]}\n\n";
 app.MapPost("/v1/chat/completions", async (HttpContext context) =>
 {
     // read the request as a real server would
-    await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+    var body = new MemoryStream();
+    await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+    if (Encoding.UTF8.GetString(body.ToArray()).Contains("\"stream\":true", StringComparison.Ordinal))
+    {
+        context.Response.ContentType = "text/event-stream";
+        await context.Response.StartAsync(context.RequestAborted);
+        if (Encoding.UTF8.GetString(body.ToArray()).Contains("\"max_tokens\":100000", StringComparison.Ordinal))
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                await context.Response.WriteAsync(Chunk(i == 0 ? "{\"role\":\"assistant\",\"content\":\"word\"}" : "{\"content\":\" word\"}", "null"), context.RequestAborted);
+                if (i % 50 == 0) await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+
+            await context.Response.WriteAsync(Chunk("{}", "\"stop\"") + "data: [DONE]\n\n", context.RequestAborted);
+            return;
+        }
+
+        var words = "The quick brown fox jumps over the lazy dog again".Split(' ');
+        for (var i = 0; i < words.Length; i++)
+        {
+            var delta = i == 0 ? "{\"role\":\"assistant\",\"content\":\"" + words[i] + "\"}" : "{\"content\":\" " + words[i] + "\"}";
+            await context.Response.WriteAsync(Chunk(delta, "null"), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(5, context.RequestAborted);
+        }
+
+        await context.Response.WriteAsync(Chunk("{}", "\"stop\""), context.RequestAborted);
+        await context.Response.WriteAsync("data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1764547200,\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":10,\"total_tokens\":22}}\n\ndata: [DONE]\n\n", context.RequestAborted);
+        return;
+    }
+
     context.Response.ContentType = "application/json";
     context.Response.ContentLength = completion.Length;
     await context.Response.Body.WriteAsync(completion, context.RequestAborted);

@@ -5,6 +5,10 @@
 #
 #   BENCH_SCENARIOS="gateway limits" runs only those scenarios; BENCH_SKIP_MEMORY=1 skips the 30,000-request memory run.
 #   BENCH_SCENARIOS=bodies measures memory under 50 concurrent slow 8 MB uploads (BENCH_BODY_CLIENTS, BENCH_BODY_RATE).
+#   BENCH_SCENARIOS="stream-floor stream-gateway" measures streams: time to first byte through each (the upstream sends
+#   its first chunk at once, then one every 5 ms), reported with the gateway's added p50.
+#   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS) read long streams (20,000 chunks, ~3 MB each, produced
+#   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60); the worker's RSS growth per stream.
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
 #   (b) gateway:  the gateway, no limits configured
@@ -84,6 +88,9 @@ cat > "$work/catalog-quota.json" <<EOF
   "Models": [ { "Name": "gpt-4o-mini", "Deployments": [ "upstream" ] } ] } } }
 EOF
 echo '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/body.json"
+echo '{"model":"gpt-4o-mini","max_tokens":100000,"stream":true,"messages":[{"role":"user","content":"Write at length."}]}' > "$work/long.json"
+echo '{"model":"gpt-4o-mini","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/stream.json"
+body_file="body.json"
 
 host_pid=""; worker_pid=""; azurite_pid=""; port=""
 stop_host() {
@@ -117,11 +124,11 @@ export BENCH_UPSTREAM_URL="http://127.0.0.1:$upstream_port/"
 
 results="$work/results.tsv"
 : > "$results"
-# one hey run; records: scenario run rps p50 p99 max non200 host_ms worker_ms azurite_ms
+# one hey run; records: scenario run rps p50 p99 max non200 host_ms worker_ms azurite_ms ttfb_p50 ttfb_p95
 measure() { # $1 scenario, $2 run, $3 requests
   local before_h before_w before_a after_h after_w after_a
   before_h="$(cpu_ms "$host_pid")"; before_w="$(cpu_ms "$worker_pid")"; before_a="$(cpu_ms "$azurite_pid")"
-  hey -n "$3" -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/body.json" -o csv \
+  hey -n "$3" -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/$body_file" -o csv \
     "http://127.0.0.1:$port/v1/chat/completions" > "$work/run.csv"
   after_h="$(cpu_ms "$host_pid")"; after_w="$(cpu_ms "$worker_pid")"; after_a="$(cpu_ms "$azurite_pid")"
   python3 - "$work/run.csv" "$1" "$2" "$3" "$before_h" "$after_h" "$before_w" "$after_w" "$before_a" "$after_a" >> "$results" <<'PY'
@@ -134,10 +141,13 @@ codes = [r["status-code"] for r in rows]
 offsets = [float(r["offset"]) + float(r["response-time"]) for r in rows]
 wall = max(offsets)
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+# time to first byte: connecting, writing the request, and waiting for the response's first byte
+ttfb = sorted((float(r["DNS+dialup"]) + float(r["Request-write"]) + float(r["Response-delay"])) * 1000 for r in rows)
+t = lambda p: ttfb[min(len(ttfb) - 1, int(p * len(ttfb)))]
 print("\t".join(map(str, [scenario, run, round(len(rows) / wall, 1), round(q(0.5), 1), round(q(0.99), 1), round(lat[-1], 1),
-    sum(1 for c in codes if c != "200"), round((ah - bh) / n, 2), round((aw - bw) / n, 2), round((aa - ba) / n, 2)])))
+    sum(1 for c in codes if c != "200"), round((ah - bh) / n, 2), round((aw - bw) / n, 2), round((aa - ba) / n, 2), round(t(0.5), 2), round(t(0.95), 2)])))
 PY
-  tail -1 "$results" | awk -F'\t' '{ printf "  %-8s run %s: %8s req/s  p50 %6s ms  p99 %6s ms  max %7s ms  non-200 %s  CPU/request: host %s ms, worker %s ms, Azurite %s ms\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+  tail -1 "$results" | awk -F'\t' '{ printf "  %-8s run %s: %8s req/s  p50 %6s ms  p99 %6s ms  max %7s ms  non-200 %s  CPU/request: host %s ms, worker %s ms, Azurite %s ms  first byte p50 %s ms p95 %s ms\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'
 }
 
 
@@ -159,7 +169,7 @@ run_scenario() { # $1 name, $2 app, $3 catalog, $4 setup function, then settings
     echo -e "memory\t$rss10\t$rss30" >> "$work/memory.tsv"
   fi
   # steady state: the JIT's tiering and the Durable task hub's start-up settle under load first
-  hey -z "${warmup}s" -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/body.json" \
+  hey -z "${warmup}s" -c "$concurrency" -m POST -T application/json -H "Authorization: Bearer sk-gw-bench-key" -D "$work/$body_file" \
     "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
   for run in $(seq 1 "$runs"); do measure "$name" "$run" "$requests"; done
   if [[ -f "$work/memory.tsv" && "$name" == "limits" ]]; then
@@ -256,6 +266,41 @@ PY
   stop_host
 }
 
+# slow-streams: many clients read long streams slowly; the gateway must hold a bounded amount per stream, not the stream
+slow_streams_scenario() {
+  local clients="${BENCH_SLOW_CLIENTS:-100}" rate="${BENCH_SLOW_RATE:-1K}" seconds="${BENCH_SLOW_SECONDS:-60}"
+  start_storage
+  settings "$work/settings.json" "$work/catalog.json"
+  start_functions "$gateway_app" "$work/settings.json"
+  # warm the stream path, then take the baseline
+  curl -s -o /dev/null -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" "http://127.0.0.1:$port/v1/chat/completions"
+  load_n 200
+  sleep 2
+  local base_w; base_w="$(rss_mb "$worker_pid")"
+  : > "$work/rss.tsv"
+  ( while kill -0 "$worker_pid" 2>/dev/null; do echo "$(rss_mb "$worker_pid")" >> "$work/rss.tsv"; sleep 0.2; done ) &
+  local sampler=$!
+  local readers=()
+  for i in $(seq 1 "$clients"); do
+    curl -s -N -o /dev/null --limit-rate "$rate" -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" \
+      "http://127.0.0.1:$port/v1/chat/completions" &
+    readers+=($!)
+  done
+  sleep "$seconds"
+  kill "${readers[@]}" 2>/dev/null || true
+  wait "${readers[@]}" 2>/dev/null || true
+  kill "$sampler" 2>/dev/null || true
+  python3 - "$work/rss.tsv" "$base_w" "$clients" "$rate" "$seconds" <<'PY'
+import sys
+rows = [float(l) for l in open(sys.argv[1]) if l.strip()]
+base, clients = float(sys.argv[2]), int(sys.argv[3])
+peak = max(rows)
+print(f"  slow-streams {clients} streams of ~3 MB read at {sys.argv[4]}B/s for {sys.argv[5]} s: worker RSS {base:.1f} MB before, peak {peak:.1f} MB "
+      f"(+{peak - base:.1f} MB = {(peak - base) * 1024 / clients:.0f} KiB per stream; target ≤ 64 KiB per stream plus a fixed base)")
+PY
+  stop_host
+}
+
 no_setup() { :; }
 limits_setup() {
   local admin="x-admin-key: sk-gw-admin-bench"
@@ -275,7 +320,10 @@ for scenario in ${BENCH_SCENARIOS:-floor gateway limits}; do
     limits) run_scenario limits "$gateway_app" "$work/catalog-quota.json" limits_setup \
       "Gateway__RateLimits__KeyRequestsPerMinute=10000000" "Gateway__RateLimits__KeyTokensPerMinute=100000000000" ;;
     bodies) bodies_scenario ;;
-    *) echo "bench: unknown scenario $scenario (floor, gateway, limits, bodies)" >&2; exit 1 ;;
+    slow-streams) slow_streams_scenario ;;
+    stream-floor) body_file="stream.json"; run_scenario stream-floor "$floor_app" "$work/catalog.json" no_setup; body_file="body.json" ;;
+    stream-gateway) body_file="stream.json"; run_scenario stream-gateway "$gateway_app" "$work/catalog.json" no_setup; body_file="body.json" ;;
+    *) echo "bench: unknown scenario $scenario (floor, gateway, limits, bodies, stream-floor, stream-gateway)" >&2; exit 1 ;;
   esac
 done
 
@@ -287,11 +335,14 @@ for r in rows: by.setdefault(r[0], []).append(r)
 def col(name, i): return [float(r[i]) for r in by[name]]
 floor = statistics.median(col("floor", 2)) if "floor" in by else None
 print("\nsummary (median of runs, min–max in brackets):")
-for name in [n for n in ("floor", "gateway", "limits") if n in by]:
+for name in [n for n in ("floor", "gateway", "limits", "stream-floor", "stream-gateway") if n in by]:
     rps = col(name, 2)
     fmt = lambda i: f"{statistics.median(col(name, i)):g} [{min(col(name, i)):g}–{max(col(name, i)):g}]"
     ratio = f"{statistics.median(rps) / floor:.2f}" if floor else "?"
     print(f"  {name:8s} {fmt(2)} req/s = {ratio} × floor; p50 {fmt(3)} ms; p99 {fmt(4)} ms; max {fmt(5)} ms; "
-          f"non-200 {int(sum(col(name, 6)))}; CPU ms/request host {fmt(7)}, worker {fmt(8)}, Azurite {fmt(9)}")
+          f"non-200 {int(sum(col(name, 6)))}; CPU ms/request host {fmt(7)}, worker {fmt(8)}, Azurite {fmt(9)}; first byte p50 {fmt(10)} ms, p95 {fmt(11)} ms")
+if "stream-floor" in by and "stream-gateway" in by:
+    added = statistics.median(col("stream-gateway", 10)) - statistics.median(col("stream-floor", 10))
+    print(f"  streams: the gateway adds {added:.2f} ms to the time to first byte at p50 (target ≤ 5 ms)")
 PY
-[[ -f "$work/memory.tsv" ]] && awk -F'\t' '{ printf "  worker memory (RSS): %s MB after 10,000 requests, %s MB after 30,000 (%+.1f %%), %s MB after the warm-up and the runs\n", $2, $3, ($3 - $2) * 100 / $2, $4 }' "$work/memory.tsv"
+[[ ! -f "$work/memory.tsv" ]] || awk -F'\t' '{ printf "  worker memory (RSS): %s MB after 10,000 requests, %s MB after 30,000 (%+.1f %%), %s MB after the warm-up and the runs\n", $2, $3, ($3 - $2) * 100 / $2, $4 }' "$work/memory.tsv"
