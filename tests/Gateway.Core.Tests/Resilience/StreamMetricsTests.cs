@@ -16,10 +16,16 @@ public sealed class StreamMetricsTests : IAsyncLifetime
 
     public async Task InitializeAsync() => _upstream = await FakeLlmServer.StartAsync();
 
-    public async Task DisposeAsync() => await _upstream.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _upstream.DisposeAsync();
+    }
 
-    [Fact]
-    public async Task A_paced_stream_s_record_and_meters_carry_its_pace()
+    private readonly HttpClient _http = new();
+
+    /// <summary>A gateway with one OpenAI deployment on the fake upstream, and a key for it.</summary>
+    private async Task<(GatewayRuntime Runtime, string Key)> Gateway(InMemoryUsageSink usage, GatewayMetrics? metrics = null)
     {
         var options = new GatewayOptions
         {
@@ -29,6 +35,14 @@ public sealed class StreamMetricsTests : IAsyncLifetime
                 Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
             },
         };
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: usage, metrics: metrics);
+        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        return (runtime, key);
+    }
+
+    [Fact]
+    public async Task A_paced_stream_s_record_and_meters_carry_its_pace()
+    {
         var usage = new InMemoryUsageSink();
         using var metrics = new GatewayMetrics();
         var measured = new List<(string Name, double Value)>();
@@ -46,9 +60,7 @@ public sealed class StreamMetricsTests : IAsyncLifetime
             lock (measured) measured.Add((instrument.Name, value));
         });
         listener.Start();
-        using var http = new HttpClient();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, usage: usage, metrics: metrics);
-        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        var (runtime, key) = await Gateway(usage, metrics);
         _upstream.ChunkDelay = TimeSpan.FromMilliseconds(15);
         _upstream.Enqueue(new FakeReply { Text = string.Join(' ', Enumerable.Range(0, 30).Select(i => $"w{i}")), CompletionTokens = 30 });
 
@@ -98,18 +110,8 @@ public sealed class StreamMetricsTests : IAsyncLifetime
     [Fact]
     public async Task A_client_that_stops_reading_is_dropped_after_the_write_timeout_and_the_upstream_call_ends_with_it()
     {
-        var options = new GatewayOptions
-        {
-            Catalog = new CatalogOptions
-            {
-                Deployments = [new DeploymentOptions { Name = "oai", Provider = "openai", Model = "gpt-4o", Endpoint = _upstream.BaseUri + "v1", ApiKeySetting = "K" }],
-                Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
-            },
-        };
         var usage = new InMemoryUsageSink();
-        using var http = new HttpClient();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, usage: usage);
-        var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
+        var (runtime, key) = await Gateway(usage);
         _upstream.ChunkDelay = TimeSpan.FromMilliseconds(20);
         _upstream.Enqueue(new FakeReply { Text = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"w{i}")) });
         var body = System.Text.Encoding.UTF8.GetBytes("""{"model":"m","stream":true,"messages":[{"role":"user","content":"long"}]}""");
