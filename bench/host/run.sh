@@ -276,9 +276,9 @@ slow_streams_scenario() {
   curl -s -o /dev/null -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" "http://127.0.0.1:$port/v1/chat/completions"
   load_n 200
   sleep 2
-  local base_w; base_w="$(rss_mb "$worker_pid")"
+  local base_w base_h; base_w="$(rss_mb "$worker_pid")"; base_h="$(rss_mb "$host_pid")"
   : > "$work/rss.tsv"
-  ( while kill -0 "$worker_pid" 2>/dev/null; do echo "$(rss_mb "$worker_pid")" >> "$work/rss.tsv"; sleep 0.2; done ) &
+  ( while kill -0 "$worker_pid" 2>/dev/null; do echo -e "$(rss_mb "$worker_pid")\t$(rss_mb "$host_pid")" >> "$work/rss.tsv"; sleep 0.2; done ) &
   local sampler=$!
   local readers=()
   for i in $(seq 1 "$clients"); do
@@ -290,13 +290,14 @@ slow_streams_scenario() {
   kill "${readers[@]}" 2>/dev/null || true
   wait "${readers[@]}" 2>/dev/null || true
   kill "$sampler" 2>/dev/null || true
-  python3 - "$work/rss.tsv" "$base_w" "$clients" "$rate" "$seconds" <<'PY'
+  python3 - "$work/rss.tsv" "$base_w" "$clients" "$rate" "$seconds" "$base_h" <<'PY'
 import sys
-rows = [float(l) for l in open(sys.argv[1]) if l.strip()]
-base, clients = float(sys.argv[2]), int(sys.argv[3])
-peak = max(rows)
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+base, clients, base_h = float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[6])
+peak = max(r[0] for r in rows); peak_h = max(r[1] for r in rows); end = rows[-1][0]
 print(f"  slow-streams {clients} streams of ~3 MB read at {sys.argv[4]}B/s for {sys.argv[5]} s: worker RSS {base:.1f} MB before, peak {peak:.1f} MB "
-      f"(+{peak - base:.1f} MB = {(peak - base) * 1024 / clients:.0f} KiB per stream; target ≤ 64 KiB per stream plus a fixed base)")
+      f"(+{peak - base:.1f} MB = {(peak - base) * 1024 / clients:.0f} KiB per stream; target ≤ 64 KiB per stream plus a fixed base), {end:.1f} MB at the end")
+print(f"  slow-streams host RSS {base_h:.1f} MB before, peak {peak_h:.1f} MB (+{peak_h - base_h:.1f} MB)")
 PY
   stop_host
 }
