@@ -101,4 +101,13 @@ public sealed class SubjectHasher(byte[] pepper)
         var mac = System.Security.Cryptography.HMACSHA256.HashData(pepper, System.Text.Encoding.UTF8.GetBytes(userId));
         return "u_" + Convert.ToHexStringLower(mac.AsSpan(0, 16));
     }
+
+    /// <summary>Whether <paramref name="value"/> has the form of a hash <see cref="Hash"/> gives (<c>u_</c> and 32 lower-case hex digits).</summary>
+    public static bool IsHash(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Length == 34 && value.StartsWith("u_", StringComparison.Ordinal) && !value.AsSpan(2).ContainsAnyExcept(LowerHex);
+    }
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 }

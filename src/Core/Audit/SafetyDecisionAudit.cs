@@ -26,27 +26,12 @@ public sealed class SafetyDecisionAudit(IUsageSink inner, IAuditSink audit, Subj
                 Actor = "gateway",
                 Scope = "key:" + record.KeyId,
                 Target = record.RequestId,
-                Subject = record.User is { } user && subjects is not null ? (IsPseudonym(user) ? user : subjects.Hash(user)) : null,
+                // a pseudonymous team's record holds the hash already: it is the subject as it is
+                Subject = record.User is { } user && subjects is not null ? (SubjectHasher.IsHash(user) ? user : subjects.Hash(user)) : null,
                 Details = details,
             });
         }
 
         return inner.SubmitAsync(record, cancellationToken);
-    }
-
-    /// <summary>A record of a pseudonymous team holds the hash already (<c>u_</c> and 32 hex digits): it is the subject as it is.</summary>
-    private static bool IsPseudonym(string user) => user.Length == 34 && user.StartsWith("u_", StringComparison.Ordinal) && user.AsSpan(2).ContainsOnlyHexLower();
-}
-
-file static class HexSpan
-{
-    public static bool ContainsOnlyHexLower(this ReadOnlySpan<char> s)
-    {
-        foreach (var c in s)
-        {
-            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f')) return false;
-        }
-
-        return true;
     }
 }

@@ -278,11 +278,12 @@ public sealed class ReplayStream(JsonObject completion, TokenUsage usage) : ICha
     private static Queue<JsonObject> Build(JsonObject c, TokenUsage usage)
     {
         var chunks = new Queue<JsonObject>();
-        JsonObject Chunk(JsonArray choices, JsonObject? usageNode = null) => new()
+        JsonObject Chunk(JsonArray choices, JsonObject? usageNode = null)
         {
-            ["id"] = c["id"]?.DeepClone(), ["object"] = "chat.completion.chunk", ["created"] = c["created"]?.DeepClone(), ["model"] = c["model"]?.DeepClone(),
-            ["choices"] = choices, ["usage"] = usageNode,
-        };
+            var chunk = ChatChunks.Like(c, choices);
+            chunk["usage"] = usageNode;
+            return chunk;
+        }
 
         foreach (var choice in c["choices"] as JsonArray ?? [])
         {

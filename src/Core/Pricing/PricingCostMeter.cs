@@ -196,7 +196,7 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     private CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at, Dictionary<(TokenizerKind, int), int>? counted)
     {
         var price = Resolve(deployment, at);
-        var kind = TokenCounter.KindOf(deployment.Provider.ToLowerInvariant(), deployment.Pricing.PriceAs ?? deployment.Model);
+        var kind = TokenCounter.KindOf(deployment);
         var images = price?.MaxImageTokens ?? 1600;
         if (counted is null || !counted.TryGetValue((kind, images), out var prompt))
         {
@@ -216,7 +216,7 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     }
 
     public int CountTokens(DeploymentOptions deployment, string text) =>
-        TokenCounter.Count(TokenCounter.KindOf(deployment.Provider.ToLowerInvariant(), deployment.Pricing.PriceAs ?? deployment.Model), text);
+        TokenCounter.Count(TokenCounter.KindOf(deployment), text);
 }
 
 /// <summary>A deployment's effective prices: the catalog entry with overrides applied.</summary>

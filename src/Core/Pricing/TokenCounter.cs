@@ -34,6 +34,13 @@ public static class TokenCounter
     private static readonly Lazy<Tokenizer> s_o200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
     private static readonly Lazy<Tokenizer> s_cl100k = new(() => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
 
+    /// <summary>The tokenizer a deployment's text is counted with (its provider, and the model it is priced as).</summary>
+    public static TokenizerKind KindOf(DeploymentOptions deployment)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        return KindOf(deployment.Provider.ToLowerInvariant(), deployment.Pricing.PriceAs ?? deployment.Model);
+    }
+
     public static TokenizerKind KindOf(string provider, string? model)
     {
         if (provider == ProviderKind.Anthropic) return TokenizerKind.Approximate;

@@ -90,13 +90,7 @@ public sealed class OpenAiProvider : HttpChatProvider
             var chunk = await ReadChunkAsync(cancellationToken).ConfigureAwait(false);
             if (chunk is null || !string.IsNullOrEmpty((string?)(chunk["id"] as JsonValue))) return chunk;
             _next = await ReadChunkAsync(cancellationToken).ConfigureAwait(false);
-            if (_next is not null)
-            {
-                foreach (var field in (string[])["id", "object", "created", "model", "system_fingerprint"])
-                {
-                    if (_next[field] is { } value) chunk[field] = value.DeepClone();
-                }
-            }
+            if (_next is not null) ChatChunks.CopyIdentity(_next, chunk);
 
             return chunk;
         }

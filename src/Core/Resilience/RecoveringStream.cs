@@ -92,7 +92,7 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
         NoteRecovered();
         var broke = context.Time.GetTimestamp();
         var delivered = _delivered.ToString();
-        var deliveredTokens = TokenCounter.Count(TokenCounter.KindOf(_deployment.Provider.ToLowerInvariant(), _deployment.Pricing.PriceAs ?? _deployment.Model), delivered);
+        var deliveredTokens = TokenCounter.Count(TokenCounter.KindOf(_deployment), delivered);
         var broken = _deployment;
         var brokenUsage = _current.Usage;
         await _current.DisposeAsync().ConfigureAwait(false);
@@ -121,13 +121,7 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
     private void Splice(JsonObject chunk)
     {
         if (_template is null) _template = chunk;
-        else if (_splicer is not null)
-        {
-            foreach (var field in (string[])["id", "created", "model", "system_fingerprint"])
-            {
-                if (_template[field] is { } value) chunk[field] = value.DeepClone();
-            }
-        }
+        else if (_splicer is not null) ChatChunks.CopyIdentity(_template, chunk);
 
         if (chunk["choices"] is not JsonArray choices) return;
         foreach (var choice in choices.OfType<JsonObject>())
@@ -180,12 +174,7 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
 
         _delivered.Append(held);
         NoteRecovered();
-        return new JsonObject
-        {
-            ["id"] = _template["id"]?.DeepClone(), ["object"] = "chat.completion.chunk", ["created"] = _template["created"]?.DeepClone(),
-            ["model"] = _template["model"]?.DeepClone(),
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = held }, ["finish_reason"] = null }),
-        };
+        return ChatChunks.Like(_template, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = held }, ["finish_reason"] = null }));
     }
 
     public ValueTask DisposeAsync() => _current.DisposeAsync();

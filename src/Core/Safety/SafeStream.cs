@@ -257,11 +257,7 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
             choices.Add(choice);
         }
 
-        return new JsonObject
-        {
-            ["id"] = _template?["id"]?.DeepClone(), ["object"] = "chat.completion.chunk", ["created"] = _template?["created"]?.DeepClone(),
-            ["model"] = _template?["model"]?.DeepClone(), ["choices"] = choices,
-        };
+        return ChatChunks.Like(_template, choices);
     }
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();

@@ -159,7 +159,7 @@ public sealed class ProviderStage(
                 }
                 catch (GatewayException ex) when (RetryableFailures.IsRetryable(ex) && !context.Aborted.IsCancellationRequested)
                 {
-                    NoteIfBilled(context, chosen, ex);
+                    NoteIfBilled(context, chosen.Deployment, ex);
                     log.Add(Logged(chosen, ex));
                     last = ex;
                     failed.Add(chosen.Deployment.Name);
@@ -172,7 +172,7 @@ public sealed class ProviderStage(
                 }
                 catch (GatewayException ex)
                 {
-                    NoteIfBilled(context, chosen, ex);
+                    NoteIfBilled(context, chosen.Deployment, ex);
                     log.Add(Logged(chosen, ex));
                     throw;
                 }
@@ -226,7 +226,7 @@ public sealed class ProviderStage(
             }
             catch (GatewayException ex) when (RetryableFailures.IsRetryable(ex))
             {
-                NoteIfBilled(context, new Candidate(deployment, context.RequireModel().Name), ex);
+                NoteIfBilled(context, deployment, ex);
                 last = ex;
             }
         }
@@ -234,9 +234,9 @@ public sealed class ProviderStage(
         throw last ?? new GatewayException(new GatewayError(503, "No deployment could continue the stream.", "api_error", null, "no_healthy_deployment"));
     }
 
-    private static void NoteIfBilled(GatewayContext context, Candidate candidate, GatewayException failure)
+    private static void NoteIfBilled(GatewayContext context, DeploymentOptions deployment, GatewayException failure)
     {
-        if (UpstreamErrors.MayHaveBeenBilled(failure)) context.NoteBilledFailure(candidate.Deployment);
+        if (UpstreamErrors.MayHaveBeenBilled(failure)) context.NoteBilledFailure(deployment);
     }
 
     private static string Logged(Candidate candidate, GatewayException ex) =>
