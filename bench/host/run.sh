@@ -9,6 +9,8 @@
 #   its first chunk at once, then one every 5 ms), reported with the gateway's added p50.
 #   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS) read long streams (20,000 chunks, ~3 MB each, produced
 #   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60); the worker's RSS growth per stream.
+#   TCP socket buffers are clamped to BENCH_SOCKET_BUFFER (64 KiB; "off" leaves them) for that run (see clamp_socket_buffers).
+#   BENCH_GCDUMP=<folder> takes a heap snapshot of the worker (dotnet-gcdump) before and while the slow readers read.
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
 #   (b) gateway:  the gateway, no limits configured
@@ -59,9 +61,31 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   sleep 1
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  restore_socket_buffers
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Loopback TCP grows a socket's buffers to megabytes (tcp_rmem's max is 32 MiB here): a reader at 1 KB/s then takes a
+# whole 3 MB stream into the kernel's queues within seconds, and the worker sees a fast reader. For the slow-reader run
+# the buffers are clamped (BENCH_SOCKET_BUFFER bytes, 64 KiB; "off" leaves them), restored on exit.
+saved_tcp_rmem="" saved_tcp_wmem=""
+clamp_socket_buffers() {
+  local bytes="${BENCH_SOCKET_BUFFER:-65536}"
+  [[ "$bytes" == off ]] && return 0
+  if saved_tcp_rmem="$(sysctl -n net.ipv4.tcp_rmem 2>/dev/null)" && saved_tcp_wmem="$(sysctl -n net.ipv4.tcp_wmem 2>/dev/null)" &&
+    sysctl -qw net.ipv4.tcp_rmem="4096 16384 $bytes" net.ipv4.tcp_wmem="4096 16384 $bytes" 2>/dev/null; then
+    echo "  slow-streams: TCP socket buffers clamped to $bytes bytes for this run (was rmem $saved_tcp_rmem, wmem $saved_tcp_wmem)"
+  else
+    saved_tcp_rmem=""
+    echo "  slow-streams: could not clamp TCP socket buffers (not root?): the kernel may take whole streams into its queues"
+  fi
+}
+restore_socket_buffers() {
+  [[ -n "$saved_tcp_rmem" ]] || return 0
+  sysctl -qw net.ipv4.tcp_rmem="$saved_tcp_rmem" net.ipv4.tcp_wmem="$saved_tcp_wmem" 2>/dev/null || true
+  saved_tcp_rmem=""
+}
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 wait_http() { for _ in $(seq 1 600); do curl -s -o /dev/null -w '%{http_code}' "$@" 2>/dev/null | grep -q '^200$' && return 0; sleep 0.2; done; return 1; }
@@ -70,6 +94,22 @@ cpu_ms() { # utime + stime of a process, in milliseconds
   awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
 }
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# BENCH_GCDUMP=<folder>: a heap snapshot of the worker (dotnet-gcdump, live objects only) and its thread count, labelled
+heap_probe() {
+  [[ -n "${BENCH_GCDUMP:-}" ]] && command -v dotnet-gcdump >/dev/null || return 0
+  mkdir -p "$BENCH_GCDUMP"
+  local dump="$BENCH_GCDUMP/$1-$2.gcdump" committed="" allocated=""
+  if command -v dotnet-counters >/dev/null; then
+    # what the GC has committed (free space and gen0 budget included) as of its last collection, before the snapshot forces one
+    dotnet-counters collect -p "$worker_pid" --duration 00:00:00:03 --format csv -o "$BENCH_GCDUMP/$1-$2.csv" \
+      --counters 'System.Runtime[dotnet.gc.last_collection.memory.committed_size,dotnet.gc.heap.total_allocated]' >/dev/null 2>&1 &&
+      committed="$(awk -F, '/committed_size/ { v = $NF } END { printf "%.1f", v / 1048576 }' "$BENCH_GCDUMP/$1-$2.csv")" &&
+      allocated="$(awk -F, '/total_allocated/ { s += $NF; n++ } END { printf "%.1f", n ? s / n / 1048576 : 0 }' "$BENCH_GCDUMP/$1-$2.csv")"
+  fi
+  dotnet-gcdump collect -p "$worker_pid" -o "$dump" >/dev/null 2>&1 || { echo "  $1 $2: dotnet-gcdump failed"; return 0; }
+  echo "  $1 $2: $(awk '/Threads/ { print $2 }' "/proc/$worker_pid/status") threads, $(dotnet-gcdump report "$dump" | awk '/GC Heap bytes/ { print $1 }') live GC heap bytes, ${committed:-?} MB committed by the GC, allocating ${allocated:-?} MB/s, RSS $(rss_mb "$worker_pid") MB ($dump)"
+}
 
 upstream_port="$(free_port)"
 dotnet bench/Upstream/bin/Release/net10.0/Gateway.Bench.Upstream.dll "$upstream_port" >"$work/upstream.log" 2>&1 &
@@ -269,6 +309,7 @@ PY
 # slow-streams: many clients read long streams slowly; the gateway must hold a bounded amount per stream, not the stream
 slow_streams_scenario() {
   local clients="${BENCH_SLOW_CLIENTS:-100}" rate="${BENCH_SLOW_RATE:-1K}" seconds="${BENCH_SLOW_SECONDS:-60}"
+  clamp_socket_buffers
   start_storage
   settings "$work/settings.json" "$work/catalog.json"
   start_functions "$gateway_app" "$work/settings.json"
@@ -277,6 +318,7 @@ slow_streams_scenario() {
   load_n 200
   sleep 2
   local base_w base_h; base_w="$(rss_mb "$worker_pid")"; base_h="$(rss_mb "$host_pid")"
+  heap_probe slow-streams before
   : > "$work/rss.tsv"
   ( while kill -0 "$worker_pid" 2>/dev/null; do echo -e "$(rss_mb "$worker_pid")\t$(rss_mb "$host_pid")" >> "$work/rss.tsv"; sleep 0.2; done ) &
   local sampler=$!
@@ -287,6 +329,7 @@ slow_streams_scenario() {
     readers+=($!)
   done
   sleep "$seconds"
+  heap_probe slow-streams reading
   kill "${readers[@]}" 2>/dev/null || true
   wait "${readers[@]}" 2>/dev/null || true
   kill "$sampler" 2>/dev/null || true
@@ -300,6 +343,7 @@ print(f"  slow-streams {clients} streams of ~3 MB read at {sys.argv[4]}B/s for {
 print(f"  slow-streams host RSS {base_h:.1f} MB before, peak {peak_h:.1f} MB (+{peak_h - base_h:.1f} MB)")
 PY
   stop_host
+  restore_socket_buffers
 }
 
 no_setup() { :; }
