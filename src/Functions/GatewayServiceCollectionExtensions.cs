@@ -20,6 +20,8 @@ using Azure.Monitor.OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using Gateway.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -43,14 +45,18 @@ public static class GatewayServiceCollectionExtensions
         _ = SafetyPolicies.Load(options.Safety);
         var pepper = PrivacyPepper.Resolve(options.Privacy.Pepper, name => configuration[name]);
         _ = new UserPseudonyms(options.Privacy, pepper.Hasher);
-        var privacyErrors = options.Privacy.ContentLogging.Validate().Concat(options.Audit.Validate()).ToList();
+        var privacyErrors = options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).ToList();
         if (privacyErrors.Count > 0)
-            throw new InvalidOperationException("The privacy and audit settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
+            throw new InvalidOperationException("The gateway, privacy and audit settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
 
         services.AddSingleton(options);
+        // a slow reader holds at most this much of its response in the worker (see GatewayOptions.StreamBufferBytes): the
+        // socket transport's output pipe is where an HTTP/1.1 response waits; the server's limit covers its other pipes
+        services.Configure<SocketTransportOptions>(sockets => sockets.MaxWriteBufferSize = options.StreamBufferBytes);
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxResponseBufferSize = options.StreamBufferBytes);
         services.AddSingleton<ISecretResolver>(secrets);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => StorageConnection.FromConfiguration(configuration));

@@ -22,6 +22,13 @@ public sealed class GatewayOptions
     public double KeyCacheSeconds { get; set; } = 30;
     /// <summary>A streaming client that accepts nothing for this long is dropped and the upstream call cancelled (billed for what was produced).</summary>
     public double StreamWriteTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// The most the worker holds of a response its client has not taken yet (the server's response buffer): once this
+    /// much waits, the next write waits, and a stream reads nothing more from its upstream until the client takes some.
+    /// </summary>
+    public int StreamBufferBytes { get; set; } = DefaultStreamBufferBytes;
+    public const int DefaultStreamBufferBytes = 32 * 1024;
+    public const int MinStreamBufferBytes = 4 * 1024;
     public CatalogOptions Catalog { get; set; } = new();
     /// <summary>Usage log retention (section <c>Gateway:Usage</c>).</summary>
     public Usage.UsageRetentionOptions Usage { get; set; } = new();
@@ -47,4 +54,14 @@ public sealed class GatewayOptions
     public Audit.AuditOptions Audit { get; set; } = new();
     /// <summary>Section <c>Gateway:Privacy</c>: pseudonymous end users on usage records, and the pepper of end-user hashes.</summary>
     public Privacy.PrivacyOptions Privacy { get; set; } = new();
+
+    /// <summary>What is wrong with the gateway-wide values (the sections validate their own), one line each.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (StreamBufferBytes < MinStreamBufferBytes)
+            errors.Add($"Gateway:StreamBufferBytes is {StreamBufferBytes}: it must be at least {MinStreamBufferBytes} bytes.");
+        if (StreamWriteTimeoutSeconds <= 0) errors.Add($"Gateway:StreamWriteTimeoutSeconds is {StreamWriteTimeoutSeconds}: it must be above 0.");
+        return errors;
+    }
 }
