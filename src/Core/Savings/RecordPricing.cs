@@ -13,7 +13,7 @@ namespace Gateway.Core.Savings;
 internal sealed class RecordPricing
 {
     private readonly PriceCatalog _prices;
-    private readonly SavingsOptions _options;
+    private readonly Dictionary<string, string> _cheaperModels;
     private readonly Dictionary<string, DeploymentOptions> _deployments = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, List<string>> _servedBy = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<(string Provider, string Model), string?> _siblings = [];
@@ -21,7 +21,8 @@ internal sealed class RecordPricing
     public RecordPricing(PriceCatalog prices, ModelCatalog models, SavingsOptions options)
     {
         _prices = prices;
-        _options = options;
+        // case-insensitive whatever dictionary the settings were bound into
+        _cheaperModels = new Dictionary<string, string>(options.CheaperModels, StringComparer.OrdinalIgnoreCase);
         Models = models;
         foreach (var model in models.Models)
         {
@@ -110,7 +111,7 @@ internal sealed class RecordPricing
 
     private string? FindSibling(ModelPrice listed, DateTimeOffset at)
     {
-        if (_options.CheaperModels.TryGetValue(listed.Model, out var named)) return _prices.Find(listed.Provider, named, at)?.Model;
+        if (_cheaperModels.TryGetValue(listed.Model, out var named)) return _prices.Find(listed.Provider, named, at)?.Model;
         var family = ModelFamilies.Key(listed.Model);
         var p = listed.Prices;
         return _prices.ModelsOf(listed.Provider)
