@@ -205,7 +205,6 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
         }
 
         var prompt = tokens.Prompt;
-
         var bounded = request.MaxOutputTokens is not null || price?.MaxOutputTokens is not null;
         var perChoice = request.MaxOutputTokens ?? price?.MaxOutputTokens
             ?? (deployment.Provider.Equals(ProviderKind.Anthropic, StringComparison.OrdinalIgnoreCase) ? deployment.DefaultMaxTokens : UnknownMaxOutputTokens);

@@ -8,8 +8,9 @@ namespace Gateway.Core.Savings;
 /// any answer was cut off by it (<see cref="SavingsOptions.MaxLengthFinishShare"/>), a cap of that percentile times
 /// <see cref="SavingsOptions.SuggestedMaxTokensFactor"/> is suggested. Honestly, it saves no money — providers bill the
 /// tokens generated, not the cap — so its saving is $0; the evidence gives what it frees: the tokens (and their price)
-/// budgets reserve and tokens-per-minute limits count up front for every request. Needs the request shape: older records
-/// are left out.
+/// budgets reserve and tokens-per-minute limits count up front for every request. An answer of several choices counts
+/// their total against the cap of one (it can only make the percentile higher, the suggestion more cautious). Needs the
+/// request shape: older records are left out.
 /// </summary>
 internal sealed class MaxTokensAnalyzer(RecordPricing pricing, SavingsOptions options) : ISavingsAnalyzer
 {

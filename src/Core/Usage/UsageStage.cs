@@ -149,6 +149,9 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         /// <summary>Why the first choice ended, as the answer said.</summary>
         public string? FinishReason { get; private set; }
 
+        /// <summary>The longest finish reason kept (an upstream's own word; the known ones are a dozen characters).</summary>
+        private const int MaxFinishReasonLength = 64;
+
         /// <summary>Notes the finish reason of the first choice (index 0) among <paramref name="choices"/>, once.</summary>
         public void NoteFinish(JsonArray choices)
         {
@@ -156,7 +159,8 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             foreach (var choice in choices)
             {
                 var index = choice?["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
-                if (index == 0 && choice?["finish_reason"] is JsonValue f && f.TryGetValue<string>(out var reason)) FinishReason = reason;
+                if (index == 0 && choice?["finish_reason"] is JsonValue f && f.TryGetValue<string>(out var reason) && reason.Length > 0)
+                    FinishReason = reason.Length <= MaxFinishReasonLength ? reason : reason[..MaxFinishReasonLength];
             }
         }
 
