@@ -48,6 +48,9 @@ public static class GatewayServiceCollectionExtensions
         var privacyErrors = options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).ToList();
         if (privacyErrors.Count > 0)
             throw new InvalidOperationException("The gateway, privacy and audit settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
+        var savingsErrors = options.Savings.Validate();
+        if (savingsErrors.Count > 0)
+            throw new InvalidOperationException("The savings settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, savingsErrors.Select(e => "  - " + e)));
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));

@@ -180,6 +180,12 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty, Time
         ["Outcome"] = r.Outcome,
         ["Status"] = r.Status,
         ["ErrorCode"] = r.ErrorCode,
+        ["RequestHash"] = r.RequestHash,
+        ["PrefixHash"] = r.PrefixHash,
+        ["PrefixTokens"] = r.PrefixTokens,
+        ["MaxTokens"] = r.MaxTokens,
+        ["ToolsOffered"] = r.ToolsOffered,
+        ["FinishReason"] = r.FinishReason,
     };
 
     internal static UsageRecord FromEntity(TableEntity e) => new()
@@ -225,5 +231,12 @@ public sealed class TableUsageStore(TableClient records, TableClient dirty, Time
         Outcome = e.GetString("Outcome") ?? UsageOutcomes.Success,
         Status = e.GetInt32("Status") ?? 0,
         ErrorCode = e.GetString("ErrorCode"),
+        // rows written before these columns existed read as null: the savings analysis leaves them out where it needs them
+        RequestHash = e.GetString("RequestHash"),
+        PrefixHash = e.GetString("PrefixHash"),
+        PrefixTokens = e.GetInt32("PrefixTokens"),
+        MaxTokens = e.GetInt32("MaxTokens"),
+        ToolsOffered = e.GetInt32("ToolsOffered"),
+        FinishReason = e.GetString("FinishReason"),
     };
 }

@@ -23,7 +23,7 @@ public sealed class HostFixture : IAsyncLifetime
     public const string WebhookSecret = "whsec-e2e";
 
     /// <summary>Keys seeded before the host starts: name → (id, plain key).</summary>
-    public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model", "safety"];
+    public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model", "safety", "savings"];
 
     private LocalServerProcess? _azurite;
 
@@ -66,6 +66,8 @@ public sealed class HostFixture : IAsyncLifetime
             ["Gateway__Pricing__Currencies__EUR"] = "0.9",
             // secrets blocked, PII flagged: the safety stage runs on every request of the suite
             ["Gateway__Safety__Policy"] = "baseline",
+            // savings recommendations rest on a handful of requests here (a few seconds of traffic, not a month)
+            ["Gateway__Savings__MinRequests"] = "5",
             ["Gateway__Privacy__Pepper"] = "e2e-pepper-of-at-least-thirty-two-characters",
             // the main key's prompts and answers are logged (redacted), so the content log runs on the host
             ["Gateway__Privacy__ContentLogging__Keys__key_e2emain"] = "true",

@@ -47,7 +47,8 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
 
         var principal = context.RequirePrincipal();
         var scope = options.Scope == "key" || principal.Team is null ? "key:" + principal.KeyId : "team:" + principal.Team;
-        var key = CacheKey.For(request, context.RequireModel().Name, scope);
+        // the usage record keeps the hash: it is computed once, here, when the cache looks it up
+        var key = CacheKey.For(scope, context.RequestHash = CacheKey.RequestHash(request, context.RequireModel().Name));
         var ttl = Ttl(context);
 
         var fresh = control.Contains("no-cache", StringComparison.OrdinalIgnoreCase);

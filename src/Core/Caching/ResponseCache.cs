@@ -96,17 +96,26 @@ public sealed class InMemoryCacheStore(TimeProvider time, int maxEntries = 10_00
 /// resolved model, messages, tools, sampling and output settings, and any field the gateway passes through unknown —
 /// with object keys sorted and numbers normalised (0, 0.0 and 0e0 are one number). Never part of it: the stream flag
 /// and stream options, the end user, metadata and the request id. The scope (team or key) prefixes it, so entries
-/// are never shared across teams.
+/// are never shared across teams. Without the scope the hash is the request's <see cref="RequestHash"/>, which usage
+/// records keep whether the cache is on or not; <see cref="PrefixHash"/> hashes the request's shared prefix the same way.
 /// </summary>
 public static class CacheKey
 {
     private static readonly HashSet<string> Ignored = ["stream", "stream_options", "user", "metadata", "store", "service_tier"];
 
-    public static string For(ChatRequest request, string model, string scope)
+    public static string For(ChatRequest request, string model, string scope) => For(scope, RequestHash(request, model));
+
+    /// <summary>The entry key of a request (its <see cref="RequestHash"/>) in a scope (<c>team:…</c> or <c>key:…</c>).</summary>
+    public static string For(string scope, string requestHash) => scope + "|" + requestHash;
+
+    /// <summary>
+    /// The canonical hash of a request (lower-case SHA-256 hex): identical for requests the cache would answer alike,
+    /// whoever sends them (no key, user or scope is part of it).
+    /// </summary>
+    public static string RequestHash(ChatRequest request, string model)
     {
-        // the canonical JSON is written straight into a pooled buffer and hashed there (no copy of the request is built)
-        using var buffer = new Pipeline.PooledBufferWriter();
-        using (var writer = new Utf8JsonWriter(buffer))
+        ArgumentNullException.ThrowIfNull(request);
+        return Hash(writer =>
         {
             var names = new List<string>(request.Body.Count + 1) { "model" };
             foreach (var (name, _) in request.Body)
@@ -124,11 +133,58 @@ public static class CacheKey
             }
 
             writer.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// The canonical hash (lower-case SHA-256 hex) of the request's shared prefix — the model, the tool and function
+    /// definitions and the messages before the last user turn (<see cref="ChatRequest.PrefixMessageCount"/>), the part a
+    /// provider's prompt cache can serve again; null when the request has no such prefix.
+    /// </summary>
+    public static string? PrefixHash(ChatRequest request, string model)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var count = request.PrefixMessageCount;
+        var tools = request.Body["tools"];
+        var functions = request.Body["functions"];
+        if (count == 0 && tools is null && functions is null) return null;
+        return Hash(writer =>
+        {
+            // the properties in ordinal order, as everywhere in the canonical form
+            writer.WriteStartObject();
+            if (functions is not null)
+            {
+                writer.WritePropertyName("functions");
+                Write(writer, functions);
+            }
+
+            writer.WritePropertyName("messages");
+            writer.WriteStartArray();
+            for (var i = 0; i < count; i++) Write(writer, request.Messages[i].Node);
+            writer.WriteEndArray();
+            writer.WriteString("model", model);
+            if (tools is not null)
+            {
+                writer.WritePropertyName("tools");
+                Write(writer, tools);
+            }
+
+            writer.WriteEndObject();
+        });
+    }
+
+    private static string Hash(Action<Utf8JsonWriter> canonical)
+    {
+        // the canonical JSON is written straight into a pooled buffer and hashed there (no copy of the request is built)
+        using var buffer = new Pipeline.PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            canonical(writer);
         }
 
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(buffer.WrittenMemory.Span, hash);
-        return scope + "|" + Convert.ToHexStringLower(hash);
+        return Convert.ToHexStringLower(hash);
     }
 
     private static void Write(Utf8JsonWriter writer, JsonNode? node)

@@ -52,6 +52,8 @@ public sealed class GatewayOptions
     public Safety.SafetyOptions Safety { get; set; } = new();
     /// <summary>Section <c>Gateway:Audit</c>: the audit log's batching, sealing, signing key and retention.</summary>
     public Audit.AuditOptions Audit { get; set; } = new();
+    /// <summary>Section <c>Gateway:Savings</c>: the thresholds of the savings recommendations (<c>GET /gateway/savings</c>).</summary>
+    public Savings.SavingsOptions Savings { get; set; } = new();
     /// <summary>Section <c>Gateway:Privacy</c>: pseudonymous end users on usage records, and the pepper of end-user hashes.</summary>
     public Privacy.PrivacyOptions Privacy { get; set; } = new();
 

@@ -45,6 +45,8 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// so that erasing an end user's data finds the cached answers their requests created.
     /// </summary>
     public string? CacheKey { get; set; }
+    /// <summary>The request's canonical hash (<see cref="Caching.CacheKey.RequestHash"/>) once the cache has computed it; the usage stage computes it otherwise.</summary>
+    public string? RequestHash { get; set; }
     /// <summary>The id of this request's usage record (<c>x-gateway-request-id</c>), once the usage stage has given it one.</summary>
     public string? UsageRecordId { get; set; }
     /// <summary>Upstream calls made for this request (retries and fallbacks included).</summary>

@@ -67,6 +67,10 @@ public sealed class PriceCatalog
     /// <summary>The catalog that ships with the gateway.</summary>
     public static PriceCatalog Default => s_default.Value;
 
+    /// <summary>The model names a provider lists, as listed, in ordinal order (none for a provider not listed).</summary>
+    public IReadOnlyList<string> ModelsOf(string provider) =>
+        _providers.TryGetValue(provider, out var models) ? [.. models.Keys.Order(StringComparer.Ordinal)] : [];
+
     /// <summary>All prices listed for a model name (exact listed name), oldest first.</summary>
     public IReadOnlyList<ModelPrice> PricesOf(string provider, string model) =>
         _providers.TryGetValue(provider, out var models) && models.TryGetValue(model, out var prices) ? prices : [];

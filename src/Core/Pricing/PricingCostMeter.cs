@@ -174,7 +174,7 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     {
         CostEstimateResult? highest = null;
         // the prompt is tokenized once per tokenizer and image allowance, however many deployments may serve it
-        var counted = new Dictionary<(TokenizerKind, int), int>(1);
+        var counted = new Dictionary<(TokenizerKind, int), (int Prompt, int Prefix)>(1);
         foreach (var deployment in candidates)
         {
             var estimate = EstimateFor(request, deployment, at, counted);
@@ -193,26 +193,27 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
     /// </summary>
     public CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at) => EstimateFor(request, deployment, at, null);
 
-    private CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at, Dictionary<(TokenizerKind, int), int>? counted)
+    private CostEstimateResult EstimateFor(ChatRequest request, DeploymentOptions deployment, DateTimeOffset at, Dictionary<(TokenizerKind, int), (int Prompt, int Prefix)>? counted)
     {
         var price = Resolve(deployment, at);
         var kind = TokenCounter.KindOf(deployment);
         var images = price?.MaxImageTokens ?? 1600;
-        if (counted is null || !counted.TryGetValue((kind, images), out var prompt))
+        if (counted is null || !counted.TryGetValue((kind, images), out var tokens))
         {
-            prompt = TokenCounter.CountPrompt(request, kind, images);
-            counted?.Add((kind, images), prompt);
+            tokens = TokenCounter.CountPromptAndPrefix(request, kind, images);
+            counted?.Add((kind, images), tokens);
         }
 
+        var prompt = tokens.Prompt;
         var bounded = request.MaxOutputTokens is not null || price?.MaxOutputTokens is not null;
         var perChoice = request.MaxOutputTokens ?? price?.MaxOutputTokens
             ?? (deployment.Provider.Equals(ProviderKind.Anthropic, StringComparison.OrdinalIgnoreCase) ? deployment.DefaultMaxTokens : UnknownMaxOutputTokens);
         var maxOutput = (int)Math.Min(int.MaxValue, (long)perChoice * Math.Max(1, request.N));
-        if (price is null) return new CostEstimateResult(0m, prompt, maxOutput, false, bounded);
+        if (price is null) return new CostEstimateResult(0m, prompt, maxOutput, false, bounded, tokens.Prefix);
         var prices = price.LongContext is { } tier && prompt > tier.ThresholdInputTokens ? tier.Prices : price.Prices;
         var factor = CostCalculator.Factor(deployment.Pricing, _volume.MonthToDate(deployment.Name, at), price.BatchDiscount);
         var max = ((prompt * prices.MaxInput) + (maxOutput * prices.Output)) / 1_000_000m * factor;
-        return new CostEstimateResult(max, prompt, maxOutput, true, bounded);
+        return new CostEstimateResult(max, prompt, maxOutput, true, bounded, tokens.Prefix);
     }
 
     public int CountTokens(DeploymentOptions deployment, string text) =>

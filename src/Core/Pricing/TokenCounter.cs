@@ -126,8 +126,16 @@ public static class TokenCounter
     }
 
     /// <summary>An upper bound of the prompt tokens of a request for OpenAI models (an estimate for others).</summary>
-    public static int CountPrompt(ChatRequest request, TokenizerKind kind, int imageTokens)
+    public static int CountPrompt(ChatRequest request, TokenizerKind kind, int imageTokens) => CountPromptAndPrefix(request, kind, imageTokens).Prompt;
+
+    /// <summary>
+    /// The prompt's tokens (as <see cref="CountPrompt"/>) and, counted in the same pass, those of its shared prefix: the
+    /// messages before the last user turn (<see cref="ChatRequest.PrefixMessageCount"/>) with their framing, and the tool
+    /// and function definitions (the priming tokens and a response schema are not part of it).
+    /// </summary>
+    public static (int Prompt, int Prefix) CountPromptAndPrefix(ChatRequest request, TokenizerKind kind, int imageTokens)
     {
+        ArgumentNullException.ThrowIfNull(request);
         // the cheap length bound is per request: all its texts together tokenize at most MaxTokenizedChars characters
         var budget = MaxTokenizedChars;
         int Count(TokenizerKind kind, string text)
@@ -138,8 +146,12 @@ public static class TokenCounter
         }
 
         long total = Priming;
-        foreach (var message in request.Messages)
+        var prefixMessages = request.PrefixMessageCount;
+        long prefix = 0;
+        for (var i = 0; i < request.Messages.Count; i++)
         {
+            if (i == prefixMessages) prefix = total - Priming;
+            var message = request.Messages[i];
             total += PerMessage + Count(kind, message.Role);
             if (message.Node["name"] is JsonValue name) total += 1 + Count(kind, name.ToString());
             var content = message.Node["content"];
@@ -163,9 +175,13 @@ public static class TokenCounter
             if (message.Node["tool_call_id"] is JsonValue id) total += Count(kind, id.ToString());
         }
 
-        if (request.Body["tools"] is JsonArray tools) total += ToolsOverhead + Count(kind, tools.ToJsonString());
-        if (request.Body["functions"] is JsonArray functions) total += ToolsOverhead + Count(kind, functions.ToJsonString());
+        if (prefixMessages >= request.Messages.Count) prefix = total - Priming;
+        long definitions = 0;
+        if (request.Body["tools"] is JsonArray tools) definitions += ToolsOverhead + Count(kind, tools.ToJsonString());
+        if (request.Body["functions"] is JsonArray functions) definitions += ToolsOverhead + Count(kind, functions.ToJsonString());
+        total += definitions;
+        prefix += definitions;
         if (request.Body["response_format"]?["json_schema"] is JsonNode schema) total += ToolsOverhead + Count(kind, schema.ToJsonString());
-        return (int)Math.Min(int.MaxValue, total);
+        return ((int)Math.Min(int.MaxValue, total), (int)Math.Min(int.MaxValue, prefix));
     }
 }

@@ -38,6 +38,27 @@ public sealed class ChatRequest
         HasTools = HasTools, ResponseFormat = ResponseFormat, Logprobs = Logprobs, Stop = Stop,
     };
 
+    /// <summary>
+    /// How many leading messages form the request's shared prefix: those before the last user turn (system and developer
+    /// messages, earlier turns), which a conversation or an application sends again and again. Without a user message,
+    /// every message but the last.
+    /// </summary>
+    public int PrefixMessageCount
+    {
+        get
+        {
+            for (var i = Messages.Count - 1; i >= 0; i--)
+            {
+                if (Messages[i].Role == "user") return i;
+            }
+
+            return Math.Max(0, Messages.Count - 1);
+        }
+    }
+
+    /// <summary>Tool definitions offered to the model (<c>tools</c>, and the legacy <c>functions</c>); 0 when none.</summary>
+    public int ToolsOffered => ((Body["tools"] as JsonArray)?.Count ?? 0) + ((Body["functions"] as JsonArray)?.Count ?? 0);
+
     /// <summary>A deep copy of the body for a provider to rewrite (the original stays as the client sent it).</summary>
     public JsonObject CloneBody() => (JsonObject)Body.DeepClone();
 }

@@ -5,9 +5,10 @@ namespace Gateway.Core.Usage;
 
 /// <summary>
 /// The pre-call estimate: an upper bound on cost when the request caps its output (max_tokens) or the model's maximum
-/// output is known (<see cref="Bounded"/>), for OpenAI models whose tokenizer is public.
+/// output is known (<see cref="Bounded"/>), for OpenAI models whose tokenizer is public. <see cref="PrefixTokens"/> is the
+/// part of the prompt that is its shared prefix (<see cref="Pricing.TokenCounter.CountPromptAndPrefix"/>), counted in the same pass.
 /// </summary>
-public sealed record CostEstimateResult(decimal MaxCostUsd, int PromptTokens, int MaxOutputTokens, bool Priced, bool Bounded = false);
+public sealed record CostEstimateResult(decimal MaxCostUsd, int PromptTokens, int MaxOutputTokens, bool Priced, bool Bounded = false, int PrefixTokens = 0);
 
 /// <summary>The cost of a finished request.</summary>
 public sealed record CostResult(decimal CostUsd, bool Priced, string? PriceKey);

@@ -16,6 +16,7 @@ public static class UsageExport
         "provider", "deployment", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens",
         "cost_usd", "cost_estimated", "price_key", "latency_ms", "time_to_first_token_ms", "stream", "cache_status", "outcome", "status", "error_code",
         "billed_failures", "billed_failures_cost_usd",
+        "request_hash", "prefix_hash", "prefix_tokens", "max_tokens", "tools_offered", "finish_reason",
     ];
 
     private const int FlushEvery = 256;
@@ -38,10 +39,12 @@ public static class UsageExport
                 line.Append(r.CostUsd.ToString(CultureInfo.InvariantCulture)).Append(',');
                 line.Append(r.CostEstimated ? "true" : "false").Append(',');
                 Cell(line, r.PriceKey); Num(line, r.LatencyMs);
-                if (r.TimeToFirstTokenMs is { } ttft) Num(line, ttft); else line.Append(',');
+                Optional(line, r.TimeToFirstTokenMs);
                 line.Append(r.Stream ? "true" : "false").Append(',');
                 Cell(line, r.CacheStatus); Cell(line, r.Outcome); Num(line, r.Status); Cell(line, r.ErrorCode);
                 Num(line, r.BilledFailures); line.Append(r.BilledFailuresCostUsd.ToString(CultureInfo.InvariantCulture)).Append(',');
+                Cell(line, r.RequestHash); Cell(line, r.PrefixHash); Optional(line, r.PrefixTokens); Optional(line, r.MaxTokens); Optional(line, r.ToolsOffered);
+                Cell(line, r.FinishReason);
                 line.Length--; // the last comma
                 line.Append("\r\n");
                 await writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
@@ -79,6 +82,13 @@ public static class UsageExport
     private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
     private static void Num(StringBuilder line, long value) => line.Append(value.ToString(CultureInfo.InvariantCulture)).Append(',');
+
+    /// <summary>A number, or an empty cell when there is none.</summary>
+    private static void Optional(StringBuilder line, long? value)
+    {
+        if (value is { } v) Num(line, v);
+        else line.Append(',');
+    }
 
     internal static void Cell(StringBuilder line, string? value)
     {

@@ -74,6 +74,22 @@ public sealed record UsageRecord
     public string? CacheKey { get; init; }
     /// <summary>What a cached or coalesced answer would have cost (its cost is 0).</summary>
     public decimal SavedUsd { get; init; }
+    /// <summary>
+    /// The request's canonical hash (<see cref="Caching.CacheKey.RequestHash"/>: lower-case SHA-256 hex of what the response
+    /// cache keys on, without its team or key scope), kept whether the cache is on or not: identical requests share it.
+    /// Null when the request could not be read, and on records written before it was kept.
+    /// </summary>
+    public string? RequestHash { get; init; }
+    /// <summary>The hash of the request's shared prefix (<see cref="Caching.CacheKey.PrefixHash"/>: the model, tool definitions and the messages before the last user turn); null when it has none.</summary>
+    public string? PrefixHash { get; init; }
+    /// <summary>The prefix's tokens as the pre-call estimate counted them (tool definitions included); null when they were not counted.</summary>
+    public int? PrefixTokens { get; init; }
+    /// <summary>The output cap the client asked for (<c>max_completion_tokens</c>, else <c>max_tokens</c>); null when it set none.</summary>
+    public int? MaxTokens { get; init; }
+    /// <summary>Tool and function definitions the request offered the model (0 for none); null when the request could not be read.</summary>
+    public int? ToolsOffered { get; init; }
+    /// <summary>Why the answer's first choice ended (<c>stop</c>, <c>length</c>, <c>tool_calls</c>, <c>content_filter</c>…); null when no answer said.</summary>
+    public string? FinishReason { get; init; }
     /// <summary>The safety policy's decision, detector names and counts only (e.g. <c>input: redact email=2</c>); null when nothing was found.</summary>
     public string? Safety { get; init; }
     /// <summary>success, error, stream_broken or client_closed.</summary>

@@ -134,8 +134,14 @@ public static class UsageRecordCodec
             throw new UsageDecodeException("token counts and cost must not be negative");
         }
 
+        if (record.PrefixTokens < 0 || record.MaxTokens < 0 || record.ToolsOffered < 0) throw new UsageDecodeException("prefixTokens, maxTokens and toolsOffered must not be negative");
+        if (!IsHash(record.RequestHash) || !IsHash(record.PrefixHash)) throw new UsageDecodeException("requestHash and prefixHash must be 64 lower-case hex digits");
+
         return record;
     }
+
+    /// <summary>Absent, or a SHA-256 as 64 lower-case hex digits (what <see cref="Caching.CacheKey"/> makes).</summary>
+    private static bool IsHash(string? value) => value is null || (value.Length == 64 && value.All(char.IsAsciiHexDigitLower));
 
     /// <summary>Table Storage row keys may not contain / \ # ? or control characters, and are at most 1 KiB.</summary>
     public static bool IsSafeKey(string? value) =>

@@ -68,6 +68,7 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 }
 
                 meterState.Settle(usage.Value, (string?)completion.Body["model"], estimated, meter);
+                if (completion.Body["choices"] is JsonArray answered) meterState.NoteFinish(answered);
                 context.ResponseHeaders[CostHeader] = Money(meterState.Cost!.CostUsd);
                 return completion;
             case GatewayResult.Streaming streaming:
@@ -145,6 +146,23 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
         public string Outcome { get; private set; } = UsageOutcomes.Success;
         public int Status { get; private set; } = 200;
         public string? ErrorCode { get; private set; }
+        /// <summary>Why the first choice ended, as the answer said.</summary>
+        public string? FinishReason { get; private set; }
+
+        /// <summary>The longest finish reason kept (an upstream's own word; the known ones are a dozen characters).</summary>
+        private const int MaxFinishReasonLength = 64;
+
+        /// <summary>Notes the finish reason of the first choice (index 0) among <paramref name="choices"/>, once.</summary>
+        public void NoteFinish(JsonArray choices)
+        {
+            if (FinishReason is not null) return;
+            foreach (var choice in choices)
+            {
+                var index = choice?["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
+                if (index == 0 && choice?["finish_reason"] is JsonValue f && f.TryGetValue<string>(out var reason) && reason.Length > 0)
+                    FinishReason = reason.Length <= MaxFinishReasonLength ? reason : reason[..MaxFinishReasonLength];
+            }
+        }
 
         public void Fail(int status, string? code, string outcome = UsageOutcomes.Error)
         {
@@ -228,9 +246,29 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
             return (usage, cost, priced, key);
         }
 
+        /// <summary>
+        /// The request's hashes and prefix size for the savings analysis (<see cref="Caching.CacheKey"/>). Hashing never
+        /// costs a record: a request that cannot be hashed is recorded without them.
+        /// </summary>
+        private (string? RequestHash, string? PrefixHash, int? PrefixTokens) Shape()
+        {
+            if (Context.Request is not { } request) return default;
+            var model = Context.Model?.Name ?? request.Model;
+            try
+            {
+                var prefix = Caching.CacheKey.PrefixHash(request, model);
+                return (Context.RequestHash ?? Caching.CacheKey.RequestHash(request, model), prefix, prefix is null ? null : Context.CostEstimate?.PrefixTokens);
+            }
+            catch (Exception)
+            {
+                return default;
+            }
+        }
+
         public UsageRecord ToRecord()
         {
             var principal = Context.Principal;
+            var shape = Shape();
             return new UsageRecord
             {
                 RequestId = RecordId,
@@ -264,6 +302,12 @@ public sealed class UsageStage(IUsageSink sink, ICostMeter meter, GatewayOptions
                 CacheStatus = Context.CacheStatus,
                 CacheKey = Context.CacheKey,
                 SavedUsd = Saved,
+                RequestHash = shape.RequestHash,
+                PrefixHash = shape.PrefixHash,
+                PrefixTokens = shape.PrefixTokens,
+                MaxTokens = Context.Request?.MaxOutputTokens,
+                ToolsOffered = Context.Request?.ToolsOffered,
+                FinishReason = FinishReason,
                 TimeToFirstTokenMs = TimeToFirstTokenMs,
                 StreamDurationMs = Timing?.DurationMs,
                 InterTokenP50Ms = Timing?.InterTokenP50Ms,
@@ -334,6 +378,7 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
         _model ??= (string?)chunk["model"];
         if (chunk["choices"] is JsonArray choices)
         {
+            state.NoteFinish(choices);
             foreach (var choice in choices)
             {
                 var delta = choice?["delta"];

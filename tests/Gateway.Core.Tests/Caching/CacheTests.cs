@@ -35,6 +35,39 @@ public sealed class CacheTests
         Assert.NotEqual(a, CacheKey.For(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"max_tokens":10}"""), "gpt-4o", "team:b"));
     }
 
+    [Fact]
+    public void The_request_hash_is_the_key_without_its_scope_and_names_no_one()
+    {
+        var request = Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"user":"alice"}""");
+        var hash = CacheKey.RequestHash(request, "gpt-4o");
+        Assert.Matches("^[0-9a-f]{64}$", hash);
+        Assert.Equal("team:a|" + hash, CacheKey.For(request, "gpt-4o", "team:a"));
+        Assert.Equal("key:k1|" + hash, CacheKey.For(request, "gpt-4o", "key:k1"));
+        Assert.Equal(hash, CacheKey.RequestHash(Parse("""{"model":"x","temperature":0,"messages":[{"role":"user","content":"hi"}],"user":"bob"}"""), "gpt-4o"));
+    }
+
+    [Fact]
+    public void The_prefix_hash_covers_the_model_tools_and_the_turns_before_the_last_user_message()
+    {
+        const string Tools = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]";
+        string Conversation(string system, string last, string tools = Tools) =>
+            $$"""{"model":"x",{{tools}}{{(tools.Length > 0 ? "," : "")}}"messages":[{"role":"system","content":"{{system}}"},{"role":"user","content":"q1"},{"role":"assistant","content":"a1"},{"role":"user","content":"{{last}}"}]}""";
+        var a = Parse(Conversation("You are a tax assistant.", "first question"));
+        Assert.Equal(3, a.PrefixMessageCount);
+        var prefix = CacheKey.PrefixHash(a, "gpt-4o");
+        Assert.Matches("^[0-9a-f]{64}$", prefix);
+        // the last turn differs: one prefix, two requests
+        Assert.Equal(prefix, CacheKey.PrefixHash(Parse(Conversation("You are a tax assistant.", "another question")), "gpt-4o"));
+        Assert.NotEqual(CacheKey.RequestHash(a, "gpt-4o"), CacheKey.RequestHash(Parse(Conversation("You are a tax assistant.", "another question")), "gpt-4o"));
+        // the system message, the tools or the model differ: another prefix
+        Assert.NotEqual(prefix, CacheKey.PrefixHash(Parse(Conversation("You are a travel assistant.", "first question")), "gpt-4o"));
+        Assert.NotEqual(prefix, CacheKey.PrefixHash(Parse(Conversation("You are a tax assistant.", "first question", tools: "")), "gpt-4o"));
+        Assert.NotEqual(prefix, CacheKey.PrefixHash(a, "gpt-4o-mini"));
+        // one user message and no tools: nothing before it to share
+        Assert.Null(CacheKey.PrefixHash(Parse("""{"model":"x","messages":[{"role":"user","content":"hi"}]}"""), "gpt-4o"));
+        Assert.NotNull(CacheKey.PrefixHash(Parse($$"""{"model":"x",{{Tools}},"messages":[{"role":"user","content":"hi"}]}"""), "gpt-4o"));
+    }
+
     private static async Task<(GatewayRuntime Runtime, InMemoryUsageSink Usage, string TeamA, string TeamB)> Gateway(TimeProvider time, DeploymentOptions deployment, int maxAttempts = 3)
     {
         var options = new GatewayOptions

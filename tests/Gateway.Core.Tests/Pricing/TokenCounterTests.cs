@@ -79,6 +79,26 @@ public sealed class TokenCounterTests
         Assert.Equal(framing + first + second, counted);
     }
 
+    [Fact]
+    public void The_prefix_is_counted_in_the_same_pass_as_the_prompt_its_leading_turns_and_tools_with_their_framing()
+    {
+        const string Tools = "[{\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"parameters\":{\"type\":\"object\"}}}]";
+        const string Lead = """{"role":"system","content":"You answer questions about invoices, politely and briefly."},{"role":"user","content":"hello"},{"role":"assistant","content":"Hi, how can I help?"}""";
+        ChatRequest Request(string messages) => ChatRequestParser.Parse(Encoding.UTF8.GetBytes($$"""{"model":"m","tools":{{Tools}},"messages":[{{messages}}]}"""));
+        var whole = Request(Lead + """,{"role":"user","content":"what is due this month?"}""");
+        var (prompt, prefix) = TokenCounter.CountPromptAndPrefix(whole, TokenizerKind.O200k, 1600);
+        Assert.Equal(TokenCounter.CountPrompt(whole, TokenizerKind.O200k, 1600), prompt);
+        // the prefix is what the leading turns and the tools count alone, without the reply's priming
+        Assert.Equal(3, whole.PrefixMessageCount);
+        var leadOnly = Request(Lead);
+        var (leadPrompt, _) = TokenCounter.CountPromptAndPrefix(leadOnly, TokenizerKind.O200k, 1600);
+        Assert.Equal(leadPrompt - TokenCounter.Priming, prefix);
+        Assert.True(prefix < prompt);
+        // a single user message without tools has no prefix
+        var lone = ChatRequestParser.Parse(Encoding.UTF8.GetBytes("""{"model":"m","messages":[{"role":"user","content":"hi"}]}"""));
+        Assert.Equal(0, TokenCounter.CountPromptAndPrefix(lone, TokenizerKind.O200k, 1600).Prefix);
+    }
+
     private static Gen<string> TextGen()
     {
         var word = Gen.Elements("the", "quick", "brown", "fox", "naïve", "数据", "🙂", "1234567", "aaaaaaaaaaaa", "\n", "  ", "-", "x=y;");

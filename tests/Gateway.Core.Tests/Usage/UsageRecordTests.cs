@@ -30,6 +30,32 @@ public sealed class UsageRecordTests
         Assert.Equal(record with { Tags = decoded.Tags }, decoded);
     }
 
+    [Fact]
+    public void The_request_shape_round_trips_and_a_message_from_before_it_decodes_without_it()
+    {
+        var record = Sample() with
+        {
+            RequestHash = new string('a', 64), PrefixHash = new string('b', 64), PrefixTokens = 1800, MaxTokens = 256, ToolsOffered = 2, FinishReason = "length",
+        };
+        var decoded = UsageRecordCodec.Decode(UsageRecordCodec.Encode(record));
+        Assert.Equal(record with { Tags = decoded.Tags }, decoded);
+        var batch = UsageRecordCodec.DecodeMessage(Assert.Single(UsageRecordCodec.EncodeBatch([record])));
+        Assert.Equal(record with { Tags = decoded.Tags }, Assert.Single(batch.Records) with { Tags = decoded.Tags });
+
+        // a record queued by an older version has none of these fields
+        var old = UsageRecordCodec.Decode("""{"requestId":"req_old","keyId":"k","at":"2026-01-01T00:00:00Z","outcome":"success","promptTokens":10}""");
+        Assert.Equal(new UsageRecord { RequestId = "req_old", KeyId = "k", At = old.At, Outcome = UsageOutcomes.Success, PromptTokens = 10, Tags = old.Tags }, old);
+    }
+
+    [Theory]
+    [InlineData("""{"requestId":"r","keyId":"k","at":"2026-01-01T00:00:00Z","outcome":"success","requestHash":"not-a-hash"}""")]
+    [InlineData("""{"requestId":"r","keyId":"k","at":"2026-01-01T00:00:00Z","outcome":"success","prefixHash":"ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789"}""")]
+    [InlineData("""{"requestId":"r","keyId":"k","at":"2026-01-01T00:00:00Z","outcome":"success","maxTokens":-5}""")]
+    public void Request_shape_fields_that_are_not_what_the_gateway_writes_are_rejected(string message)
+    {
+        Assert.Throws<UsageDecodeException>(() => UsageRecordCodec.Decode(message));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("[]")]
@@ -67,6 +93,18 @@ public sealed class UsageRecordTests
         Assert.Contains("\"'=cmd|' /C calc'!A0\"", lines[1], StringComparison.Ordinal);
         Assert.Contains(",0.0000000025,", lines[1], StringComparison.Ordinal);
         Assert.Contains("2026-11-25T10:07:31.123Z", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Csv_export_ends_with_the_request_shape_columns()
+    {
+        var r = Sample() with { RequestHash = new string('a', 64), PrefixTokens = 1800, MaxTokens = null, ToolsOffered = 0, FinishReason = "stop" };
+        using var output = new MemoryStream();
+        await UsageExport.WriteCsvAsync(One(r), output, default);
+        var lines = Encoding.UTF8.GetString(output.ToArray()).Split("\r\n");
+        Assert.EndsWith(",request_hash,prefix_hash,prefix_tokens,max_tokens,tools_offered,finish_reason", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("," + new string('a', 64) + ",,1800,,0,stop", lines[1], StringComparison.Ordinal);
+        Assert.Equal(UsageExport.Columns.Count, lines[1].Split(',').Length);
     }
 
     [Fact]

@@ -26,6 +26,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("PutPricing", "gateway/pricing", "put")]
     [InlineData("UsageReport", "gateway/reports/usage", "get")]
     [InlineData("UsageExport", "gateway/reports/export", "get")]
+    [InlineData("SavingsReport", "gateway/savings", "get")]
     [InlineData("PutBudget", "gateway/budgets/{scope}", "put")]
     [InlineData("ListBudgets", "gateway/budgets", "get")]
     [InlineData("GetBudget", "gateway/budgets/{scope}", "get")]

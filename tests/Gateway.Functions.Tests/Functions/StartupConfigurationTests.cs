@@ -83,6 +83,27 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    public void Savings_thresholds_bind_from_app_settings_replacing_the_default_lists_and_a_bad_one_stops_startup()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Gateway:Savings:MinRequests"] = "50",
+            ["Gateway:Savings:NonInteractiveTags"] = "workload=nightly",
+            ["Gateway:Savings:CheaperModels:gpt-4.1"] = "gpt-4.1-nano",
+        };
+        var options = GatewayConfiguration.Load(Config(settings));
+        Assert.Equal(50, options.Savings.MinRequests);
+        Assert.Equal("workload=nightly", options.Savings.NonInteractiveTags);
+        Assert.Equal("gpt-4.1-nano", options.Savings.CheaperModels["gpt-4.1"]);
+        new ServiceCollection().AddGateway(Config(settings));
+
+        settings["Gateway:Savings:OffHoursEndUtc"] = "25";
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddGateway(Config(settings)));
+        Assert.Contains("Gateway:Savings:OffHoursEndUtc must be an hour from 0 to 23 (was 25)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void App_settings_override_the_catalog_file()
     {
         var services = new ServiceCollection();

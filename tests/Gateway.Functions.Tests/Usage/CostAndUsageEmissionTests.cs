@@ -84,6 +84,51 @@ public sealed class CostAndUsageEmissionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_record_keeps_the_request_hash_prefix_cap_tools_and_finish_reason_when_the_cache_is_bypassed()
+    {
+        const string Lead = """ "tools":[{"type":"function","function":{"name":"lookup_invoice","parameters":{"type":"object"}}}],"messages":[{"role":"system","content":"You answer questions about invoices, politely and briefly, in the customer's language."},""";
+        string Ask(string question, string extra = "") => $$"""{"model":"gpt-4o","max_tokens":300,{{extra}}{{Lead}}{"role":"user","content":"{{question}}"}]}""";
+        _upstream.Enqueue(new FakeReply { Text = "Paid.", FinishReason = "stop" });
+        _upstream.Enqueue(new FakeReply { Text = "Paid.", FinishReason = "stop" });
+        _upstream.Enqueue(new FakeReply { Text = "It is", FinishReason = "length" });
+        await Post(Ask("Is invoice 7 paid?"));
+        // the end user is not part of the hash: the same question from someone else is the same request
+        await Post(Ask("Is invoice 7 paid?", "\"user\":\"bob\","));
+        await Post(Ask("When is invoice 9 due?", "\"stream\":true,"));
+
+        var records = _gateway.UsageRecords;
+        Assert.Equal(3, records.Count);
+        Assert.All(records, r => Assert.Equal("bypass", r.CacheStatus));
+        Assert.All(records, r => Assert.Matches("^[0-9a-f]{64}$", r.RequestHash));
+        Assert.Equal(records[0].RequestHash, records[1].RequestHash);
+        Assert.NotEqual(records[0].RequestHash, records[2].RequestHash);
+        // one prefix (system message and tools) under both questions, counted by the estimate
+        Assert.Matches("^[0-9a-f]{64}$", records[0].PrefixHash);
+        Assert.All(records, r => Assert.Equal(records[0].PrefixHash, r.PrefixHash));
+        Assert.All(records, r => Assert.InRange(r.PrefixTokens ?? 0, 20, 200));
+        Assert.All(records, r => Assert.Equal((300, 1), (r.MaxTokens, r.ToolsOffered)));
+        Assert.Equal(["stop", "stop", "length"], records.Select(r => r.FinishReason));
+    }
+
+    [Fact]
+    public async Task The_request_hash_is_the_cache_entry_key_without_its_scope_and_a_lone_question_has_no_prefix()
+    {
+        _upstream.Enqueue(new FakeReply { Text = "4" });
+        await Post("""{"model":"gpt-4o","temperature":0,"messages":[{"role":"user","content":"2+2?"}]}""");
+        await Post("""{"model":"gpt-4o","temperature":0,"messages":[{"role":"user","content":"2+2?"}]}""");
+
+        var (miss, hit) = (_gateway.UsageRecords[0], _gateway.UsageRecords[1]);
+        Assert.Equal(("miss", "hit"), (miss.CacheStatus, hit.CacheStatus));
+        Assert.Equal("team:payments|" + miss.RequestHash, miss.CacheKey);
+        Assert.Equal(miss.RequestHash, hit.RequestHash);
+        Assert.Equal("stop", hit.FinishReason);
+        Assert.Null(miss.PrefixHash);
+        Assert.Null(miss.PrefixTokens);
+        Assert.Null(miss.MaxTokens);
+        Assert.Equal(0, miss.ToolsOffered);
+    }
+
+    [Fact]
     public async Task The_estimate_is_never_below_the_cost_when_max_tokens_is_set()
     {
         foreach (var (model, max) in new[] { ("mock-1", 3), ("mock-1", 100), ("mock-2", 1), ("mock", 7) })
