@@ -33,6 +33,8 @@ public sealed class BudgetForecastTests
         Assert.Equal(BudgetRisk.Likely, forecast.Risk);
         Assert.True(forecast.AtRisk);
         Assert.Equal(Instant("2026-12-01T00:00:00Z"), forecast.HorizonEnd);
+        Assert.Equal("team:search is projected to spend $300 by 2026-12-01 (90% interval $300–$300) against its $250 monthly limit; at $10.00 a day it runs out on 2026-11-25",
+            AnalyticsAlerts.Reason(forecast));
     }
 
     [Fact]
