@@ -26,7 +26,8 @@ internal static class BudgetForecaster
         if (remaining > 0 && rate > 0)
         {
             var days = remaining / rate;
-            var at = days <= MaxRunOutDays ? asOf.AddTicks((long)Math.Round(days * TimeSpan.TicksPerDay, MidpointRounding.AwayFromZero)) : (DateTimeOffset?)null;
+            // to the second: a rate is an estimate, and exact rates give whole seconds anyway
+            var at = days <= MaxRunOutDays ? asOf.AddSeconds((double)Math.Round(days * 86_400m, MidpointRounding.AwayFromZero)) : (DateTimeOffset?)null;
             if (at is { } t && (lifetime || t <= budget.PeriodEnd)) runsOutAt = t;
         }
 
