@@ -51,9 +51,8 @@ internal sealed class ScopeSeries(string dimension, string value)
         return [.. series.Values.OrderBy(s => DimensionOrder(s.Dimension)).ThenBy(s => s.Value, StringComparer.Ordinal)];
     }
 
-    internal static int DimensionOrder(string dimension)
-    {
-        var i = UsageDimensions.Names.ToList().IndexOf(dimension);
-        return i < 0 ? int.MaxValue : i;
-    }
+    private static readonly Dictionary<string, int> Order = UsageDimensions.Names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+
+    /// <summary>A dimension's place in <see cref="UsageDimensions.Names"/> (all, key, user, team, …), unknown ones last.</summary>
+    internal static int DimensionOrder(string dimension) => Order.GetValueOrDefault(dimension, int.MaxValue);
 }

@@ -71,12 +71,9 @@ public sealed class SpendAnalytics(IRollupStore rollups, IBudgetSource? budgets,
 
         var byScope = series.ToDictionary(s => (s.Dimension, s.Value));
         var budgetForecasts = budgets
-            .Where(b => scope is null || scope.Matches(AnalyticsScope.Of(b.Definition.Scope).Dimension, AnalyticsScope.Of(b.Definition.Scope).Value!))
-            .Select(b =>
-            {
-                var s = AnalyticsScope.Of(b.Definition.Scope);
-                return BudgetForecaster.Of(b, byScope.GetValueOrDefault((s.Dimension, s.Value!)), date, options.ForecastWindowDays);
-            })
+            .Select(b => (Budget: b, Scope: AnalyticsScope.Of(b.Definition.Scope)))
+            .Where(b => scope is null || scope.Matches(b.Scope.Dimension, b.Scope.Value!))
+            .Select(b => BudgetForecaster.Of(b.Budget, byScope.GetValueOrDefault((b.Scope.Dimension, b.Scope.Value!)), date, options.ForecastWindowDays))
             .OrderByDescending(b => b.Risk)
             .ThenBy(b => b.Scope, StringComparer.Ordinal)
             .ToList();
@@ -120,12 +117,13 @@ public sealed class SpendAnalytics(IRollupStore rollups, IBudgetSource? budgets,
         if (budgets is null) return [];
         var configured = await budgets.ListAsync(cancellationToken).ConfigureAwait(false);
         var spends = configured
-            .Where(b => scope is null || scope.Matches(AnalyticsScope.Of(b.Definition.Scope).Dimension, AnalyticsScope.Of(b.Definition.Scope).Value!))
+            .Select(b => (Budget: b, Scope: AnalyticsScope.Of(b.Definition.Scope)))
+            .Where(b => scope is null || scope.Matches(b.Scope.Dimension, b.Scope.Value!))
             .Select(async b =>
             {
-                var d = b.Definition;
-                var (start, end) = BudgetPeriods.Containing(d.Period, BudgetPeriods.ResolveTimeZone(d.TimeZone), d.WeekStartsOn, asOf, b.CreatedAt);
-                var spent = await SpentAsync(AnalyticsScope.Of(d.Scope), start, asOf, cancellationToken).ConfigureAwait(false);
+                var d = b.Budget.Definition;
+                var (start, end) = BudgetPeriods.Containing(d.Period, BudgetPeriods.ResolveTimeZone(d.TimeZone), d.WeekStartsOn, asOf, b.Budget.CreatedAt);
+                var spent = await SpentAsync(b.Scope, start, asOf, cancellationToken).ConfigureAwait(false);
                 return new BudgetPeriodSpend(d, start, end, spent);
             });
         return await Task.WhenAll(spends).ConfigureAwait(false);
