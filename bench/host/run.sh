@@ -152,6 +152,7 @@ values = {
   "Gateway__AdminKey": "sk-gw-admin-bench", "Gateway__DevKey": "sk-gw-bench-key", "Gateway__CatalogPath": catalog,
   "GATEWAY_ROLLUP_SCHEDULE": "0 */5 * * * *", "GATEWAY_RETENTION_SCHEDULE": "0 17 3 * * *",
   "GATEWAY_AUDIT_SEAL_SCHEDULE": "0 */5 * * * *", "GATEWAY_AUDIT_RETENTION_SCHEDULE": "0 41 3 * * *",
+  "GATEWAY_ANALYTICS_SCHEDULE": "0 30 0 * * *",
   "AzureFunctionsJobHost__logging__logLevel__default": "Warning",
 }
 for pair in extra:

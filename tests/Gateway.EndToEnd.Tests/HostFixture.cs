@@ -77,6 +77,8 @@ public sealed class HostFixture : IAsyncLifetime
             ["GATEWAY_AUDIT_SEAL_SCHEDULE"] = "*/5 * * * * *",
             ["GATEWAY_AUDIT_RETENTION_SCHEDULE"] = "*/7 * * * * *",
             ["GATEWAY_RETENTION_SCHEDULE"] = "*/6 * * * * *",
+            // the analytics snapshot of yesterday, every few seconds here (the day's re-runs replace it and alert nothing twice)
+            ["GATEWAY_ANALYTICS_SCHEDULE"] = "*/10 * * * * *",
             ["AzureFunctionsJobHost__logging__logLevel__default"] = "Warning",
         }) Settings[name] = value;
 

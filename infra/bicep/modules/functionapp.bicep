@@ -99,6 +99,11 @@ var baseAppSettings = [
     name: 'GATEWAY_RETENTION_SCHEDULE'
     value: '0 17 3 * * *'
   }
+  // The daily analytics snapshot (yesterday's trends, forecasts, anomalies; its alerts), after the rollup that follows midnight.
+  {
+    name: 'GATEWAY_ANALYTICS_SCHEDULE'
+    value: '0 30 0 * * *'
+  }
   // The audit log's sealing and retention timers, and the key its checkpoints are signed with.
   {
     name: 'GATEWAY_AUDIT_SEAL_SCHEDULE'

@@ -56,6 +56,8 @@ public sealed class GatewayOptions
     public Savings.SavingsOptions Savings { get; set; } = new();
     /// <summary>Section <c>Gateway:Privacy</c>: pseudonymous end users on usage records, and the pepper of end-user hashes.</summary>
     public Privacy.PrivacyOptions Privacy { get; set; } = new();
+    /// <summary>Section <c>Gateway:Analytics</c>: anomaly baselines and guards, forecasts, rankings and where daily snapshots are kept.</summary>
+    public Analytics.AnalyticsOptions Analytics { get; set; } = new();
 
     /// <summary>What is wrong with the gateway-wide values (the sections validate their own), one line each.</summary>
     public IReadOnlyList<string> Validate()

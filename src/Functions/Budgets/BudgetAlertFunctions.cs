@@ -7,8 +7,9 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Functions.Budgets;
 
 /// <summary>
-/// Delivers budget alerts to the configured webhook, signed. A failed delivery throws, so the queue delivers the message
-/// again (up to 5 times, then <c>budget-alert-webhooks-poison</c>); receivers deduplicate by the alert id.
+/// Delivers budget alerts, and the analytics alerts that share their queue, to the configured webhook, signed. A failed
+/// delivery throws, so the queue delivers the message again (up to 5 times, then <c>budget-alert-webhooks-poison</c>);
+/// receivers deduplicate by the alert id.
 /// </summary>
 public sealed partial class BudgetAlertFunctions(GatewayOptions options, IHttpClientFactory http, TimeProvider time, ILogger<BudgetAlertFunctions> logger)
 {

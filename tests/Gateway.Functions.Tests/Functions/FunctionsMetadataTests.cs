@@ -47,6 +47,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("AuditExport", "gateway/audit/export", "get")]
     [InlineData("AuditReport", "gateway/audit/report", "get")]
     [InlineData("ExportUserData", "gateway/users/{id}/data", "get")]
+    [InlineData("Analytics", "gateway/analytics", "get")]
     [InlineData("EraseUserData", "gateway/users/{id}/data", "delete")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
@@ -107,6 +108,16 @@ public sealed class FunctionsMetadataTests
         var trigger = Metadata().Single(f => (string?)f!["name"] == name)!["bindings"]!.AsArray().Single()!;
         Assert.Equal("timerTrigger", (string?)trigger["type"]);
         Assert.Equal(schedule, (string?)trigger["schedule"]);
+    }
+
+    [Fact]
+    public void The_analytics_snapshot_timer_runs_on_its_app_setting_and_reaches_the_budgets_through_a_durable_client()
+    {
+        var bindings = Metadata().Single(f => (string?)f!["name"] == "AnalyticsSnapshot")!["bindings"]!.AsArray();
+        var trigger = bindings.Single(b => (string?)b!["type"] == "timerTrigger")!;
+        Assert.Equal("%GATEWAY_ANALYTICS_SCHEDULE%", (string?)trigger["schedule"]);
+        Assert.Contains(bindings, b => (string?)b!["type"] == "durableClient");
+        Assert.Contains(Metadata().Single(f => (string?)f!["name"] == "Analytics")!["bindings"]!.AsArray(), b => (string?)b!["type"] == "durableClient");
     }
 
     [Fact]

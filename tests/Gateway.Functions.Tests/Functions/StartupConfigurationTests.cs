@@ -44,6 +44,32 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    public void Every_timer_schedule_setting_is_in_the_sample_settings_and_the_bicep_template()
+    {
+        var sample = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(RepoFile("local.settings.sample.json")))!["Values"]!.AsObject();
+        var bicep = File.ReadAllText(RepoFile("infra", "bicep", "modules", "functionapp.bicep"));
+        var schedules = new[] { UsageFunctions.RollupScheduleSetting, UsageFunctions.RetentionScheduleSetting, AuditFunctions.SealScheduleSetting, AuditFunctions.RetentionScheduleSetting, AnalyticsFunctions.ScheduleSetting };
+        foreach (var setting in schedules)
+        {
+            Assert.False(string.IsNullOrEmpty((string?)sample[setting]), setting);
+            Assert.Contains($"name: '{setting}'", bicep, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Bad_analytics_settings_stop_startup_naming_each()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddGateway(Config(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Gateway:Analytics:BaselineDays"] = "1",
+            ["Gateway:Analytics:TopN"] = "0",
+        })));
+        Assert.Contains("Gateway:Analytics:BaselineDays", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Analytics:TopN", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_development_key_stops_startup_on_azure_with_a_clear_message_and_without_the_key()
     {
         var settings = new Dictionary<string, string?>

@@ -1,0 +1,35 @@
+using Gateway.Core.Analytics;
+using Gateway.Core.Budgets;
+using Gateway.Core.Configuration;
+using Gateway.Functions.Budgets;
+using Gateway.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Functions;
+
+/// <summary>Wires the analytics engine to its storage: rollups in, snapshots to a blob container, alerts to the budget alerts' queues.</summary>
+public static class AnalyticsServices
+{
+    /// <summary>The ids of analytics alerts already sent (<see cref="TableAlertLedger"/>).</summary>
+    public const string AlertsTable = "analyticsalerts";
+
+    public static IServiceCollection AddAnalytics(this IServiceCollection services, GatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Analytics.Validate();
+        if (errors.Count > 0)
+            throw new InvalidOperationException("The analytics settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)));
+        services.AddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<StorageConnection>();
+            var time = sp.GetRequiredService<TimeProvider>();
+            var analytics = new SpendAnalytics(sp.GetRequiredService<UsageServices>().Rollups, new EntityBudgetSource(sp.GetRequiredService<BudgetGate>()), time, options.Analytics);
+            return new AnalyticsSnapshotService(analytics,
+                new BlobAnalyticsSnapshotStore(storage.BlobContainer(options.Analytics.SnapshotContainer)),
+                new QueueAnalyticsAlertSink(storage.Queue(BudgetAlertFunctions.AlertQueue), storage.Queue(BudgetAlertFunctions.WebhookQueue)),
+                new TableAlertLedger(storage.Table(AlertsTable), time),
+                time);
+        });
+        return services;
+    }
+}
