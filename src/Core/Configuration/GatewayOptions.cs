@@ -47,4 +47,6 @@ public sealed class GatewayOptions
     public Audit.AuditOptions Audit { get; set; } = new();
     /// <summary>Section <c>Gateway:Privacy</c>: pseudonymous end users on usage records, and the pepper of end-user hashes.</summary>
     public Privacy.PrivacyOptions Privacy { get; set; } = new();
+    /// <summary>Section <c>Gateway:Dashboard</c>: the admin dashboard's session key and session length.</summary>
+    public Dashboard.DashboardOptions Dashboard { get; set; } = new();
 }
