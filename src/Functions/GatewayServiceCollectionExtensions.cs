@@ -4,6 +4,7 @@ using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
 using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
+using Gateway.Core.Dashboard;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pricing;
 using Gateway.Core.Privacy;
@@ -43,9 +44,9 @@ public static class GatewayServiceCollectionExtensions
         _ = SafetyPolicies.Load(options.Safety);
         var pepper = PrivacyPepper.Resolve(options.Privacy.Pepper, name => configuration[name]);
         _ = new UserPseudonyms(options.Privacy, pepper.Hasher);
-        var privacyErrors = options.Privacy.ContentLogging.Validate().Concat(options.Audit.Validate()).ToList();
+        var privacyErrors = options.Privacy.ContentLogging.Validate().Concat(options.Audit.Validate()).Concat(options.Dashboard.Validate()).ToList();
         if (privacyErrors.Count > 0)
-            throw new InvalidOperationException("The privacy and audit settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
+            throw new InvalidOperationException("The privacy, audit and dashboard settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
         var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
         if (cacheErrors.Count > 0)
             throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
@@ -124,6 +125,17 @@ public static class GatewayServiceCollectionExtensions
             TimeSpan.FromSeconds(options.Pricing.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<SafetyAdministration>().Sync,
             TimeSpan.FromSeconds(options.Safety.PolicyRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
+        // dashboard sign-in: sessions signed with Gateway:Dashboard:SessionKey (generated at start in Development when unset)
+        var development = DevKeyPolicy.IsDevelopment(name => configuration[name]);
+        services.AddSingleton(sp =>
+        {
+            var dashboard = DashboardSessions.Create(options.Dashboard, options.AdminKey, development, sp.GetRequiredService<TimeProvider>());
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Dashboard");
+            if (dashboard.Warning is { } warning) logger.LogWarning("{Warning}", warning);
+            else if (dashboard.Disabled is { } disabled && !string.IsNullOrEmpty(options.AdminKey)) logger.LogWarning("{Disabled}", disabled);
+            return dashboard;
+        });
+        services.AddSingleton<Dashboard.DashboardAssets>();
         services.AddHostedService<GatewayLifetime>();
         services.AddHostedService<DevKeyBootstrapper>();
         return services;
