@@ -9,7 +9,7 @@
   const SVG = 'http://www.w3.org/2000/svg';
   const DAY = 86400000;
   const HOUR = 3600000;
-  const MAX_BUDGETS = 8;
+  const MAX_BUDGETS = 12;
 
   // Routes other parts of the gateway serve once they are installed (the analytics engine, savings recommendations).
   // A 404 means "not installed here"; everything the dashboard asks of them goes through optional() below.
@@ -117,12 +117,13 @@
    * A chart over time: series as lines or bars against one axis, optional dashed lines (limit, forecast).
    * times: bucket starts (ms); series: [{ name, values }]; lines: [{ name, cls, points: [[t, v]] }].
    */
-  function timeChart({ title, name, times, series, format, kind = 'line', lines = [], span }) {
-    const W = 720, H = 230, L = 78, R = 14, T = 12, B = 30;
+  function timeChart({ title, name, times, series, format, kind = 'line', lines = [], span, wide = false, integer = false }) {
+    const W = wide ? 1200 : 720, H = wide ? 260 : 230, L = 78, R = 14, T = 12, B = 30;
     const start = span ? span[0] : times[0];
     const end = span ? span[1] : times[times.length - 1];
     const values = series.flatMap(s => s.values).concat(lines.flatMap(l => l.points.map(p => p[1])));
-    const max = niceMax(Math.max(0, ...values));
+    // counts get whole-number gridlines (four steps of at least one)
+    const max = integer ? Math.max(4, Math.ceil(niceMax(Math.max(0, ...values)) / 4) * 4) : niceMax(Math.max(0, ...values));
     const band = (W - L - R) / Math.max(1, times.length);
     const x = kind === 'bars'
       ? t => L + band * (times.indexOf(t) + 0.5)
@@ -154,6 +155,12 @@
       } else {
         const d = s.values.map((v, i) => `${i ? 'L' : 'M'}${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
         root.append(svg('path', { d, class: `series-${n}`, 'data-series': s.name }));
+        // a short series is also drawn as points, so a single day shows
+        if (times.length <= 62) {
+          const dots = svg('g', { class: `fill-${n}` });
+          s.values.forEach((v, i) => dots.append(svg('circle', { cx: x(times[i]).toFixed(1), cy: y(v).toFixed(1), r: 3 }, svg('title', {}, `${isoDay(times[i])}: ${format(v)}`))));
+          root.append(dots);
+        }
       }
     });
     for (const line of lines) {
@@ -225,7 +232,7 @@
     const s = dailySeries(daily, range);
     const cost = s.pick(p => p.cost_usd);
     fill($('spend-chart'),
-      timeChart({ title: `Spend per day, ${isoDay(range.from)} to ${isoDay(range.to - DAY)}: ${usd(Number(totals.cost_usd))} in all`, name: 'spend', times: s.times, series: [{ name: 'USD per day', values: cost }], format: usd }),
+      timeChart({ title: `Spend per day, ${isoDay(range.from)} to ${isoDay(range.to - DAY)}: ${usd(Number(totals.cost_usd))} in all`, name: 'spend', times: s.times, series: [{ name: 'USD per day', values: cost }], format: usd, wide: true }),
       dataTable('spend', 'spend per day (UTC)', [{ label: 'Day' }, { label: 'Requests', num: true }, { label: 'Spend', num: true }],
         s.times.map((t, i) => [isoDay(t), int(s.points[i] ? s.points[i].requests : 0), usd(cost[i])])));
   }
@@ -252,8 +259,9 @@
     return ['key', 'user', 'team', 'tag'].includes(kind) ? { group_by: kind, value: scope.slice(colon + 1) } : null;
   }
 
-  async function renderBudgets(range, analytics) {
-    const list = (await api('/gateway/budgets')).data || [];
+  /** budgets: the list's promise (asked for first: each budget then asks for its burn-down); analytics: its promise (for forecasts). */
+  async function renderBudgets(range, budgets, analytics) {
+    const list = (await budgets).data || [];
     if (list.length === 0) {
       fill($('budgets'), note('No budgets are set. Set one with PUT /gateway/budgets/{scope}.'));
       return;
@@ -263,7 +271,7 @@
     fill($('budgets'), ...blocks, list.length > MAX_BUDGETS ? note(`Showing ${MAX_BUDGETS} of ${list.length} budgets.`) : null);
   }
 
-  async function budgetBlock(budget, range, analytics) {
+  async function budgetBlock(budget, range, analyticsAnswer) {
     const limit = Number(budget.limit_usd);
     const spent = Number(budget.spent_usd);
     const start = Math.max(Date.parse(budget.period_start), range.to - 365 * DAY);
@@ -294,6 +302,7 @@
         remaining.push(limit - cumulative);
       }
       const lines = [{ name: 'Limit', cls: 'limit', points: [[times[0], limit], [end, limit]] }];
+      const analytics = await analyticsAnswer;
       const forecast = budgetForecast(analytics, budget.scope);
       if (forecast !== null) lines.push({ name: 'Forecast (analytics)', cls: 'forecast', points: [[times[times.length - 1], remaining[remaining.length - 1]], [end, limit - forecast]] });
       children.push(timeChart({
@@ -313,7 +322,7 @@
       ['Refused by rate limits', int(total), 'refusals'],
       ['Share of requests', pct(ratio(total, daily.totals.requests)), 'refusal-share'],
     ]);
-    fill($('ratelimit-chart'), timeChart({ title: `Rate-limit refusals per day: ${int(total)} in all`, name: 'ratelimits', times: s.times, series: [{ name: 'Refusals per day', values: refused }], format: int, kind: 'bars' }));
+    fill($('ratelimit-chart'), timeChart({ title: `Rate-limit refusals per day: ${int(total)} in all`, name: 'ratelimits', times: s.times, series: [{ name: 'Refusals per day', values: refused }], format: int, kind: 'bars', integer: true }));
     const keys = (byKey.groups || []).filter(g => Number(g.rate_limited) > 0).sort((a, b) => b.rate_limited - a.rate_limited).slice(0, 20);
     fill($('ratelimit-keys'), keys.length === 0
       ? note('No key was refused in this range.')
@@ -331,7 +340,7 @@
     const rate = s.points.map(p => (p ? ratio(p.cache_hits, p.requests) : 0));
     const saved = s.pick(p => p.saved_usd);
     fill($('cache-chart'),
-      timeChart({ title: `Cache hit rate per day: ${pct(ratio(t.cache_hits, t.requests))} overall`, name: 'cache', times: s.times, series: [{ name: 'Hit rate', values: rate }], format: v => `${Math.round(v * 100)} %` }),
+      timeChart({ title: `Cache hit rate per day: ${pct(ratio(t.cache_hits, t.requests))} overall`, name: 'cache', times: s.times, series: [{ name: 'Hit rate', values: rate }], format: pct }),
       dataTable('cache', 'cache per day (UTC)', [{ label: 'Day' }, { label: 'Hits', num: true }, { label: 'Requests', num: true }, { label: 'Saved', num: true }],
         s.times.map((time, i) => [isoDay(time), int(s.points[i] ? s.points[i].cache_hits : 0), int(s.points[i] ? s.points[i].requests : 0), usd(saved[i])])));
   }
@@ -369,7 +378,7 @@
       ['Blocked', int(total), 'blocks'],
       ['Share of requests', pct(ratio(total, daily.totals.requests)), 'block-share'],
     ]);
-    fill($('safety-chart'), timeChart({ title: `Safety blocks per day: ${int(total)} in all`, name: 'safety', times: s.times, series: [{ name: 'Blocks per day', values: blocks }], format: int, kind: 'bars' }));
+    fill($('safety-chart'), timeChart({ title: `Safety blocks per day: ${int(total)} in all`, name: 'safety', times: s.times, series: [{ name: 'Blocks per day', values: blocks }], format: int, kind: 'bars', integer: true }));
     const teams = (byTeam.groups || []).filter(g => Number(g.safety_blocks) > 0).sort((a, b) => b.safety_blocks - a.safety_blocks).slice(0, 20);
     fill($('safety-teams'), teams.length === 0
       ? note('No request was blocked in this range.')
@@ -439,6 +448,8 @@
     $('range-text').textContent = `${isoDay(range.from)} to ${isoDay(range.to - DAY)} (UTC)`;
     for (const error of document.querySelectorAll('#dashboard [data-error]')) error.remove();
 
+    // the budgets first: each then asks for its burn-down, the longest chain of calls on the page
+    const budgets = api('/gateway/budgets');
     const daily = report({ from: range.fromText, to: range.toText, interval: 'day' });
     const grouped = {};
     const byDimension = dimension => (grouped[dimension] ??= report({ from: range.fromText, to: range.toText, group_by: dimension }));
@@ -451,7 +462,7 @@
       await Promise.all([
         guard('panel-spend', async () => renderSpend(await daily, range)),
         guard('panel-breakdown', async () => renderBreakdown(await byDimension(dimension), dimension)),
-        guard('panel-budgets', async () => renderBudgets(range, await analyticsForBudgets)),
+        guard('panel-budgets', async () => renderBudgets(range, budgets, analyticsForBudgets)),
         guard('panel-ratelimits', async () => renderRateLimits(await daily, await byDimension('key'), range)),
         guard('panel-cache', async () => renderCache(await daily, range)),
         guard('panel-breakers', async () => renderBreakers(await api('/gateway/dashboard/breakers'), await byDimension('deployment'), await api('/gateway/stops'))),
