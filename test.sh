@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:  ./test.sh
 #
-# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server (Debian's
-#    package, through apt-get when running as root) if it is not on the PATH;
+# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server and chromium
+#    (Debian's packages, through apt-get when running as root) if they are not on the PATH — chromium is the browser the
+#    dashboard's end-to-end tests drive (GATEWAY_TEST_CHROMIUM, exported here, names it);
 # 2. starts Azurite on free loopback ports with in-memory storage and exports GATEWAY_TEST_STORAGE so the
 #    Table/Queue/Blob tests use it (without the variable each test run starts its own Azurite);
 # 3. starts redis-server on a free loopback port with persistence off and exports GATEWAY_TEST_REDIS (host:port) for
@@ -26,14 +27,38 @@ if [[ ! -x node_modules/.bin/azurite ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# apt-get, waiting for another installer on the machine to finish rather than failing on its lock
+apt_install() {
+  for attempt in 1 2 3 4 5; do
+    if apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then return 0; fi
+    echo "test.sh: apt-get install $* failed (attempt $attempt); retrying" >&2
+    sleep 10
+  done
+  return 1
+}
+
 if [[ -z "${GATEWAY_TEST_REDIS:-}" ]] && ! command -v redis-server >/dev/null; then
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "test.sh: installing redis-server (apt-get)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    apt_install redis-server || { echo "test.sh: installing redis-server failed" >&2; exit 1; }
   else
     echo "test.sh: redis-server is required for the Redis cache tests: install it (apt-get install redis-server), or set GATEWAY_TEST_REDIS=host:port" >&2
     exit 1
   fi
+fi
+
+if [[ -z "${GATEWAY_TEST_CHROMIUM:-}" ]]; then
+  if ! command -v chromium >/dev/null; then
+    if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+      echo "test.sh: installing chromium (apt-get)"
+      apt_install chromium || { echo "test.sh: installing chromium failed" >&2; exit 1; }
+    else
+      echo "test.sh: chromium is required for the dashboard's browser tests: install it (apt-get install chromium), or set GATEWAY_TEST_CHROMIUM to a Chromium executable" >&2
+      exit 1
+    fi
+  fi
+  GATEWAY_TEST_CHROMIUM="$(command -v chromium)"
+  export GATEWAY_TEST_CHROMIUM
 fi
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }
@@ -113,6 +138,7 @@ done
 bicep_status=0
 bash infra/validate.sh || bicep_status=$?
 
+if [[ -d TestResults/dashboard ]]; then echo "test.sh: screenshots of the dashboard tests: $repo_root/TestResults/dashboard/"; fi
 echo "test.sh: $passed passed, $failed failed, $skipped skipped ($total total)"
 if [[ $status -ne 0 || $failed -ne 0 || $total -eq 0 || $bicep_status -ne 0 ]]; then
   echo "test.sh: FAILED" >&2

@@ -12,8 +12,9 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# main.bicepparam reads the admin key from this variable; keep a real key out of the build-params output.
-unset GATEWAY_ADMIN_KEY
+# main.bicepparam reads the admin key and the dashboard session key from these variables; keep real keys out of the
+# build-params output.
+unset GATEWAY_ADMIN_KEY GATEWAY_DASHBOARD_SESSION_KEY
 
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) ;;

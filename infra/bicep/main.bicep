@@ -4,7 +4,9 @@
 //   az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
 //
 // Then deploy the code to the app (Entra ID sign-in; basic-auth publishing is off). Unless `adminKey` was passed,
-// store the admin key: az keyvault secret set --vault-name <keyVaultName> -n gateway-admin-key --value <key>.
+// store the admin key: az keyvault secret set --vault-name <keyVaultName> -n gateway-admin-key --value <key>; unless
+// `dashboardSessionKey` was passed, store the dashboard's session signing key the same way:
+// az keyvault secret set --vault-name <keyVaultName> -n gateway-dashboard-session-key --value "$(openssl rand -base64 48)".
 // Role assignments are created after the app (they need its identity), so restart the app once after the first
 // deployment and after setting the secret: the Key Vault reference then resolves (until it does, the admin API
 // stays disabled), and storage access errors from the first minutes stop.
@@ -56,6 +58,10 @@ param logRetentionInDays int = 30
 @description('Optional gateway admin key to store in Key Vault as secret gateway-admin-key. Leave empty to set it after deployment.')
 param adminKey string = ''
 
+@secure()
+@description('Optional secret (32 characters or more) that signs admin dashboard sessions, stored in Key Vault as gateway-dashboard-session-key. Leave empty to set it after deployment; until then dashboard sign-in is off.')
+param dashboardSessionKey string = ''
+
 @description('Extra function app settings (name to value), e.g. Gateway__Catalog__... overrides. No secrets here: use Key Vault references.')
 param appSettings object = {}
 
@@ -75,6 +81,7 @@ var appInsightsName = 'appi-${prefix}-${environmentName}-${resourceToken}'
 var deploymentContainerName = 'app-package'
 var cacheContainerName = 'response-cache'
 var adminKeySecretName = 'gateway-admin-key'
+var dashboardSessionKeySecretName = 'gateway-dashboard-session-key'
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
@@ -117,6 +124,8 @@ module keyVault 'modules/keyvault.bicep' = {
     softDeleteRetentionInDays: 90
     adminKeySecretName: adminKeySecretName
     adminKey: adminKey
+    dashboardSessionKeySecretName: dashboardSessionKeySecretName
+    dashboardSessionKey: dashboardSessionKey
     tags: allTags
   }
 }
@@ -132,6 +141,7 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultUri: keyVault.outputs.vaultUri
     adminKeySecretName: adminKeySecretName
+    dashboardSessionKeySecretName: dashboardSessionKeySecretName
     auditSigningKeyId: keyVault.outputs.auditSigningKeyId
     dotnetVersion: dotnetVersion
     maximumInstanceCount: maximumInstanceCount

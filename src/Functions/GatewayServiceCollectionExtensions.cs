@@ -4,6 +4,7 @@ using Gateway.Core.Auth;
 using Gateway.Core.Budgets;
 using Gateway.Core.Caching;
 using Gateway.Core.Configuration;
+using Gateway.Core.Dashboard;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pricing;
 using Gateway.Core.Privacy;
@@ -45,9 +46,9 @@ public static class GatewayServiceCollectionExtensions
         _ = SafetyPolicies.Load(options.Safety);
         var pepper = PrivacyPepper.Resolve(options.Privacy.Pepper, name => configuration[name]);
         _ = new UserPseudonyms(options.Privacy, pepper.Hasher);
-        var privacyErrors = options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).ToList();
+        var privacyErrors = options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).Concat(options.Dashboard.Validate()).ToList();
         if (privacyErrors.Count > 0)
-            throw new InvalidOperationException("The gateway, privacy and audit settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
+            throw new InvalidOperationException("The gateway, privacy, audit and dashboard settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
         var savingsErrors = options.Savings.Validate();
         if (savingsErrors.Count > 0)
             throw new InvalidOperationException("The savings settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, savingsErrors.Select(e => "  - " + e)));
@@ -134,6 +135,17 @@ public static class GatewayServiceCollectionExtensions
             TimeSpan.FromSeconds(options.Pricing.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<SafetyAdministration>().Sync,
             TimeSpan.FromSeconds(options.Safety.PolicyRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
+        // dashboard sign-in: sessions signed with Gateway:Dashboard:SessionKey (generated at start in Development when unset)
+        var development = DevKeyPolicy.IsDevelopment(name => configuration[name]);
+        services.AddSingleton(sp =>
+        {
+            var dashboard = DashboardSessions.Create(options.Dashboard, options.AdminKey, development, sp.GetRequiredService<TimeProvider>());
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Dashboard");
+            if (dashboard.Warning is { } warning) logger.LogWarning("{Warning}", warning);
+            else if (dashboard.Disabled is { } disabled && !string.IsNullOrEmpty(options.AdminKey)) logger.LogWarning("{Disabled}", disabled);
+            return dashboard;
+        });
+        services.AddSingleton<Dashboard.DashboardAssets>();
         services.AddHostedService<GatewayLifetime>();
         services.AddHostedService<DevKeyBootstrapper>();
         return services;

@@ -1,3 +1,4 @@
+using Gateway.Core.Dashboard;
 using Gateway.Core.Hosting;
 using Gateway.Core.Usage;
 using Gateway.Functions.Http;
@@ -13,7 +14,8 @@ namespace Gateway.Functions;
 /// <c>GET /gateway/reports/usage?from=…&amp;to=…&amp;group_by=team&amp;interval=day&amp;currency=EUR</c> and
 /// <c>GET /gateway/reports/export?from=…&amp;to=…&amp;format=csv|json</c>.
 /// </summary>
-public sealed class ReportsFunction(GatewayRuntime runtime, UsageServices usage, ICurrencyRates currencies)
+/// <remarks>The usage report also takes a dashboard session (the dashboard reads it).</remarks>
+public sealed class ReportsFunction(GatewayRuntime runtime, UsageServices usage, ICurrencyRates currencies, DashboardSessions? dashboard = null)
 {
     [Function("UsageReport")]
     public Task<IActionResult> Report([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/reports/usage")] HttpRequest request) =>
@@ -22,7 +24,7 @@ public sealed class ReportsFunction(GatewayRuntime runtime, UsageServices usage,
             var query = UsageReportQuery.Parse(n => request.Query[n].FirstOrDefault(), currencies.IsKnown);
             var report = await usage.Reports.QueryAsync(query, ct).ConfigureAwait(false);
             return (StatusCodes.Status200OK, UsageReportService.ToJson(report, usd => currencies.Convert(usd, query.Currency)));
-        });
+        }, dashboard);
 
     [Function("UsageExport")]
     public Task<IActionResult> Export([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/reports/export")] HttpRequest request) =>

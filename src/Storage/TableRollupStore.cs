@@ -186,6 +186,10 @@ public sealed class TableRollupStore(TableClient table, Action<string>? onQuaran
             ["CostUsd"] = t.CostUsd.ToString(CultureInfo.InvariantCulture),
             ["EstimatedCostRequests"] = t.EstimatedCostRequests,
             ["LatencyMsTotal"] = t.LatencyMsTotal,
+            ["CacheHits"] = t.CacheHits,
+            ["SavedUsd"] = t.SavedUsd.ToString(CultureInfo.InvariantCulture),
+            ["RateLimited"] = t.RateLimited,
+            ["SafetyBlocks"] = t.SafetyBlocks,
         };
     }
 
@@ -206,5 +210,10 @@ public sealed class TableRollupStore(TableClient table, Action<string>? onQuaran
             CostUsd = decimal.Parse(e.GetString("CostUsd") ?? "0", NumberStyles.Number, CultureInfo.InvariantCulture),
             EstimatedCostRequests = e.GetInt64("EstimatedCostRequests") ?? 0,
             LatencyMsTotal = e.GetInt64("LatencyMsTotal") ?? 0,
+            // rows written before these counters existed read as zero
+            CacheHits = e.GetInt64("CacheHits") ?? 0,
+            SavedUsd = decimal.Parse(e.GetString("SavedUsd") ?? "0", NumberStyles.Number, CultureInfo.InvariantCulture),
+            RateLimited = e.GetInt64("RateLimited") ?? 0,
+            SafetyBlocks = e.GetInt64("SafetyBlocks") ?? 0,
         });
 }

@@ -21,6 +21,8 @@ public sealed class HostFixture : IAsyncLifetime
 {
     public const string AdminKey = "sk-gw-admin-e2e";
     public const string WebhookSecret = "whsec-e2e";
+    /// <summary>Signs dashboard sessions on the host (the tests mint expired sessions with it).</summary>
+    public const string DashboardSessionKey = "dashboard-session-key-e2e-of-at-least-32-characters";
 
     /// <summary>Keys seeded before the host starts: name → (id, plain key).</summary>
     public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model", "safety", "savings"];
@@ -53,6 +55,7 @@ public sealed class HostFixture : IAsyncLifetime
             ["AzureWebJobsStorage"] = Storage,
             ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
             ["Gateway__AdminKey"] = AdminKey,
+            ["Gateway__Dashboard__SessionKey"] = DashboardSessionKey,
             ["Gateway__CatalogPath"] = catalog,
             // a signing key of this run's own (each run's Azurite holds a log of its own)
             ["Gateway__Audit__SigningKeyPath"] = Path.Combine(Path.GetTempPath(), $"gateway-e2e-audit-key-{Guid.NewGuid():N}.pem"),

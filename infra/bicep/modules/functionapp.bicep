@@ -25,6 +25,9 @@ param keyVaultUri string
 @description('Name of the Key Vault secret holding the gateway admin key.')
 param adminKeySecretName string
 
+@description('Name of the Key Vault secret holding the key that signs admin dashboard sessions.')
+param dashboardSessionKeySecretName string
+
 @description('The Key Vault key that signs audit checkpoints (Gateway:Audit:SigningKeyVaultKeyId).')
 param auditSigningKeyId string
 
@@ -89,6 +92,11 @@ var baseAppSettings = [
   {
     name: 'Gateway__AdminKey'
     value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${adminKeySecretName}/)'
+  }
+  // Signs admin dashboard sessions; until the secret exists the reference stays unresolved and dashboard sign-in is off.
+  {
+    name: 'Gateway__Dashboard__SessionKey'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${dashboardSessionKeySecretName}/)'
   }
   // The usage timers' schedules (NCRONTAB) are app settings, so they can be changed without a redeploy.
   {

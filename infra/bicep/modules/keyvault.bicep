@@ -23,6 +23,13 @@ param adminKeySecretName string
 @description('Gateway admin key to store in the vault. Leave empty to set the secret yourself after deployment.')
 param adminKey string
 
+@description('Name of the secret holding the key that signs admin dashboard sessions.')
+param dashboardSessionKeySecretName string
+
+@secure()
+@description('Dashboard session signing key to store in the vault. Leave empty to set the secret yourself after deployment.')
+param dashboardSessionKey string
+
 @description('Tags applied to every resource.')
 param tags object
 
@@ -54,6 +61,15 @@ resource adminKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!em
   name: adminKeySecretName
   properties: {
     value: adminKey
+    contentType: 'text/plain'
+  }
+}
+
+resource dashboardSessionKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(dashboardSessionKey)) {
+  parent: vault
+  name: dashboardSessionKeySecretName
+  properties: {
+    value: dashboardSessionKey
     contentType: 'text/plain'
   }
 }

@@ -56,6 +56,8 @@ public sealed class GatewayOptions
     public Savings.SavingsOptions Savings { get; set; } = new();
     /// <summary>Section <c>Gateway:Privacy</c>: pseudonymous end users on usage records, and the pepper of end-user hashes.</summary>
     public Privacy.PrivacyOptions Privacy { get; set; } = new();
+    /// <summary>Section <c>Gateway:Dashboard</c>: the admin dashboard's session key and session length.</summary>
+    public Dashboard.DashboardOptions Dashboard { get; set; } = new();
     /// <summary>Section <c>Gateway:Analytics</c>: anomaly baselines and guards, forecasts, rankings and where daily snapshots are kept.</summary>
     public Analytics.AnalyticsOptions Analytics { get; set; } = new();
 

@@ -26,6 +26,15 @@ public static class Errors
     public static GatewayException AdminDisabled() =>
         new(new GatewayError(403, "The admin API is disabled: no admin key is configured (setting Gateway:AdminKey).", "permission_error", null, "admin_disabled"));
 
+    public static GatewayException InvalidSession() =>
+        new(new GatewayError(401, "The dashboard session is missing, invalid or has expired: sign in again with the admin key.", "invalid_request_error", null, "invalid_session"));
+
+    public static GatewayException DashboardHeaderMissing(string header) =>
+        new(new GatewayError(403, $"A request authorised by the dashboard session must carry the header '{header}: 1'.", "permission_error", null, "csrf_check_failed"));
+
+    public static GatewayException DashboardDisabled(string why) =>
+        new(new GatewayError(403, why, "permission_error", null, "dashboard_disabled"));
+
     public static GatewayException ModelNotAllowed(string model) =>
         new(new GatewayError(403, $"Your key is not allowed to use the model '{model}'.", "permission_error", "model", "model_not_allowed"));
 

@@ -13,6 +13,14 @@ public sealed class UsageAggregate
     public decimal CostUsd { get; set; }
     public long EstimatedCostRequests { get; set; }
     public long LatencyMsTotal { get; set; }
+    /// <summary>Requests answered from the response cache or coalesced with an identical call.</summary>
+    public long CacheHits { get; set; }
+    /// <summary>What those answers would have cost (exact decimal sum).</summary>
+    public decimal SavedUsd { get; set; }
+    /// <summary>Requests the gateway's own rate limits or provider quotas refused (see <see cref="UsageRecord.IsLimitRefusal"/>).</summary>
+    public long RateLimited { get; set; }
+    /// <summary>Requests or answers a safety policy or the provider's filter blocked.</summary>
+    public long SafetyBlocks { get; set; }
 
     public long TotalTokens => PromptTokens + CompletionTokens;
 
@@ -28,6 +36,10 @@ public sealed class UsageAggregate
         CostUsd += r.CostUsd;
         if (r.CostEstimated) EstimatedCostRequests++;
         LatencyMsTotal += r.LatencyMs;
+        if (r.IsCacheHit) CacheHits++;
+        SavedUsd += r.SavedUsd;
+        if (r.IsLimitRefusal) RateLimited++;
+        if (r.IsSafetyBlock) SafetyBlocks++;
     }
 
     public void Add(UsageAggregate a)
@@ -42,10 +54,15 @@ public sealed class UsageAggregate
         CostUsd += a.CostUsd;
         EstimatedCostRequests += a.EstimatedCostRequests;
         LatencyMsTotal += a.LatencyMsTotal;
+        CacheHits += a.CacheHits;
+        SavedUsd += a.SavedUsd;
+        RateLimited += a.RateLimited;
+        SafetyBlocks += a.SafetyBlocks;
     }
 
     public bool SameAs(UsageAggregate o) =>
         Requests == o.Requests && Errors == o.Errors && PromptTokens == o.PromptTokens && CompletionTokens == o.CompletionTokens &&
         CachedTokens == o.CachedTokens && CacheWriteTokens == o.CacheWriteTokens && ReasoningTokens == o.ReasoningTokens &&
-        CostUsd == o.CostUsd && EstimatedCostRequests == o.EstimatedCostRequests && LatencyMsTotal == o.LatencyMsTotal;
+        CostUsd == o.CostUsd && EstimatedCostRequests == o.EstimatedCostRequests && LatencyMsTotal == o.LatencyMsTotal &&
+        CacheHits == o.CacheHits && SavedUsd == o.SavedUsd && RateLimited == o.RateLimited && SafetyBlocks == o.SafetyBlocks;
 }

@@ -100,6 +100,21 @@ public sealed record UsageRecord
 
     [JsonIgnore]
     public bool IsError => Outcome != UsageOutcomes.Success;
+
+    /// <summary>Answered from the response cache or by sharing an identical call in flight (no upstream call of its own).</summary>
+    [JsonIgnore]
+    public bool IsCacheHit => CacheStatus is "hit" or "coalesced";
+
+    /// <summary>
+    /// Refused 429 <c>rate_limit_exceeded</c> by the gateway itself — a key's rate limit, a deployment's provider quota or
+    /// an admission window — before any upstream call (an upstream provider's own 429 comes after an attempt).
+    /// </summary>
+    [JsonIgnore]
+    public bool IsLimitRefusal => Status == 429 && ErrorCode == "rate_limit_exceeded" && Attempts == 0;
+
+    /// <summary>A safety policy or the provider's own filter blocked the request or withheld the answer (a decision with <c>block</c>).</summary>
+    [JsonIgnore]
+    public bool IsSafetyBlock => Safety is { } decision && decision.Contains(": block", StringComparison.Ordinal);
 }
 
 public static class UsageOutcomes

@@ -191,8 +191,16 @@ public sealed class UsageReportService(IRollupStore rollups, TimeProvider time, 
                 ["cost_usd"] = a.CostUsd,
                 ["estimated_cost_requests"] = a.EstimatedCostRequests,
                 ["avg_latency_ms"] = a.Requests == 0 ? 0 : Math.Round((double)a.LatencyMsTotal / a.Requests, 1),
+                ["cache_hits"] = a.CacheHits,
+                ["saved_usd"] = a.SavedUsd,
+                ["rate_limited"] = a.RateLimited,
+                ["safety_blocks"] = a.SafetyBlocks,
             };
-            if (q.Currency != "USD") o["cost"] = convert(a.CostUsd);
+            if (q.Currency != "USD")
+            {
+                o["cost"] = convert(a.CostUsd);
+                o["saved"] = convert(a.SavedUsd);
+            }
             return o;
         }
 

@@ -15,7 +15,9 @@ namespace Gateway.Functions.Budgets;
 /// lists them with their state, <c>GET /gateway/budgets/{scope}</c> shows one, <c>POST /gateway/budgets/{scope}/stop|resume|reset</c>
 /// and <c>DELETE /gateway/budgets/{scope}</c>. Scopes: <c>key:…</c>, <c>user:…</c>, <c>team:…</c>, <c>tag:name=value</c>, <c>global</c>.
 /// </summary>
-public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministration budgets, Entities.DurableEntityChannel? durable = null)
+/// <remarks>Listing and reading budgets also take a dashboard session (the dashboard reads them); changes take the admin key only.</remarks>
+public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministration budgets, Entities.DurableEntityChannel? durable = null,
+    Core.Dashboard.DashboardSessions? dashboard = null)
 {
     private void Attach(DurableTaskClient? client) => durable?.Attach(client);
 
@@ -38,7 +40,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await budgets.ListAsync(ct).ConfigureAwait(false)));
+        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await budgets.ListAsync(ct).ConfigureAwait(false)), dashboard);
     }
 
     [Function("GetBudget")]
@@ -47,7 +49,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
     {
         Attach(client);
         return AdminRequests.RunJsonAsync(runtime, request, async ct =>
-            (StatusCodes.Status200OK, await budgets.RunAsync(BudgetAdministration.ParseScope(scope), BudgetOp.Get, null, ct).ConfigureAwait(false)));
+            (StatusCodes.Status200OK, await budgets.RunAsync(BudgetAdministration.ParseScope(scope), BudgetOp.Get, null, ct).ConfigureAwait(false)), dashboard);
     }
 
     [Function("DeleteBudget")]

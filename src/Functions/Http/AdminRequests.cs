@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Gateway.Core.Audit;
+using Gateway.Core.Dashboard;
 using Gateway.Core.Errors;
 using Microsoft.Extensions.Logging;
 using Gateway.Core.Hosting;
@@ -10,17 +11,23 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Gateway.Functions.Http;
 
-/// <summary>Admin endpoints: a request id, the admin key check, and OpenAI-shaped errors for everything.</summary>
+/// <summary>
+/// Admin endpoints: a request id, the admin key check, and OpenAI-shaped errors for everything. A route the dashboard
+/// reads passes its <see cref="DashboardSessions"/>: it then also takes a dashboard session (the cookie with its header)
+/// where no admin key is presented.
+/// </summary>
 public static partial class AdminRequests
 {
-    public static void Authorize(GatewayRuntime runtime, HttpRequest request)
+    public static void Authorize(GatewayRuntime runtime, HttpRequest request, DashboardSessions? sessions = null)
     {
         var response = request.HttpContext.Response;
         response.Headers[GatewayHeaders.RequestId] = GatewayHeaders.RequestIdFrom(request.Headers[GatewayHeaders.RequestId]);
         var headers = new AspNetRequestHeaders(request.Headers);
         try
         {
-            runtime.Admin.Demand(headers.Get("x-admin-key") ?? AuthenticationStage.PresentedKey(headers));
+            var presented = headers.Get("x-admin-key") ?? AuthenticationStage.PresentedKey(headers);
+            if (sessions is null) runtime.Admin.Demand(presented);
+            else sessions.Authorize(runtime.Admin, presented, request.Cookies[DashboardSessions.CookieName], headers.Get(DashboardSessions.CsrfHeader));
         }
         catch (GatewayException ex) when (ex.Error.Status == StatusCodes.Status401Unauthorized)
         {
@@ -32,12 +39,13 @@ public static partial class AdminRequests
     /// <summary>Who is making an admin change, for the audit log.</summary>
     public static AuditActor Actor(HttpRequest request) => AuditActor.FromHeaders(new AspNetRequestHeaders(request.Headers), ClientAddress.Of(request));
 
-    public static async Task<IActionResult> RunJsonAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action)
+    public static async Task<IActionResult> RunJsonAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action,
+        DashboardSessions? sessions = null)
     {
         var response = request.HttpContext.Response;
         try
         {
-            Authorize(runtime, request);
+            Authorize(runtime, request, sessions);
             var (status, body) = await action(request.HttpContext.RequestAborted).ConfigureAwait(false);
             await HttpResponses.WriteJsonAsync(response, status, body, request.HttpContext.RequestAborted).ConfigureAwait(false);
         }

@@ -15,7 +15,9 @@ namespace Gateway.Functions.Upstream;
 /// optional <c>{"reason","until"}</c>, <c>DELETE</c> the same to resume, <c>GET /gateway/stops</c> to list. Every instance
 /// refuses within <c>Gateway:Upstream:StopsRefreshSeconds</c>.
 /// </summary>
-public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration stops, Entities.DurableEntityChannel? durable = null)
+/// <remarks>The list also takes a dashboard session (the dashboard reads it); changes take the admin key only.</remarks>
+public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration stops, Entities.DurableEntityChannel? durable = null,
+    Core.Dashboard.DashboardSessions? dashboard = null)
 {
     private void Attach(DurableTaskClient? client) => durable?.Attach(client);
 
@@ -24,7 +26,7 @@ public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration st
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await stops.ListAsync(ct).ConfigureAwait(false)));
+        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await stops.ListAsync(ct).ConfigureAwait(false)), dashboard);
     }
 
     [Function("PutStop")]

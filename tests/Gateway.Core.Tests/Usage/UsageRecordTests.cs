@@ -82,6 +82,50 @@ public sealed class UsageRecordTests
     }
 
     [Fact]
+    public void Aggregates_count_cache_hits_savings_limit_refusals_and_safety_blocks()
+    {
+        UsageRecord[] records =
+        [
+            Sample() with { RequestId = "hit", CacheStatus = "hit", CostUsd = 0m, SavedUsd = 0.25m },
+            Sample() with { RequestId = "shared", CacheStatus = "coalesced", CostUsd = 0m, SavedUsd = 0.5m },
+            Sample() with { RequestId = "miss", CacheStatus = "miss" },
+            Sample() with { RequestId = "limited", Outcome = UsageOutcomes.Error, Status = 429, ErrorCode = "rate_limit_exceeded", Attempts = 0 },
+            // the provider's own 429 after an attempt is not the gateway refusing
+            Sample() with { RequestId = "upstream429", Outcome = UsageOutcomes.Error, Status = 429, ErrorCode = "rate_limit_exceeded", Attempts = 2 },
+            Sample() with { RequestId = "budget", Outcome = UsageOutcomes.Error, Status = 429, ErrorCode = "insufficient_quota", Attempts = 0 },
+            Sample() with { RequestId = "blocked", Outcome = UsageOutcomes.Error, Status = 400, ErrorCode = "content_filter", Safety = "input: block secret.aws=1, flag email=1" },
+            Sample() with { RequestId = "withheld", Safety = "input: redact email=1; output: block custom.codenames=1" },
+            Sample() with { RequestId = "provider", Outcome = UsageOutcomes.Error, Status = 400, ErrorCode = "content_filter", Safety = "provider: block provider.violence=1" },
+            Sample() with { RequestId = "flagged", Safety = "input: flag injection=1, redact email=2" },
+        ];
+        var all = UsageDimensions.Aggregate(records)[(UsageDimensions.All, "*")];
+        Assert.Equal(2, all.CacheHits);
+        Assert.Equal(0.75m, all.SavedUsd);
+        Assert.Equal(1, all.RateLimited);
+        Assert.Equal(3, all.SafetyBlocks);
+
+        var sum = new UsageAggregate();
+        sum.Add(all);
+        sum.Add(all);
+        Assert.Equal((4, 1.5m, 2, 6), (sum.CacheHits, sum.SavedUsd, sum.RateLimited, sum.SafetyBlocks));
+        Assert.False(sum.SameAs(all));
+    }
+
+    [Fact]
+    public void Report_json_has_the_counters_and_converts_savings()
+    {
+        var totals = new UsageAggregate { Requests = 4, CacheHits = 1, SavedUsd = 2m, RateLimited = 1, SafetyBlocks = 1, CostUsd = 10m };
+        var query = new UsageReportQuery(DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+            DateTimeOffset.Parse("2026-11-02T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture), UsageDimensions.All, null, ReportInterval.Total, "EUR");
+        var json = UsageReportService.ToJson(new UsageReport(query, totals, []), usd => usd * 0.5m)["totals"]!;
+        Assert.Equal(1, (long)json["cache_hits"]!);
+        Assert.Equal(2m, (decimal)json["saved_usd"]!);
+        Assert.Equal(1m, (decimal)json["saved"]!);
+        Assert.Equal(1, (long)json["rate_limited"]!);
+        Assert.Equal(1, (long)json["safety_blocks"]!);
+    }
+
+    [Fact]
     public async Task Csv_export_quotes_and_neutralises_formulas()
     {
         var r = Sample() with { User = "=cmd|' /C calc'!A0", KeyName = "a,\"b\"" };

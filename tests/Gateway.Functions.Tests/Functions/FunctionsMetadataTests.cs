@@ -49,6 +49,12 @@ public sealed class FunctionsMetadataTests
     [InlineData("ExportUserData", "gateway/users/{id}/data", "get")]
     [InlineData("Analytics", "gateway/analytics", "get")]
     [InlineData("EraseUserData", "gateway/users/{id}/data", "delete")]
+    [InlineData("DashboardPage", "gateway/dashboard", "get")]
+    [InlineData("DashboardAsset", "gateway/dashboard/assets/{name}", "get")]
+    [InlineData("DashboardSignIn", "gateway/dashboard/session", "post")]
+    [InlineData("DashboardSession", "gateway/dashboard/session", "get")]
+    [InlineData("DashboardSignOut", "gateway/dashboard/session", "delete")]
+    [InlineData("DashboardBreakers", "gateway/dashboard/breakers", "get")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;

@@ -77,7 +77,14 @@ public sealed class RollupAndReportTests(AzuriteFixture azurite)
             Assert.Equal(team.Sum(r => r.CostUsd), group.Totals.CostUsd);
             Assert.Equal(team.Sum(r => r.PromptTokens), group.Totals.PromptTokens);
             Assert.Equal(team.Count(r => r.IsError), group.Totals.Errors);
+            Assert.Equal(team.Count(r => r.IsCacheHit), group.Totals.CacheHits);
+            Assert.Equal(team.Sum(r => r.SavedUsd), group.Totals.SavedUsd);
+            Assert.Equal(team.Count(r => r.IsLimitRefusal), group.Totals.RateLimited);
+            Assert.Equal(team.Count(r => r.IsSafetyBlock), group.Totals.SafetyBlocks);
         }
+
+        // the counters are there to find, not zero by accident
+        Assert.True(records.Count(r => r.IsCacheHit) > 10 && records.Count(r => r.IsLimitRefusal) > 5 && records.Count(r => r.IsSafetyBlock) > 5);
 
         Assert.Equal(records.Sum(r => r.CostUsd), report.Totals.CostUsd);
         var tags = await s.Reports.QueryAsync(Query("2026-11-23T22:10:00Z", "2026-11-25T04:10:00Z", "tag", "feature=search/v2"), default);

@@ -28,7 +28,13 @@ internal static class UsageData
         CostUsd = random.Next(0, 1_000_000) / 1_000_000_000m + 0.000000001m * (i % 10),
         LatencyMs = random.Next(5, 3000),
         Outcome = i % 11 == 0 ? UsageOutcomes.Error : UsageOutcomes.Success,
-        Status = i % 11 == 0 ? 502 : 200,
+        // every other error is the gateway's own rate-limit refusal (no upstream call), the rest an upstream failure
+        Status = i % 22 == 0 ? 429 : i % 11 == 0 ? 502 : 200,
+        ErrorCode = i % 22 == 0 ? "rate_limit_exceeded" : i % 11 == 0 ? "upstream_error" : null,
+        Attempts = i % 22 == 0 ? 0 : 1,
+        CacheStatus = i % 13 == 0 ? "hit" : i % 29 == 0 ? "coalesced" : "miss",
+        SavedUsd = i % 13 == 0 || i % 29 == 0 ? 0.000123m + i / 1_000_000_000m : 0m,
+        Safety = i % 17 == 0 ? "output: block secret.aws=1" : i % 19 == 0 ? "input: flag email=1" : null,
     };
 
     public static List<UsageRecord> Spread(int count, DateTimeOffset from, TimeSpan over, int seed = 7)
