@@ -84,8 +84,7 @@ public sealed class AdminSessions
             || !IsBase64Url(parts[2]) || !IsBase64Url(parts[3])) return AdminSessionCheck.Malformed;
         Span<byte> nonce = stackalloc byte[NonceBytes];
         Span<byte> mac = stackalloc byte[MacBytes];
-        if (!Base64Url.TryDecodeFromChars(parts[2], nonce, out var nonceLength) || nonceLength != NonceBytes) return AdminSessionCheck.Malformed;
-        if (!Base64Url.TryDecodeFromChars(parts[3], mac, out var macLength) || macLength != MacBytes) return AdminSessionCheck.Malformed;
+        if (!TryDecode(parts[2], nonce) || !TryDecode(parts[3], mac)) return AdminSessionCheck.Malformed;
         // the encodings must be the ones we write, so one token has one spelling
         if (Base64Url.EncodeToString(nonce) != parts[2] || Base64Url.EncodeToString(mac) != parts[3]) return AdminSessionCheck.Malformed;
 
@@ -95,6 +94,20 @@ public sealed class AdminSessions
         if (now >= expires || expires > now + Lifetime + ClockSkew) return AdminSessionCheck.Expired;
         expiresAt = expires;
         return AdminSessionCheck.Valid;
+    }
+
+    /// <summary>Decodes exactly <paramref name="into"/>'s length; false for anything else, including a last character whose
+    /// unused bits are not zero (which the decoder refuses by throwing).</summary>
+    private static bool TryDecode(string text, Span<byte> into)
+    {
+        try
+        {
+            return Base64Url.TryDecodeFromChars(text, into, out var written) && written == into.Length;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static bool IsBase64Url(string text) => text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
