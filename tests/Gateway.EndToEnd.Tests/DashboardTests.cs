@@ -233,7 +233,7 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
             // the planted spike, with the engine's reason
             var spike = snapshot["anomalies"]!.AsArray().Single(a => (string?)a!["dimension"] == "team" && (string?)a["value"] == DashboardSeed.Gamma)!;
             var reason = (string)spike["reason"]!;
-            Assert.StartsWith($"team={DashboardSeed.Gamma} spent $40 on {yesterday}, ", reason, StringComparison.Ordinal);
+            Assert.StartsWith($"team={DashboardSeed.Gamma} spent $40.00 on {yesterday}, ", reason, StringComparison.Ordinal);
             var spikeRow = $"table[data-table=anomalies] tr[data-key='{(string)spike["id"]!}']";
             Assert.Equal(reason, (await page.Locator(spikeRow + " td").Nth(3).TextContentAsync())!.Trim());
             Assert.Equal("high", await page.Locator(spikeRow + " [data-severity]").GetAttributeAsync("data-severity"));
