@@ -84,16 +84,16 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
     private static async Task<string> TextAsync(IPage page, string selector) => (await page.Locator(selector).TextContentAsync() ?? "").Trim();
 
     /// <summary>
-    /// Yesterday's analytics snapshot as the page reads it (the stored one), once it holds the seeded spike and the budget:
+    /// Yesterday's analytics snapshot as the page reads it (the stored one), once it holds the seeded spike and the budgets:
     /// computed again now, as the host's timer also does every few seconds here.
     /// </summary>
-    private async Task<System.Text.Json.Nodes.JsonNode> SnapshotWithAsync(string date, string budget)
+    private async Task<System.Text.Json.Nodes.JsonNode> SnapshotWithAsync(string date, params string[] budgets)
     {
         Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Get, $"gateway/analytics?date={date}&refresh=true")).Status);
         var reply = await HostFixture.EventuallyAsync(() => fixture.AdminAsync(HttpMethod.Get, $"gateway/analytics?date={date}"),
-            r => r.Status == 200 && r.Json!["budgets"]!.AsArray().Any(b => (string?)b!["scope"] == budget)
-                && r.Json["anomalies"]!.AsArray().Any(a => (string?)a!["value"] == DashboardSeed.Gamma),
-            TimeSpan.FromSeconds(30), "the stored snapshot of yesterday with the budget and the spike");
+            r => r.Status == 200 && budgets.All(budget => r.Json!["budgets"]!.AsArray().Any(b => (string?)b!["scope"] == budget))
+                && r.Json!["anomalies"]!.AsArray().Any(a => (string?)a!["value"] == DashboardSeed.Gamma),
+            TimeSpan.FromSeconds(30), "the stored snapshot of yesterday with the budgets and the spike");
         return reply.Json!;
     }
 
@@ -103,11 +103,14 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
         // a budget on a seeded team, so the budgets panel draws a burn-down from the seeded days of this month
         const string budget = "team:" + DashboardSeed.Alpha;
         Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Put, "gateway/budgets/" + budget, """{"limit_usd":500,"period":"monthly"}""")).Status);
+        // and one the rollups say is spent already: the planted spike of yesterday alone passes it (last month's, on the 1st)
+        const string overrun = "team:" + DashboardSeed.Gamma;
+        Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Put, "gateway/budgets/" + overrun, """{"limit_usd":30,"period":"monthly"}""")).Status);
         await Task.Delay(1500); // every instance learns of a new budget within its refresh interval (1 s here)
         try
         {
             var yesterday = Day(DashboardSeed.Today.AddDays(-1));
-            var snapshot = await SnapshotWithAsync(yesterday, budget);
+            var snapshot = await SnapshotWithAsync(yesterday, budget, overrun);
 
             await using var context = await ContextAsync();
             var page = await context.NewPageAsync();
@@ -230,6 +233,17 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
             Assert.Equal(projected, await CellAsync(page, "analytics-budgets", budget, 3));
             Assert.Equal((string?)entry["risk"], await CellAsync(page, "analytics-budgets", budget, 6));
             Assert.Equal((string?)entry["runs_out_on"] ?? "lasts the period", await CellAsync(page, "analytics-budgets", budget, 7));
+            // the budget the spike overran: first in the table, spent, and its burn-down's axis goes below $0 (not on the 1st: last month's entry is not drawn)
+            Assert.Equal("exceeded", await page.Locator("table[data-table=analytics-budgets] tbody tr").First.Locator("[data-risk]").GetAttributeAsync("data-risk"));
+            Assert.Equal("exceeded", await CellAsync(page, "analytics-budgets", overrun, 6));
+            Assert.Equal("spent", await CellAsync(page, "analytics-budgets", overrun, 7));
+            if (DashboardSeed.Today.Day != 1)
+            {
+                Assert.Equal(1, await page.Locator($"svg[data-chart='budget-{overrun}'] path[data-series='Forecast (analytics)']").CountAsync());
+                Assert.Equal(1, await page.Locator($"svg[data-chart='budget-{overrun}'] line.zero").CountAsync());
+                Assert.Equal("exceeded", await page.Locator($"p[data-forecast='{overrun}'] [data-risk]").GetAttributeAsync("data-risk"));
+            }
+
             // the planted spike, with the engine's reason
             var spike = snapshot["anomalies"]!.AsArray().Single(a => (string?)a!["dimension"] == "team" && (string?)a["value"] == DashboardSeed.Gamma)!;
             var reason = (string)spike["reason"]!;
@@ -280,6 +294,7 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
         finally
         {
             await fixture.AdminAsync(HttpMethod.Delete, "gateway/budgets/" + budget);
+            await fixture.AdminAsync(HttpMethod.Delete, "gateway/budgets/" + overrun);
         }
     }
 
