@@ -165,6 +165,12 @@
       axis.append(svg('text', { x: x(t), y: H - 10, 'text-anchor': 'middle' }, shortDay(t)));
     }
     root.append(axis);
+    // bands under the series and lines
+    for (const b of bands) {
+      const upper = b.points.map(([t, , high], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(high).toFixed(1)}`);
+      const lower = b.points.slice().reverse().map(([t, low]) => `L${x(t).toFixed(1)},${y(low).toFixed(1)}`);
+      root.append(svg('path', { d: `${upper.join(' ')} ${lower.join(' ')} Z`, class: `band-${b.cls}`, 'data-series': b.name }));
+    }
     series.forEach((s, n) => {
       if (kind === 'bars') {
         const group = svg('g', { class: `fill-${n}`, 'data-series': s.name });
@@ -186,11 +192,6 @@
         }
       }
     });
-    for (const b of bands) {
-      const upper = b.points.map(([t, , high], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(high).toFixed(1)}`);
-      const lower = b.points.slice().reverse().map(([t, low]) => `L${x(t).toFixed(1)},${y(low).toFixed(1)}`);
-      root.append(svg('path', { d: `${upper.join(' ')} ${lower.join(' ')} Z`, class: `band-${b.cls}`, 'data-series': b.name }));
-    }
     for (const line of lines) {
       const d = line.points.map(([t, v], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
       root.append(svg('path', { d, class: `series-${line.cls}`, 'data-series': line.name }));
