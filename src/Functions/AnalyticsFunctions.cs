@@ -1,4 +1,5 @@
 using Gateway.Core.Analytics;
+using Gateway.Core.Dashboard;
 using Gateway.Core.Hosting;
 using Gateway.Functions.Entities;
 using Gateway.Functions.Http;
@@ -15,8 +16,9 @@ namespace Gateway.Functions;
 /// its alerts sent once) and <c>GET /gateway/analytics?date=…&amp;scope=…&amp;refresh=…</c> (admin key), which answers the
 /// stored snapshot and computes one when missing. Both read the budgets' entities, so both bind the Durable client.
 /// </summary>
+/// <remarks>The route also takes a dashboard session (the dashboard reads it).</remarks>
 public sealed partial class AnalyticsFunctions(GatewayRuntime runtime, AnalyticsSnapshotService analytics, TimeProvider time, ILogger<AnalyticsFunctions> logger,
-    DurableEntityChannel? durable = null)
+    DurableEntityChannel? durable = null, DashboardSessions? dashboard = null)
 {
     /// <summary>The app setting holding the snapshot timer's schedule (NCRONTAB; <c>0 30 0 * * *</c> in the templates: after the rollup that follows midnight).</summary>
     public const string ScheduleSetting = "GATEWAY_ANALYTICS_SCHEDULE";
@@ -41,7 +43,7 @@ public sealed partial class AnalyticsFunctions(GatewayRuntime runtime, Analytics
             var query = AnalyticsQuery.Parse(n => request.Query[n].FirstOrDefault(), time.GetUtcNow());
             var snapshot = await analytics.GetAsync(query, ct).ConfigureAwait(false);
             return (StatusCodes.Status200OK, AnalyticsJson.ToJson(snapshot));
-        });
+        }, dashboard);
     }
 
     private static partial class Log

@@ -1,3 +1,4 @@
+using Gateway.Core.Dashboard;
 using Gateway.Core.Hosting;
 using Gateway.Core.Savings;
 using Gateway.Functions.Http;
@@ -11,7 +12,8 @@ namespace Gateway.Functions;
 /// Savings recommendations over a range of raw usage records, for the admin key:
 /// <c>GET /gateway/savings?from=…&amp;to=…</c> (see <see cref="SavingsEngine"/>), priced with the catalog in force.
 /// </summary>
-public sealed class SavingsFunction(GatewayRuntime runtime, UsageServices usage)
+/// <remarks>The route also takes a dashboard session (the dashboard reads it).</remarks>
+public sealed class SavingsFunction(GatewayRuntime runtime, UsageServices usage, DashboardSessions? dashboard = null)
 {
     [Function("SavingsReport")]
     public Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/savings")] HttpRequest request) =>
@@ -23,5 +25,5 @@ public sealed class SavingsFunction(GatewayRuntime runtime, UsageServices usage)
             var records = usage.Records.ReadRangeAsync(query.From, query.To, ct);
             var report = await engine.AnalyzeAsync(records, query.From, query.To, runtime.Time.GetUtcNow(), ct).ConfigureAwait(false);
             return (StatusCodes.Status200OK, report.ToJson());
-        });
+        }, dashboard);
 }

@@ -10,7 +10,10 @@ namespace Gateway.EndToEnd.Tests;
 /// rollup timer, which recomputes today and this month from finer rows, keeps them as they are. Per day
 /// <c>i</c>: dash-alpha 100 requests costing 1.00 + 0.10 × (i mod 7) USD with 10 cache hits saving 0.05 USD; dash-beta 40
 /// requests costing 0.50 USD with 2 rate-limit refusals; dash-gamma 10 requests costing 0.25 × (i mod 3) USD with one
-/// safety block.
+/// safety block — but on the last day (yesterday, the day of the analytics snapshot the page reads) <see cref="SpikeUsd"/>,
+/// a planted spend anomaly. And, for the savings recommendations, <see cref="BatchRequests"/> raw usage records written
+/// through the usage store today: a nightly job's unstreamed requests tagged <c>mode=batch</c> (today's rollups are the
+/// host's to compute from them, so no seeded day is recomputed).
 /// </summary>
 public static class DashboardSeed
 {
@@ -18,6 +21,15 @@ public static class DashboardSeed
     public const string Alpha = "dash-alpha";
     public const string Beta = "dash-beta";
     public const string Gamma = "dash-gamma";
+    /// <summary>dash-gamma's spend on the last seeded day: 160 × its usual median of $0.25.</summary>
+    public const decimal SpikeUsd = 40m;
+
+    public const string BatchKey = "key_dashbatch";
+    public const string BatchKeyName = "dash nightly job";
+    public const string BatchTeam = "dash-batch";
+    public const int BatchRequests = 24;
+    /// <summary>Each batch record's cost: 100,000 prompt and 10,000 completion tokens of gpt-4o.</summary>
+    public const decimal BatchCostUsd = 0.35m;
 
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static string? _seeded;
@@ -35,7 +47,10 @@ public static class DashboardSeed
             CacheHits = 10, SavedUsd = 0.05m,
         },
         Beta => new UsageAggregate { Requests = 40, Errors = 1, PromptTokens = 20_000, CompletionTokens = 4_000, CostUsd = 0.50m, LatencyMsTotal = 40 * 300, RateLimited = 2 },
-        Gamma => new UsageAggregate { Requests = 10, PromptTokens = 5_000, CompletionTokens = 1_000, CostUsd = 0.25m * (i % 3), LatencyMsTotal = 10 * 150, SafetyBlocks = 1 },
+        Gamma => new UsageAggregate
+        {
+            Requests = 10, PromptTokens = 5_000, CompletionTokens = 1_000, CostUsd = i == Days - 1 ? SpikeUsd : 0.25m * (i % 3), LatencyMsTotal = 10 * 150, SafetyBlocks = 1,
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(team)),
     };
 
@@ -90,12 +105,43 @@ public static class DashboardSeed
             var thisMonth = UsageBuckets.Floor(Today, Granularity.Month);
             rows.AddRange(months.Where(m => m.Key.Item1 != thisMonth).Select(m => new RollupRow(Granularity.Month, m.Key.Item1, m.Key.Item2, m.Key.Item3, m.Value)));
             await store.UpsertAsync(rows, default);
+            await SeedBatchRecordsAsync(storage);
             _seeded = storage;
         }
         finally
         {
             Gate.Release();
         }
+    }
+
+    /// <summary>The batch job's records, a few minutes ago (and today: a record of yesterday would have its day recomputed from finer rows).</summary>
+    private static async Task SeedBatchRecordsAsync(string storage)
+    {
+        var connection = StorageConnection.FromConnectionString(storage);
+        var records = new TableUsageStore(connection.Table("usagerecords"), connection.Table("usagedirty"));
+        var now = DateTimeOffset.UtcNow;
+        var at = now.AddMinutes(-10) < Today ? Today : now.AddMinutes(-10);
+        var batch = Enumerable.Range(0, BatchRequests).Select(i => new UsageRecord
+        {
+            RequestId = $"dashbatch-{i:00}-{Guid.NewGuid():N}",
+            At = at.AddSeconds(i),
+            KeyId = BatchKey,
+            KeyName = BatchKeyName,
+            Team = BatchTeam,
+            Tags = new Dictionary<string, string> { ["mode"] = "batch" },
+            ModelRequested = "gpt-4o",
+            ModelServed = "gpt-4o",
+            Provider = "openai",
+            Deployment = "dash-gpt-4o",
+            PromptTokens = 100_000,
+            CompletionTokens = 10_000,
+            CostUsd = BatchCostUsd,
+            PriceKey = "openai/gpt-4o@2024-10-02",
+            LatencyMs = 4_000,
+            Attempts = 1,
+            Outcome = UsageOutcomes.Success,
+        }).ToList();
+        await records.WriteAsync(batch, default);
     }
 
     /// <summary>As the page shows an amount of dollars of at least one.</summary>

@@ -12,8 +12,9 @@ namespace Gateway.EndToEnd.Tests;
 
 /// <summary>
 /// The admin dashboard in a real headless Chromium (Debian's <c>chromium</c>, driven by Playwright) against the host, with
-/// a year of rollups seeded in its Azurite: sign-in, the page and its charts, console, accessibility (axe), sign-out,
-/// refused keys and cookies, and the security headers. Screenshots go to <c>TestResults/dashboard/</c> at the repository
+/// a year of rollups seeded in its Azurite (with a planted spend spike yesterday) and a batch job's usage records: sign-in,
+/// the page and its charts, yesterday's analytics snapshot and the savings recommendations, console, accessibility (axe),
+/// sign-out, refused keys and cookies, and the security headers. Screenshots go to <c>TestResults/dashboard/</c> at the repository
 /// root (the path is printed).
 /// </summary>
 [Collection(HostCollection.Name)]
@@ -73,24 +74,50 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
 
     private static long Number(string text) => long.Parse(new string([.. text.Where(char.IsAsciiDigit)]), CultureInfo.InvariantCulture);
 
+    private static decimal Dollars(string text) => decimal.Parse(text.Trim().TrimStart('$').Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
+
+    private static string Day(DateTimeOffset day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>A change in percent as the page shows it: "+12.5 %", "−4.0 %".</summary>
+    private static string SignedPct(double v) => (v > 0 ? "+" : v < 0 ? "\u2212" : "±") + Math.Abs(v).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+
+    private static async Task<string> TextAsync(IPage page, string selector) => (await page.Locator(selector).TextContentAsync() ?? "").Trim();
+
+    /// <summary>
+    /// Yesterday's analytics snapshot as the page reads it (the stored one), once it holds the seeded spike and the budgets:
+    /// computed again now, as the host's timer also does every few seconds here.
+    /// </summary>
+    private async Task<System.Text.Json.Nodes.JsonNode> SnapshotWithAsync(string date, params string[] budgets)
+    {
+        Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Get, $"gateway/analytics?date={date}&refresh=true")).Status);
+        var reply = await HostFixture.EventuallyAsync(() => fixture.AdminAsync(HttpMethod.Get, $"gateway/analytics?date={date}"),
+            r => r.Status == 200 && budgets.All(budget => r.Json!["budgets"]!.AsArray().Any(b => (string?)b!["scope"] == budget))
+                && r.Json!["anomalies"]!.AsArray().Any(a => (string?)a!["value"] == DashboardSeed.Gamma),
+            TimeSpan.FromSeconds(30), "the stored snapshot of yesterday with the budgets and the spike");
+        return reply.Json!;
+    }
+
     [HostFact]
     public async Task Signed_in_the_page_loads_a_year_of_rollups_into_every_panel_with_no_console_error_or_serious_accessibility_violation_and_signs_out()
     {
         // a budget on a seeded team, so the budgets panel draws a burn-down from the seeded days of this month
         const string budget = "team:" + DashboardSeed.Alpha;
         Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Put, "gateway/budgets/" + budget, """{"limit_usd":500,"period":"monthly"}""")).Status);
+        // and one the rollups say is spent already: the planted spike of yesterday alone passes it (last month's, on the 1st)
+        const string overrun = "team:" + DashboardSeed.Gamma;
+        Assert.Equal(200, (await fixture.AdminAsync(HttpMethod.Put, "gateway/budgets/" + overrun, """{"limit_usd":30,"period":"monthly"}""")).Status);
         await Task.Delay(1500); // every instance learns of a new budget within its refresh interval (1 s here)
         try
         {
+            var yesterday = Day(DashboardSeed.Today.AddDays(-1));
+            var snapshot = await SnapshotWithAsync(yesterday, budget, overrun);
+
             await using var context = await ContextAsync();
             var page = await context.NewPageAsync();
             var problems = new List<string>();
             page.Console += (_, message) =>
             {
-                // the analytics and savings routes answer 404 until those parts are installed: the page says so, by design
-                var optional404 = message.Text.Contains("status of 404", StringComparison.Ordinal)
-                    && (message.Location.Contains("/gateway/analytics", StringComparison.Ordinal) || message.Location.Contains("/gateway/savings", StringComparison.Ordinal));
-                if (message.Type is "error" or "warning" && !optional404) problems.Add($"console {message.Type}: {message.Text} ({message.Location})");
+                if (message.Type is "error" or "warning") problems.Add($"console {message.Type}: {message.Text} ({message.Location})");
             };
             page.PageError += (_, error) => problems.Add("page error: " + error);
 
@@ -168,11 +195,81 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
                 Assert.Equal("closed", (await page.Locator($"table[data-table=breakers] tr[data-key='{deployment}'] .state").TextContentAsync())!.Trim());
             Assert.EndsWith("%", await CellAsync(page, "breakers", "upstream", 5), StringComparison.Ordinal);
 
-            // the budget with its burn-down; no forecast and no analytics or savings panels until those routes exist
+            // the budget with its burn-down, and its forecast from the analytics snapshot (of last month's period on the 1st)
             Assert.Contains("of $500.00 spent", await page.Locator($"p[data-budget='{budget}']").TextContentAsync() ?? "", StringComparison.Ordinal);
             Assert.Equal(1, await page.Locator($"svg[data-chart='budget-{budget}'] path[data-series='Remaining (from usage)']").CountAsync());
-            Assert.Contains("Not available", await page.Locator("[data-unavailable=analytics]").TextContentAsync() ?? "", StringComparison.Ordinal);
-            Assert.Contains("Not available", await page.Locator("[data-unavailable=savings]").TextContentAsync() ?? "", StringComparison.Ordinal);
+            var entry = snapshot["budgets"]!.AsArray().Single(b => (string?)b!["scope"] == budget)!;
+            var projected = DashboardSeed.Usd((decimal)entry["projected_usd"]!);
+            if (DashboardSeed.Today.Day == 1)
+            {
+                Assert.Contains("previous period", await TextAsync(page, $"#budgets .budget:has(p[data-budget='{budget}']) p.note"), StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal(1, await page.Locator($"svg[data-chart='budget-{budget}'] path[data-series='Forecast (analytics)']").CountAsync());
+                Assert.Equal(entry["lower_usd"] is null ? 0 : 1, await page.Locator($"svg[data-chart='budget-{budget}'] path[data-series='90 % interval']").CountAsync());
+                var forecastText = await TextAsync(page, $"p[data-forecast='{budget}']");
+                Assert.Contains($"{projected} projected by {Day(DateTimeOffset.Parse((string)entry["horizon_end"]!, CultureInfo.InvariantCulture))}", forecastText, StringComparison.Ordinal);
+                Assert.Contains("against the $500.00 limit", forecastText, StringComparison.Ordinal);
+                Assert.Equal((string?)entry["risk"], await page.Locator($"p[data-forecast='{budget}'] [data-risk]").GetAttributeAsync("data-risk"));
+            }
+
+            // analytics: the snapshot of yesterday, the range's last complete day
+            Assert.Equal(yesterday, await page.Locator("[data-analytics-date]").GetAttributeAsync("data-analytics-date"));
+            var allTrend = snapshot["trends"]!.AsArray().Single(t => (string?)t!["dimension"] == "all")!;
+            var allYesterday = DashboardSeed.DayRows(DashboardSeed.Days - 1).Single(r => r.Dimension == "all").Totals.CostUsd;
+            Assert.Equal(allYesterday, (decimal)allTrend["day"]!["cost_usd"]!["current"]!);
+            var trendDay = await TextAsync(page, "#analytics [data-kpi=trend-day] dd");
+            Assert.StartsWith(DashboardSeed.Usd(allYesterday), trendDay, StringComparison.Ordinal);
+            Assert.Contains(SignedPct((double)allTrend["day"]!["cost_usd"]!["change_pct"]!) + " on the day before", trendDay, StringComparison.Ordinal);
+            Assert.Contains(" on the 7 before", await TextAsync(page, "#analytics [data-kpi=trend-week] dd"), StringComparison.Ordinal);
+            Assert.Equal(1, await page.Locator($"table[data-table=trends] tr[data-key='team={DashboardSeed.Alpha}']").CountAsync());
+            // the month-end forecast of all traffic, with its interval
+            var forecast = snapshot["forecasts"]!.AsArray().Single(f => (string?)f!["dimension"] == "all")!;
+            Assert.Equal(DashboardSeed.Usd((decimal)forecast["projected_usd"]!), await TextAsync(page, "#analytics [data-kpi=forecast-projected] dd"));
+            Assert.Equal(forecast["lower_usd"] is null ? "not enough days" : $"{DashboardSeed.Usd((decimal)forecast["lower_usd"]!)} to {DashboardSeed.Usd((decimal)forecast["upper_usd"]!)}",
+                await TextAsync(page, "#analytics [data-kpi=forecast-interval] dd"));
+            // the budget's risk, projection and run-out date in the snapshot's budgets
+            Assert.Equal(projected, await CellAsync(page, "analytics-budgets", budget, 3));
+            Assert.Equal((string?)entry["risk"], await CellAsync(page, "analytics-budgets", budget, 6));
+            Assert.Equal((string?)entry["runs_out_on"] ?? "lasts the period", await CellAsync(page, "analytics-budgets", budget, 7));
+            // the budget the spike overran: first in the table, spent, and its burn-down's axis goes below $0 (not on the 1st: last month's entry is not drawn)
+            Assert.Equal("exceeded", await page.Locator("table[data-table=analytics-budgets] tbody tr").First.Locator("[data-risk]").GetAttributeAsync("data-risk"));
+            Assert.Equal("exceeded", await CellAsync(page, "analytics-budgets", overrun, 6));
+            Assert.Equal("spent", await CellAsync(page, "analytics-budgets", overrun, 7));
+            if (DashboardSeed.Today.Day != 1)
+            {
+                Assert.Equal(1, await page.Locator($"svg[data-chart='budget-{overrun}'] path[data-series='Forecast (analytics)']").CountAsync());
+                Assert.Equal(1, await page.Locator($"svg[data-chart='budget-{overrun}'] line.zero").CountAsync());
+                Assert.Equal("exceeded", await page.Locator($"p[data-forecast='{overrun}'] [data-risk]").GetAttributeAsync("data-risk"));
+            }
+
+            // the planted spike, with the engine's reason
+            var spike = snapshot["anomalies"]!.AsArray().Single(a => (string?)a!["dimension"] == "team" && (string?)a["value"] == DashboardSeed.Gamma)!;
+            var reason = (string)spike["reason"]!;
+            Assert.StartsWith($"team={DashboardSeed.Gamma} spent $40.00 on {yesterday}, ", reason, StringComparison.Ordinal);
+            var spikeRow = $"table[data-table=anomalies] tr[data-key='{(string)spike["id"]!}']";
+            Assert.Equal(reason, (await page.Locator(spikeRow + " td").Nth(3).TextContentAsync())!.Trim());
+            Assert.Equal("high", await page.Locator(spikeRow + " [data-severity]").GetAttributeAsync("data-severity"));
+            Assert.Equal($"team={DashboardSeed.Gamma}", (await page.Locator(spikeRow + " td").First.TextContentAsync())!.Trim());
+
+            // savings: the batch job's requests, over the last 31 days of the range
+            var window = (await page.Locator("[data-savings-window]").GetAttributeAsync("data-savings-window"))!.Split('/');
+            Assert.Equal(DashboardSeed.Today.AddDays(1), DateTimeOffset.Parse(window[1], CultureInfo.InvariantCulture));
+            Assert.Equal(DashboardSeed.Today.AddDays(1 - 31), DateTimeOffset.Parse(window[0], CultureInfo.InvariantCulture));
+            var batchRow = $"batch_api:key:{DashboardSeed.BatchKey}";
+            Assert.Contains("batch API", await CellAsync(page, "recommendations", batchRow, 0), StringComparison.Ordinal);
+            Assert.Equal("Batch API", await CellAsync(page, "recommendations", batchRow, 1));
+            Assert.Equal($"key {DashboardSeed.BatchKey}", await CellAsync(page, "recommendations", batchRow, 2));
+            // half the batch's cost (the default discount), scaled from the window's 30 and some days observed to 30
+            var observed = DashboardSeed.BatchRequests * DashboardSeed.BatchCostUsd / 2;
+            Assert.InRange(Dollars(await CellAsync(page, "recommendations", batchRow, 3)), (observed * 30 / 31) - 0.01m, observed + 0.01m);
+            Assert.Equal("high", await CellAsync(page, "recommendations", batchRow, 4));
+            Assert.Contains($"{DashboardSeed.BatchRequests} of its {DashboardSeed.BatchRequests} unstreamed requests were tagged non-interactive (mode=batch)",
+                await CellAsync(page, "recommendations", batchRow, 5), StringComparison.Ordinal);
+            var total = await TextAsync(page, "#recommendations [data-kpi=total] dd");
+            Assert.Equal(total, await TextAsync(page, "table[data-table=recommendations] tfoot td.num"));
+            Assert.True(Dollars(total) >= Dollars(await CellAsync(page, "recommendations", batchRow, 3)));
             Assert.Equal(0, await page.Locator("#dashboard [data-error]").CountAsync());
             await ScreenshotAsync(page, "2-dashboard");
 
@@ -197,6 +294,7 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
         finally
         {
             await fixture.AdminAsync(HttpMethod.Delete, "gateway/budgets/" + budget);
+            await fixture.AdminAsync(HttpMethod.Delete, "gateway/budgets/" + overrun);
         }
     }
 
@@ -237,12 +335,19 @@ public sealed class DashboardTests(HostFixture fixture, ITestOutputHelper output
             new FixedTime(DateTimeOffset.UtcNow.AddMinutes(-20))).Issue().Token;
         var report = $"gateway/reports/usage?from={DashboardSeed.Today.AddDays(-7):yyyy-MM-dd}&to={DashboardSeed.Today:yyyy-MM-dd}";
 
-        Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(report, token));
-        Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync(report, tampered));
-        Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync(report, expired));
+        // the routes the page reads: the usage report, the analytics snapshot and the savings recommendations
+        var analytics = $"gateway/analytics?date={Day(DashboardSeed.Today.AddDays(-1))}";
+        var savings = $"gateway/savings?from={DashboardSeed.Today.AddDays(-7):yyyy-MM-dd}&to={DashboardSeed.Today:yyyy-MM-dd}";
+        foreach (var route in new[] { report, analytics, savings })
+        {
+            Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(route, token));
+            Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync(route, tampered));
+            Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync(route, expired));
+            // the cookie alone authorises nothing: a call without the dashboard header is refused (a page elsewhere cannot add it)
+            Assert.Equal(HttpStatusCode.Forbidden, await WithCookieAsync(route, token, header: false));
+        }
+
         Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync("gateway/dashboard/breakers", expired));
-        // the cookie alone authorises nothing: a call without the dashboard header is refused (a page elsewhere cannot add it)
-        Assert.Equal(HttpStatusCode.Forbidden, await WithCookieAsync(report, token, header: false));
         // and a session reads only what the dashboard reads: changes still need the admin key
         Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync("gateway/keys", token));
 

@@ -7,6 +7,7 @@ using Azure.Storage.Queues;
 using Gateway.Core.Analytics;
 using Gateway.Core.Budgets;
 using Gateway.Core.Configuration;
+using Gateway.Core.Dashboard;
 using Gateway.Core.Usage;
 using Gateway.Functions.Budgets;
 using Gateway.Functions.Tests.Infrastructure;
@@ -38,7 +39,7 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
     private sealed record Setup(AnalyticsFunctions Functions, QueueClient AlertQueue, QueueClient Webhooks, BlobAnalyticsSnapshotStore Snapshots);
 
     /// <summary>team=search spends $64–70 a day and $412 yesterday, against a $2,300 monthly budget.</summary>
-    private async Task<Setup> NewSetupAsync()
+    private async Task<Setup> NewSetupAsync(DashboardSessions? dashboard = null)
     {
         var connection = StorageConnection.FromConnectionString(azurite.ConnectionString);
         var name = azurite.UniqueName("an");
@@ -60,7 +61,7 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
         var service = new AnalyticsSnapshotService(new SpendAnalytics(rollups, budgets, _time, new AnalyticsOptions()), snapshots,
             new QueueAnalyticsAlertSink(alertQueue, webhooks), new TableAlertLedger(connection.Table(name + "sent"), _time), _time);
         var gateway = new TestGateway();
-        return new Setup(new AnalyticsFunctions(gateway.Runtime, service, _time, NullLogger<AnalyticsFunctions>.Instance), alertQueue, webhooks, snapshots);
+        return new Setup(new AnalyticsFunctions(gateway.Runtime, service, _time, NullLogger<AnalyticsFunctions>.Instance, dashboard: dashboard), alertQueue, webhooks, snapshots);
     }
 
     private sealed class Receiver : IDisposable
@@ -200,5 +201,30 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
 
         var (unauthorized, _) = await GetAsync(s.Functions, "?date=2026-11-28", adminKey: null);
         Assert.Equal(401, unauthorized);
+    }
+
+    [Fact]
+    public async Task The_route_also_takes_a_dashboard_session_with_its_header_and_nothing_less()
+    {
+        var sessions = DashboardSessions.Create(new DashboardOptions { SessionKey = "analytics-dashboard-session-key-of-32-characters-at-least" }, TestGateway.AdminKey, false, _time);
+        var s = await NewSetupAsync(sessions);
+        var token = sessions.Sessions!.Issue().Token;
+
+        async Task<int> WithSessionAsync(string cookie, bool header = true)
+        {
+            var headers = new Dictionary<string, string> { ["Cookie"] = $"{DashboardSessions.CookieName}={cookie}" };
+            if (header) headers[DashboardSessions.CsrfHeader] = "1";
+            var context = TestGateway.Request("GET", "/gateway/analytics", headers: headers);
+            context.Request.QueryString = new QueryString("?date=2026-11-28");
+            await s.Functions.Get(context.Request);
+            return context.Response.StatusCode;
+        }
+
+        Assert.Equal(200, await WithSessionAsync(token));
+        // the cookie alone is not enough (a page elsewhere cannot add the header), and a token altered is no session
+        Assert.Equal(403, await WithSessionAsync(token, header: false));
+        Assert.Equal(401, await WithSessionAsync(token[..^2] + (token[^2] == 'A' ? "B" : "A") + token[^1]));
+        // the admin key still works alongside
+        Assert.Equal(200, (await GetAsync(s.Functions, "?date=2026-11-28")).Status);
     }
 }

@@ -10,13 +10,8 @@
   const DAY = 86400000;
   const HOUR = 3600000;
   const MAX_BUDGETS = 12;
-
-  // Routes other parts of the gateway serve once they are installed (the analytics engine, savings recommendations).
-  // A 404 means "not installed here"; everything the dashboard asks of them goes through optional() below.
-  const OPTIONAL = {
-    analytics: { path: '/gateway/analytics', what: 'the analytics engine' },
-    savings: { path: '/gateway/savings', what: 'savings recommendations' },
-  };
+  // GET /gateway/savings reads raw usage records: at most this many days at a time (Gateway:Savings:MaxRangeDays' default)
+  const SAVINGS_MAX_DAYS = 31;
 
   class SignedOut extends Error {}
 
@@ -43,14 +38,13 @@
 
   const api = async (path, init) => readJson(await call(path, init));
 
-  /** The JSON of an optional route for the range, or null when this gateway does not serve it (404). */
-  async function optional(name, range) {
-    const response = await call(`${OPTIONAL[name].path}?${new URLSearchParams({ from: range.fromText, to: range.toText })}`);
-    if (response.status === 404) return null;
-    return readJson(response);
-  }
-
   const report = params => api(`/gateway/reports/usage?${new URLSearchParams(params)}`);
+
+  /** The analytics snapshot of one complete UTC day (yyyy-MM-dd): trends, forecasts, budgets, anomalies. */
+  const analyticsOf = date => api(`/gateway/analytics?${new URLSearchParams({ date })}`);
+
+  /** The savings recommendations over a window of at most SAVINGS_MAX_DAYS days. */
+  const savingsOf = win => api(`/gateway/savings?${new URLSearchParams({ from: win.fromText, to: win.toText })}`);
 
   // ---- formatting ------------------------------------------------------------------------------------------------
 
@@ -64,6 +58,11 @@
   const isoDay = t => new Date(t).toISOString().slice(0, 10);
   const isoTime = t => `${new Date(t).toISOString().slice(0, 19)}Z`;
   const shortDay = t => new Date(t).toLocaleDateString('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  const monthName = t => new Date(t).toLocaleDateString('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const num = v => (v === null || v === undefined ? null : Number(v));
+  /** A change in percent (the analytics engine's change_pct), signed: "+12.5 %", "−4.0 %". */
+  const signedPct = v => `${v > 0 ? '+' : v < 0 ? '\u2212' : '±'}${Math.abs(v).toFixed(1)} %`;
+  const words = v => String(v).replace(/_/g, ' ');
 
   // ---- DOM helpers: text only, never markup ----------------------------------------------------------------------
 
@@ -90,14 +89,27 @@
     fill(host, ...items.map(([label, value, key]) => el('div', { 'data-kpi': key }, el('dt', {}, label), el('dd', {}, value))));
   }
 
+  /**
+   * A table with a caption and column headers. Cells are text or nodes built here; each row's data-key is its first cell,
+   * or keys[i] when given (what tests find rows by). foot: an optional tfoot row of cells, [{ text, span, num, header }].
+   */
+  function table(name, caption, columns, rows, { keys = null, foot = null } = {}) {
+    return el('table', { 'data-table': name },
+      el('caption', {}, caption),
+      el('thead', {}, el('tr', {}, ...columns.map(c => el('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
+      el('tbody', {}, ...rows.map((row, r) => el('tr', { 'data-key': keys ? keys[r] : row[0] }, ...row.map((cell, i) => el('td', { class: columns[i].num ? 'num' : null }, cell))))),
+      foot ? el('tfoot', {}, el('tr', {}, ...foot.map(c => el(c.header ? 'th' : 'td', { scope: c.header ? 'row' : null, colspan: c.span > 1 ? c.span : null, class: c.num ? 'num' : null }, c.text)))) : null);
+  }
+
   /** A data table under a disclosure: the text alternative of a chart, and what tests read. */
   function dataTable(name, caption, columns, rows, open = false) {
-    return el('details', { open },
-      el('summary', {}, `Data: ${caption}`),
-      el('table', { 'data-table': name },
-        el('caption', {}, caption),
-        el('thead', {}, el('tr', {}, ...columns.map(c => el('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
-        el('tbody', {}, ...rows.map(row => el('tr', { 'data-key': row[0] }, ...row.map((cell, i) => el('td', { class: columns[i].num ? 'num' : null }, cell)))))));
+    return el('details', { open }, el('summary', {}, `Data: ${caption}`), table(name, caption, columns, rows));
+  }
+
+  /** A definition list of figures: items are [label, value, key, detail?] (detail: a smaller second line). */
+  function figures(items, attrs = {}) {
+    return el('dl', { class: 'kpis', ...attrs }, ...items.map(([label, value, key, detail]) =>
+      el('div', { 'data-kpi': key }, el('dt', {}, label), el('dd', {}, value, detail ? el('span', { class: 'detail' }, detail) : null))));
   }
 
   function note(text, cls = 'note') {
@@ -114,27 +126,38 @@
   }
 
   /**
-   * A chart over time: series as lines or bars against one axis, optional dashed lines (limit, forecast).
-   * times: bucket starts (ms); series: [{ name, values }]; lines: [{ name, cls, points: [[t, v]] }].
+   * A chart over time: series as lines or bars against one axis, optional dashed lines (limit, forecast) and shaded
+   * bands (a forecast's interval). times: bucket starts (ms); series: [{ name, values }]; lines: [{ name, cls, points:
+   * [[t, v]] }]; bands: [{ name, cls, points: [[t, low, high]] }]. Values below zero (a budget overrun) extend the axis down.
    */
-  function timeChart({ title, name, times, series, format, kind = 'line', lines = [], span, wide = false, integer = false }) {
+  function timeChart({ title, name, times, series, format, kind = 'line', lines = [], bands = [], span, wide = false, integer = false }) {
     const W = wide ? 1200 : 720, H = wide ? 260 : 230, L = 78, R = 14, T = 12, B = 30;
     const start = span ? span[0] : times[0];
     const end = span ? span[1] : times[times.length - 1];
-    const values = series.flatMap(s => s.values).concat(lines.flatMap(l => l.points.map(p => p[1])));
+    const values = series.flatMap(s => s.values).concat(lines.flatMap(l => l.points.map(p => p[1])), bands.flatMap(b => b.points.flatMap(p => [p[1], p[2]])));
+    const highest = Math.max(0, ...values);
+    const lowest = Math.min(0, ...values);
     // counts get whole-number gridlines (four steps of at least one)
-    const max = integer ? Math.max(4, Math.ceil(niceMax(Math.max(0, ...values)) / 4) * 4) : niceMax(Math.max(0, ...values));
+    let max = integer ? Math.max(4, Math.ceil(niceMax(highest) / 4) * 4) : niceMax(highest);
+    let min = 0;
+    let grid = [0, 1, 2, 3, 4].map(k => (max * k) / 4);
+    if (lowest < 0) {
+      const step = niceMax((highest - lowest) / 4);
+      max = Math.max(step, Math.ceil(highest / step) * step);
+      min = -Math.ceil(-lowest / step) * step;
+      grid = [];
+      for (let k = 0; min + k * step <= max + step / 2; k++) grid.push(min + k * step);
+    }
     const band = (W - L - R) / Math.max(1, times.length);
     const x = kind === 'bars'
       ? t => L + band * (times.indexOf(t) + 0.5)
       : t => L + (end > start ? (t - start) / (end - start) : 0.5) * (W - L - R);
-    const y = v => T + (H - T - B) * (1 - Math.max(0, v) / max);
+    const y = v => T + (H - T - B) * ((max - Math.min(max, Math.max(min, v))) / (max - min));
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', role: 'img', 'aria-label': title, 'data-chart': name, 'data-points': times.length });
     root.append(svg('title', {}, title));
     const axis = svg('g', { class: 'axis grid', 'aria-hidden': 'true' });
-    for (let k = 0; k <= 4; k++) {
-      const v = (max * k) / 4;
-      axis.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v) }), svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, format(v)));
+    for (const v of grid) {
+      axis.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: v === 0 && min < 0 ? 'zero' : null }), svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, format(v)));
     }
     const ticks = Math.min(6, times.length);
     for (let k = 0; k < ticks; k++) {
@@ -142,6 +165,12 @@
       axis.append(svg('text', { x: x(t), y: H - 10, 'text-anchor': 'middle' }, shortDay(t)));
     }
     root.append(axis);
+    // bands under the series and lines
+    for (const b of bands) {
+      const upper = b.points.map(([t, , high], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${y(high).toFixed(1)}`);
+      const lower = b.points.slice().reverse().map(([t, low]) => `L${x(t).toFixed(1)},${y(low).toFixed(1)}`);
+      root.append(svg('path', { d: `${upper.join(' ')} ${lower.join(' ')} Z`, class: `band-${b.cls}`, 'data-series': b.name }));
+    }
     series.forEach((s, n) => {
       if (kind === 'bars') {
         const group = svg('g', { class: `fill-${n}`, 'data-series': s.name });
@@ -169,7 +198,8 @@
     }
     const legend = el('ul', { class: 'legend' },
       ...series.map((s, n) => el('li', {}, el('span', { class: `swatch-${n}`, 'aria-hidden': 'true' }), s.name)),
-      ...lines.map(l => el('li', {}, el('span', { class: `swatch-${l.cls}`, 'aria-hidden': 'true' }), l.name)));
+      ...lines.map(l => el('li', {}, el('span', { class: `swatch-${l.cls}`, 'aria-hidden': 'true' }), l.name)),
+      ...bands.map(b => el('li', {}, el('span', { class: `swatch-band-${b.cls}`, 'aria-hidden': 'true' }), b.name)));
     return el('div', {}, root, legend);
   }
 
@@ -259,7 +289,10 @@
     return ['key', 'user', 'team', 'tag'].includes(kind) ? { group_by: kind, value: scope.slice(colon + 1) } : null;
   }
 
-  /** budgets: the list's promise (asked for first: each budget then asks for its burn-down); analytics: its promise (for forecasts). */
+  /**
+   * budgets: the list's promise (asked for first: each budget then asks for its burn-down); analytics: the promise of the
+   * analytics snapshot (its budgets[] give the forecasts), null when it could not be read.
+   */
   async function renderBudgets(range, budgets, analytics) {
     const list = (await budgets).data || [];
     if (list.length === 0) {
@@ -301,16 +334,24 @@
         times.push(t);
         remaining.push(limit - cumulative);
       }
-      const lines = [{ name: 'Limit', cls: 'limit', points: [[times[0], limit], [end, limit]] }];
       const analytics = await analyticsAnswer;
-      const forecast = budgetForecast(analytics, budget.scope);
-      if (forecast !== null) lines.push({ name: 'Forecast (analytics)', cls: 'forecast', points: [[times[times.length - 1], remaining[remaining.length - 1]], [end, limit - forecast]] });
+      const forecast = budgetForecast(analytics, budget);
+      const chartEnd = forecast && forecast.horizon > end ? forecast.horizon : end;
+      const lines = [{ name: 'Limit', cls: 'limit', points: [[times[0], limit], [chartEnd, limit]] }];
+      const bands = [];
+      if (forecast) {
+        // from what was left at the end of the snapshot's day to what is projected to be left at the horizon
+        const anchor = [forecast.asOf, limit - forecast.spent];
+        lines.push({ name: 'Forecast (analytics)', cls: 'forecast', points: [anchor, [forecast.horizon, limit - forecast.projected]] });
+        if (forecast.lower !== null && forecast.upper !== null)
+          bands.push({ name: '90 % interval', cls: 'forecast', points: [[forecast.asOf, anchor[1], anchor[1]], [forecast.horizon, limit - forecast.upper, limit - forecast.lower]] });
+      }
       children.push(timeChart({
-        title: `Budget ${budget.scope}: remaining of ${usd(limit)} over its period`, name: `budget-${budget.scope}`, times, series: [{ name: 'Remaining (from usage)', values: remaining }],
-        format: usd, lines, span: [times[0], end],
+        title: `Budget ${budget.scope}: remaining of ${usd(limit)} over its period${forecast ? `, and its forecast to ${isoDay(forecast.horizon)}` : ''}`, name: `budget-${budget.scope}`, times,
+        series: [{ name: 'Remaining (from usage)', values: remaining }], format: usd, lines, bands, span: [times[0], chartEnd],
       }));
-      if (forecast === null) children.push(note(analytics === null ? 'Forecast: not available (the analytics engine is not installed).' : 'Forecast: the analytics engine has none for this budget.'));
     }
+    children.push(await forecastNote(budget, analyticsAnswer));
     return el('div', { class: 'budget' }, ...children);
   }
 
@@ -385,41 +426,166 @@
       : dataTable('safety-teams', 'teams with blocks', [{ label: 'Team' }, { label: 'Blocks', num: true }, { label: 'Requests', num: true }], teams.map(g => [g.value, int(g.safety_blocks), int(g.requests)]), true));
   }
 
-  // ---- the optional panels: analytics and savings ----------------------------------------------------------------
+  // ---- analytics (GET /gateway/analytics) and savings (GET /gateway/savings) -------------------------------------
 
-  function unavailable(name) {
-    const o = OPTIONAL[name];
-    return el('p', { class: 'unavailable', 'data-unavailable': name }, `Not available: this gateway does not serve GET ${o.path} (${o.what} is not installed).`);
+  /** The day the analytics snapshot is asked for: the range's last complete UTC day (the range ends with today, which is not). */
+  const analyticsDate = range => isoDay(range.to - 2 * DAY);
+
+  /** The window savings are asked for: the last SAVINGS_MAX_DAYS days of the range at most. */
+  function savingsWindow(range) {
+    const from = Math.max(range.from, range.to - SAVINGS_MAX_DAYS * DAY);
+    return { from, to: range.to, days: Math.round((range.to - from) / DAY), fromText: isoTime(from), toText: isoTime(range.to) };
   }
 
-  /** A budget's forecast spend at period end from the analytics answer ({ forecasts: [{ scope, forecast_usd }] }), or null. */
-  function budgetForecast(analytics, scope) {
-    const entry = analytics && Array.isArray(analytics.forecasts) ? analytics.forecasts.find(f => f && f.scope === scope) : null;
-    const value = entry ? Number(entry.forecast_usd ?? entry.month_end_usd) : NaN;
-    return Number.isFinite(value) ? value : null;
+  const RISKS = { exceeded: 'bad', likely: 'bad', possible: 'warn', none: 'good' };
+  const SEVERITIES = { high: 3, medium: 2, low: 1 };
+  const KINDS = {
+    cheaper_model: 'Cheaper model', response_cache: 'Response cache', batch_api: 'Batch API', prompt_caching: 'Prompt caching',
+    cheaper_deployment: 'Cheaper deployment', max_tokens: 'max_tokens cap',
+  };
+
+  const scopeLabel = (dimension, value) => (dimension === 'all' ? 'all traffic' : `${dimension}=${value}`);
+  const badge = (cls, text, attrs = {}) => el('span', { class: `badge badge-${cls}`, ...attrs }, text);
+  const riskBadge = risk => badge(RISKS[risk] || 'muted', words(risk), { 'data-risk': risk });
+
+  /** A budget's entry in the snapshot's budgets[], when it is of the period the budget is in now; else null. */
+  function budgetEntry(analytics, budget) {
+    const entry = analytics && Array.isArray(analytics.budgets) ? analytics.budgets.find(b => b && b.scope === budget.scope) : null;
+    return entry && Date.parse(entry.period_start) === Date.parse(budget.period_start) ? entry : null;
   }
 
-  /** Any JSON answer as text: its scalar fields as a list, each array of objects as a table of their scalar fields. */
-  function genericView(name, json) {
-    const parts = [];
-    const scalars = Object.entries(json).filter(([, v]) => v === null || typeof v !== 'object');
-    if (scalars.length > 0) parts.push(el('dl', { class: 'kpis' }, ...scalars.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', {}, String(v))))));
-    for (const [key, value] of Object.entries(json)) {
-      if (!Array.isArray(value)) continue;
-      const items = value.filter(v => v && typeof v === 'object');
-      if (items.length === 0) {
-        parts.push(el('h3', {}, key), note('None.'));
-        continue;
-      }
-      const columns = [...new Set(items.flatMap(i => Object.keys(i).filter(k => i[k] === null || typeof i[k] !== 'object')))].slice(0, 8);
-      parts.push(el('h3', {}, key), dataTable(`${name}-${key}`, key, columns.map(c => ({ label: c })), items.slice(0, 50).map(i => columns.map(c => (i[c] === undefined || i[c] === null ? '—' : String(i[c])))), true));
+  /** What the burn-down draws of a budget's forecast (ms and USD), or null. */
+  function budgetForecast(analytics, budget) {
+    const entry = budgetEntry(analytics, budget);
+    if (!entry) return null;
+    const f = { asOf: Date.parse(analytics.as_of), horizon: Date.parse(entry.horizon_end), spent: num(entry.spent_usd), projected: num(entry.projected_usd), lower: num(entry.lower_usd), upper: num(entry.upper_usd) };
+    return Number.isFinite(f.asOf) && Number.isFinite(f.horizon) && Number.isFinite(f.projected) && Number.isFinite(f.spent) ? f : null;
+  }
+
+  /** The sentence under a budget's burn-down: its forecast from the snapshot, or why there is none. */
+  async function forecastNote(budget, analyticsAnswer) {
+    const analytics = await analyticsAnswer;
+    if (analytics === null) return note('Forecast: the analytics snapshot could not be read (see its panel).');
+    const entry = budgetEntry(analytics, budget);
+    if (!entry) {
+      const other = Array.isArray(analytics.budgets) && analytics.budgets.some(b => b && b.scope === budget.scope);
+      return note(other
+        ? `Forecast: the analytics snapshot of ${analytics.date} is of this budget's previous period; the next snapshot has this one.`
+        : `Forecast: the analytics snapshot of ${analytics.date} has none for this budget (it was set after the snapshot was computed).`);
     }
-    return parts.length ? parts : [note('The answer holds nothing to show.')];
+    const limit = Number(entry.limit_usd);
+    const interval = entry.lower_usd !== null && entry.upper_usd !== null ? ` (90 % interval ${usd(Number(entry.lower_usd))} to ${usd(Number(entry.upper_usd))})` : '';
+    const runsOut = entry.runs_out_on
+      ? `at ${usd(Number(entry.daily_rate_usd))} a day it runs out on ${entry.runs_out_on}.`
+      : entry.risk === 'exceeded' ? 'its limit is reached.' : `at ${usd(Number(entry.daily_rate_usd))} a day it lasts the period.`;
+    return el('p', { class: 'forecast', 'data-forecast': budget.scope },
+      'Forecast (analytics, ', el('time', { datetime: analytics.date }, analytics.date), '): ', riskBadge(entry.risk), ` ${usd(Number(entry.projected_usd))} projected by ${isoDay(Date.parse(entry.horizon_end))}${interval} `,
+      `against the ${usd(limit)} limit; ${runsOut}`);
   }
 
-  function renderOptional(host, name, json) {
-    if (json === null) fill(host, unavailable(name));
-    else fill(host, ...genericView(name, json));
+  /** A cost change of the trends: "+12.5 %", or why there is none. */
+  function costChange(period) {
+    const c = period.cost_usd;
+    if (c.change_pct !== null && c.change_pct !== undefined) return signedPct(Number(c.change_pct));
+    return c.previous === null || c.previous === undefined ? 'no traffic before' : 'from $0';
+  }
+
+  function renderAnalytics(a) {
+    const host = $('analytics');
+    const parts = [el('p', { class: 'note', 'data-analytics-date': a.date },
+      'The snapshot of ', el('time', { datetime: a.date }, a.date), ` (UTC), the range's last complete day: computed ${isoTime(Date.parse(a.computed_at))}.`)];
+
+    // trends: all traffic as figures, the costliest scopes in a table
+    parts.push(el('h3', {}, 'Cost trends'));
+    const trends = a.trends || [];
+    const all = trends.find(t => t.dimension === 'all');
+    if (all) {
+      parts.push(figures([
+        [`Cost on ${all.day.to}`, usd(Number(all.day.cost_usd.current)), 'trend-day', `${costChange(all.day)} on the day before`],
+        [`7 days to ${all.week.to}`, usd(Number(all.week.cost_usd.current)), 'trend-week', `${costChange(all.week)} on the 7 before`],
+        [`Month to ${all.month.to}`, usd(Number(all.month.cost_usd.current)), 'trend-month', `${costChange(all.month)} on the same days of last month`],
+      ], { 'data-figures': 'trends' }));
+    }
+    const scoped = trends.filter(t => t.dimension !== 'all').sort((p, q) => Number(q.month.cost_usd.current) - Number(p.month.cost_usd.current));
+    if (scoped.length === 0) parts.push(note(all ? 'No scope of a team, key, model or tag has trends on this day.' : `No traffic in the days up to ${a.date}.`));
+    else {
+      const shown = scoped.slice(0, 20);
+      parts.push(el('details', {},
+        el('summary', {}, `Trends by scope: the ${shown.length} costliest this month`),
+        table('trends', `cost change by scope, ${a.date}`,
+          [{ label: 'Scope' }, { label: 'Cost on the day', num: true }, { label: 'Day', num: true }, { label: 'Week', num: true }, { label: 'Month to date', num: true }, { label: 'Month', num: true }],
+          shown.map(t => [scopeLabel(t.dimension, t.value), usd(Number(t.day.cost_usd.current)), costChange(t.day), costChange(t.week), usd(Number(t.month.cost_usd.current)), costChange(t.month)]))));
+    }
+
+    // the month-end forecast of all traffic
+    const forecast = (a.forecasts || []).find(f => f.dimension === 'all');
+    parts.push(el('h3', {}, forecast ? `Forecast for ${monthName(Date.parse(forecast.month_start))}` : 'Month-end forecast'));
+    if (!forecast) parts.push(note('No forecast: no traffic this month or in the days before it.'));
+    else {
+      const interval = forecast.lower_usd !== null && forecast.upper_usd !== null ? `${usd(Number(forecast.lower_usd))} to ${usd(Number(forecast.upper_usd))}` : 'not enough days';
+      parts.push(figures([
+        ['Projected month end', usd(Number(forecast.projected_usd)), 'forecast-projected'],
+        ['90 % interval', interval, 'forecast-interval'],
+        ['Month to date', usd(Number(forecast.month_to_date_usd)), 'forecast-mtd', `${forecast.days_elapsed} of ${forecast.days_in_month} days`],
+        ['Run rate', `${usd(Number(forecast.run_rate_usd_per_day))} a day`, 'forecast-rate', `${words(forecast.method)}, ${forecast.fit_days} days fitted`],
+      ], { 'data-figures': 'forecast' }));
+    }
+
+    // budgets at the end of the day
+    parts.push(el('h3', {}, 'Budgets'));
+    const budgets = a.budgets || [];
+    if (budgets.length === 0) parts.push(note(`No budget was set when the snapshot of ${a.date} was computed.`));
+    else {
+      const order = { exceeded: 0, likely: 1, possible: 2, none: 3 };
+      const sorted = budgets.slice().sort((p, q) => (order[p.risk] ?? 4) - (order[q.risk] ?? 4) || String(p.scope).localeCompare(String(q.scope)));
+      parts.push(table('analytics-budgets', `budgets at the end of ${a.date}, projected to the end of their period`,
+        [{ label: 'Budget' }, { label: 'Limit', num: true }, { label: 'Spent', num: true }, { label: 'Projected', num: true }, { label: '90 % interval', num: true }, { label: 'By' }, { label: 'Risk' }, { label: 'Runs out on' }],
+        sorted.map(b => [b.scope, usd(Number(b.limit_usd)), usd(Number(b.spent_usd)), usd(Number(b.projected_usd)),
+          b.lower_usd !== null && b.upper_usd !== null ? `${usd(Number(b.lower_usd))} to ${usd(Number(b.upper_usd))}` : '—',
+          isoDay(Date.parse(b.horizon_end)), riskBadge(b.risk), b.runs_out_on || (b.risk === 'exceeded' ? 'spent' : 'lasts the period')])));
+    }
+
+    // anomalies: the most severe first
+    parts.push(el('h3', {}, `Anomalies on ${a.date}`));
+    const anomalies = (a.anomalies || []).slice().sort((p, q) => (SEVERITIES[q.severity] || 0) - (SEVERITIES[p.severity] || 0) || q.score - p.score);
+    if (anomalies.length === 0) parts.push(note(`No anomaly on ${a.date}: no scope's spend or error rate rose far above its baseline.`, 'note empty'));
+    else {
+      parts.push(table('anomalies', `spend and error-rate spikes on ${a.date}, the most severe first`,
+        [{ label: 'Scope' }, { label: 'Kind' }, { label: 'Severity' }, { label: 'Reason' }],
+        anomalies.slice(0, 50).map(x => [scopeLabel(x.dimension, x.value), words(x.kind), badge(x.severity === 'high' ? 'bad' : x.severity === 'medium' ? 'warn' : 'muted', x.severity, { 'data-severity': x.severity }), x.reason]),
+        { keys: anomalies.slice(0, 50).map(x => x.id) }));
+      if (anomalies.length > 50) parts.push(note(`The table shows the 50 most severe of ${anomalies.length}.`));
+    }
+    fill(host, ...parts);
+  }
+
+  function renderSavings(r, win) {
+    const recommendations = r.recommendations || [];
+    const parts = [
+      el('p', { class: 'note', 'data-savings-window': `${win.fromText}/${win.toText}` },
+        `Over the last ${win.days} days of the range (${isoDay(win.from)} to ${isoDay(win.to - DAY)}; the analysis reads raw records, ${SAVINGS_MAX_DAYS} days at most), `
+        + `${Number(r.observed_days).toFixed(1)} days observed, scaled to 30 days.`),
+      figures([
+        ['Savings a month', usd(Number(r.total_monthly_saving_usd)), 'total'],
+        ['Recommendations', int(recommendations.length), 'count'],
+        ['Spend a month', usd(Number(r.monthly_spend_usd)), 'monthly-spend'],
+        ['Requests analysed', int(r.requests), 'requests'],
+      ], { 'data-figures': 'savings' }),
+    ];
+    if (recommendations.length === 0) {
+      parts.push(note(Number(r.requests) > 0
+        ? `No recommendation: nothing in these ${int(r.requests)} requests passes the thresholds (Gateway:Savings).`
+        : 'No recommendation: there are no usage records in this window.', 'note empty'));
+    } else {
+      const keys = recommendations.map(x => `${x.kind}:${x.scope.kind}:${x.scope.value}`);
+      parts.push(table('recommendations', 'savings recommendations, the largest first',
+        [{ label: 'Recommendation' }, { label: 'Kind' }, { label: 'Scope' }, { label: 'Saving a month', num: true }, { label: 'Confidence' }, { label: 'Evidence' }],
+        recommendations.map(x => [x.title, KINDS[x.kind] || words(x.kind), `${x.scope.kind} ${x.scope.value}`, usd(Number(x.estimated_monthly_saving_usd)),
+          badge(x.confidence === 'high' ? 'good' : x.confidence === 'medium' ? 'warn' : 'muted', x.confidence), x.evidence && x.evidence.summary ? x.evidence.summary : '—']),
+        { keys, foot: [{ text: 'Total', header: true, span: 3 }, { text: usd(Number(r.total_monthly_saving_usd)), num: true }, { text: '', span: 2 }] }));
+      parts.push(note('Recommendations may overlap (the same requests can be cheaper several ways): the total is what is on the table, not what acting on all of them saves.'));
+    }
+    fill($('recommendations'), ...parts);
   }
 
   // ---- loading -----------------------------------------------------------------------------------------------------
@@ -453,8 +619,9 @@
     const daily = report({ from: range.fromText, to: range.toText, interval: 'day' });
     const grouped = {};
     const byDimension = dimension => (grouped[dimension] ??= report({ from: range.fromText, to: range.toText, group_by: dimension }));
-    const analytics = optional('analytics', range);
-    const savings = optional('savings', range);
+    const analytics = analyticsOf(analyticsDate(range));
+    const savingsRange = savingsWindow(range);
+    const savings = savingsOf(savingsRange);
     // the analytics answer feeds the budgets' forecasts too; a failure there is its own panel's, not theirs
     const analyticsForBudgets = analytics.catch(error => { if (error instanceof SignedOut) throw error; return null; });
     const dimension = $('breakdown-dimension').value;
@@ -467,8 +634,8 @@
         guard('panel-cache', async () => renderCache(await daily, range)),
         guard('panel-breakers', async () => renderBreakers(await api('/gateway/dashboard/breakers'), await byDimension('deployment'), await api('/gateway/stops'))),
         guard('panel-safety', async () => renderSafety(await daily, await byDimension('team'), range)),
-        guard('panel-analytics', async () => renderOptional($('analytics'), 'analytics', await analytics)),
-        guard('panel-recommendations', async () => renderOptional($('recommendations'), 'savings', await savings)),
+        guard('panel-analytics', async () => renderAnalytics(await analytics)),
+        guard('panel-recommendations', async () => renderSavings(await savings, savingsRange)),
       ]);
     } catch (error) {
       if (error instanceof SignedOut) {
