@@ -38,12 +38,14 @@ public sealed partial class AnalyticsFunctions(GatewayRuntime runtime, Analytics
         [DurableClient] DurableTaskClient? client = null)
     {
         durable?.Attach(client);
+        // a dashboard session reads; computing and storing the snapshot again (refresh) takes the admin key
+        var sessions = request.Query.TryGetValue("refresh", out var refresh) && refresh.ToString() != "false" ? null : dashboard;
         return AdminRequests.RunJsonAsync(runtime, request, async ct =>
         {
             var query = AnalyticsQuery.Parse(n => request.Query[n].FirstOrDefault(), time.GetUtcNow());
             var snapshot = await analytics.GetAsync(query, ct).ConfigureAwait(false);
             return (StatusCodes.Status200OK, AnalyticsJson.ToJson(snapshot));
-        }, dashboard);
+        }, sessions);
     }
 
     private static partial class Log

@@ -210,12 +210,12 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
         var s = await NewSetupAsync(sessions);
         var token = sessions.Sessions!.Issue().Token;
 
-        async Task<int> WithSessionAsync(string cookie, bool header = true)
+        async Task<int> WithSessionAsync(string cookie, bool header = true, string query = "?date=2026-11-28")
         {
             var headers = new Dictionary<string, string> { ["Cookie"] = $"{DashboardSessions.CookieName}={cookie}" };
             if (header) headers[DashboardSessions.CsrfHeader] = "1";
             var context = TestGateway.Request("GET", "/gateway/analytics", headers: headers);
-            context.Request.QueryString = new QueryString("?date=2026-11-28");
+            context.Request.QueryString = new QueryString(query);
             await s.Functions.Get(context.Request);
             return context.Response.StatusCode;
         }
@@ -224,7 +224,11 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
         // the cookie alone is not enough (a page elsewhere cannot add the header), and a token altered is no session
         Assert.Equal(403, await WithSessionAsync(token, header: false));
         Assert.Equal(401, await WithSessionAsync(token[..^2] + (token[^2] == 'A' ? "B" : "A") + token[^1]));
+        // computing and storing the snapshot again is the admin key's alone: a session reads
+        Assert.Equal(401, await WithSessionAsync(token, query: "?date=2026-11-28&refresh=true"));
+        Assert.Equal(200, await WithSessionAsync(token, query: "?date=2026-11-28&refresh=false"));
         // the admin key still works alongside
         Assert.Equal(200, (await GetAsync(s.Functions, "?date=2026-11-28")).Status);
+        Assert.Equal(200, (await GetAsync(s.Functions, "?date=2026-11-28&refresh=true")).Status);
     }
 }
