@@ -1,58 +1,62 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Gateway.Core.Analytics;
 using Gateway.Core.Usage;
 
 namespace Gateway.Core.Reports;
 
 /// <summary>
 /// The summary as one flat CSV table of line items (RFC 4180, CRLF, UTF-8 without a byte-order mark), one figure per row:
-/// <c>section,rank,scope,date,metric,value,detail</c>. A spreadsheet filters or pivots it by section and metric; every
-/// section is there, with no rows when it is empty. Numbers are written invariantly and never quoted; every text cell that
-/// a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) is quoted with a leading '.
+/// <c>section,rank,dimension,name,date,metric,value,detail</c> — a spreadsheet filters or pivots it by section and metric.
+/// <c>name</c> is a scope's value as recorded (a team, a model, a key id). Numbers are written invariantly and never quoted;
+/// every text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) is quoted
+/// with a leading <c>'</c>, so a team named <c>=HYPERLINK(…)</c> is shown, never run.
 /// </summary>
 public static class SummaryCsv
 {
-    public static readonly IReadOnlyList<string> Columns = ["section", "rank", "scope", "date", "metric", "value", "detail"];
+    public static readonly IReadOnlyList<string> Columns = ["section", "rank", "dimension", "name", "date", "metric", "value", "detail"];
 
     public static string Write(ExecutiveSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
         var csv = new Table();
-        csv.Header(Columns);
-        var scope = summary.Scope;
-        csv.Text("range", null, scope, null, "from", Day(summary.From));
-        csv.Text("range", null, scope, null, "to", Day(summary.To), "exclusive");
-        csv.Number("range", null, scope, null, "days", summary.Days);
-        csv.Text("range", null, scope, null, "generated_at", Instant(summary.GeneratedAt));
+        var (dimension, name) = Split(summary.Scope);
+        void Line(string section, string metric, object? value, string? detail = null, string? date = null) =>
+            csv.Row(section, null, dimension, name, date, metric, value, detail);
 
-        csv.Number("spend", null, scope, null, "cost_usd", summary.Spend.CostUsd);
-        csv.Number("spend", null, scope, null, "requests", summary.Spend.Requests);
-        csv.Number("spend", null, scope, null, "errors", summary.Spend.Errors);
-        csv.Number("spend", null, scope, null, "total_tokens", summary.Spend.TotalTokens);
+        Line("range", "from", Day(summary.From));
+        Line("range", "to", Day(summary.To), "exclusive");
+        Line("range", "days", summary.Days);
+        Line("range", "generated_at", Instant(summary.GeneratedAt));
+
+        Line("spend", "cost_usd", summary.Spend.CostUsd);
+        Line("spend", "requests", summary.Spend.Requests);
+        Line("spend", "errors", summary.Spend.Errors);
+        Line("spend", "total_tokens", summary.Spend.TotalTokens);
 
         var t = summary.Trend;
-        var previous = $"{Day(t.PreviousFrom)}..{Day(t.PreviousTo)} (exclusive)";
-        csv.Number("trend", null, scope, null, "previous_cost_usd", t.Previous.CostUsd, previous);
-        csv.Number("trend", null, scope, null, "previous_requests", t.Previous.Requests, previous);
-        csv.Number("trend", null, scope, null, "change_usd", t.ChangeUsd);
-        csv.Number("trend", null, scope, null, "change_pct", t.ChangePct, t.ChangePct is null ? "no spend in the previous range" : null);
+        var previous = $"{Day(t.PreviousFrom)} to {Day(t.PreviousTo)} (exclusive)";
+        Line("trend", "previous_cost_usd", t.Previous.CostUsd, previous);
+        Line("trend", "previous_requests", t.Previous.Requests, previous);
+        Line("trend", "change_usd", t.ChangeUsd);
+        Line("trend", "change_pct", t.ChangePct, t.ChangePct is null ? "no spend in the previous range" : null);
 
         foreach (var d in summary.Daily)
         {
-            csv.Number("daily", null, scope, Day(d.Date), "cost_usd", d.CostUsd);
-            csv.Number("daily", null, scope, Day(d.Date), "requests", d.Requests);
+            Line("daily", "cost_usd", d.CostUsd, date: Day(d.Date));
+            Line("daily", "requests", d.Requests, date: Day(d.Date));
         }
 
         if (summary.Forecast is { } f)
         {
             var month = f.Month.ToString("yyyy-MM", CultureInfo.InvariantCulture);
-            var how = $"as of {Day(f.AsOf)}, {Name(f.Method.ToString())}, day {f.DaysElapsed} of {f.DaysInMonth}";
-            csv.Number("forecast", null, scope, month, "month_to_date_usd", f.MonthToDateUsd, how);
-            csv.Number("forecast", null, scope, month, "projected_usd", f.ProjectedUsd, how);
-            csv.Number("forecast", null, scope, month, "lower_usd", f.LowerUsd, "90% prediction interval");
-            csv.Number("forecast", null, scope, month, "upper_usd", f.UpperUsd, "90% prediction interval");
-            csv.Number("forecast", null, scope, month, "run_rate_usd_per_day", f.RunRateUsdPerDay);
+            var how = $"as of {Day(f.AsOf)}, day {f.DaysElapsed} of {f.DaysInMonth}, {Name(f.Method)}";
+            Line("forecast", "month_to_date_usd", f.MonthToDateUsd, how, month);
+            Line("forecast", "projected_usd", f.ProjectedUsd, how, month);
+            Line("forecast", "lower_usd", f.LowerUsd, "90% prediction interval", month);
+            Line("forecast", "upper_usd", f.UpperUsd, "90% prediction interval", month);
+            Line("forecast", "run_rate_usd_per_day", f.RunRateUsdPerDay, null, month);
         }
 
         foreach (var list in summary.TopConsumers)
@@ -60,11 +64,10 @@ public static class SummaryCsv
             foreach (var c in list.Entries)
             {
                 var section = "top_" + list.Dimension;
-                var who = list.Dimension + ":" + c.Value;
-                csv.Number(section, c.Rank, who, null, "cost_usd", c.CostUsd);
-                csv.Number(section, c.Rank, who, null, "share_pct", c.SharePct);
-                csv.Number(section, c.Rank, who, null, "requests", c.Requests);
-                csv.Number(section, c.Rank, who, null, "total_tokens", c.TotalTokens);
+                csv.Row(section, c.Rank, list.Dimension, c.Value, null, "cost_usd", c.CostUsd, null);
+                csv.Row(section, c.Rank, list.Dimension, c.Value, null, "share_pct", c.SharePct, null);
+                csv.Row(section, c.Rank, list.Dimension, c.Value, null, "requests", c.Requests, null);
+                csv.Row(section, c.Rank, list.Dimension, c.Value, null, "total_tokens", c.TotalTokens, null);
             }
         }
 
@@ -72,72 +75,78 @@ public static class SummaryCsv
         foreach (var b in summary.BudgetsAtRisk)
         {
             rank++;
-            var detail = $"risk={Name(b.Risk.ToString())}; period={Name(b.Period.ToString())}; runs_out_on={(b.RunsOutOn is { } r ? Day(r) : "-")}; horizon_end={Instant(b.HorizonEnd)}";
-            csv.Number("budget_at_risk", rank, b.Scope, null, "limit_usd", b.LimitUsd, detail);
-            csv.Number("budget_at_risk", rank, b.Scope, null, "spent_usd", b.SpentUsd, detail);
-            csv.Number("budget_at_risk", rank, b.Scope, null, "projected_usd", b.ProjectedUsd, detail);
-            csv.Number("budget_at_risk", rank, b.Scope, null, "upper_usd", b.UpperUsd, detail);
+            var (kind, id) = Split(b.Scope);
+            var detail = $"risk {Name(b.Risk)}, {Name(b.Period)} period to {Instant(b.HorizonEnd)}, runs out on {(b.RunsOutOn is { } r ? Day(r) : "-")}";
+            csv.Row("budget_at_risk", rank, kind, id, null, "limit_usd", b.LimitUsd, detail);
+            csv.Row("budget_at_risk", rank, kind, id, null, "spent_usd", b.SpentUsd, detail);
+            csv.Row("budget_at_risk", rank, kind, id, null, "projected_usd", b.ProjectedUsd, detail);
+            csv.Row("budget_at_risk", rank, kind, id, null, "upper_usd", b.UpperUsd, detail);
         }
 
         rank = 0;
         foreach (var a in summary.Anomalies)
         {
             rank++;
-            var who = a.Dimension + ":" + a.Value;
-            var metric = a.Kind == Analytics.AnomalyKind.Spend ? "observed_usd" : "observed_error_rate";
-            csv.Number("anomaly", rank, who, Day(a.Date), metric, a.Observed, $"{Name(a.Severity.ToString())}: {a.Reason}");
-            csv.Number("anomaly", rank, who, Day(a.Date), a.Kind == Analytics.AnomalyKind.Spend ? "baseline_median_usd" : "baseline_median_error_rate", a.BaselineMedian);
+            var spend = a.Kind == AnomalyKind.Spend;
+            var detail = $"{a.Reason} (severity {Name(a.Severity)})";
+            csv.Row("anomaly", rank, a.Dimension, a.Value, Day(a.Date), spend ? "observed_usd" : "observed_error_rate", a.Observed, detail);
+            csv.Row("anomaly", rank, a.Dimension, a.Value, Day(a.Date), spend ? "baseline_median_usd" : "baseline_median_error_rate", a.BaselineMedian, detail);
         }
 
         var s = summary.Savings;
-        var window = $"{Instant(s.From)}..{Instant(s.To)}";
-        csv.Number("savings", null, scope, null, "total_monthly_saving_usd", s.TotalMonthlySavingUsd, window);
-        csv.Number("savings", null, scope, null, "monthly_spend_usd", s.MonthlySpendUsd, window);
-        csv.Number("savings", null, scope, null, "recommendations", s.Recommendations, window);
+        var window = $"records of {Instant(s.From)} to {Instant(s.To)}";
+        Line("savings", "total_monthly_saving_usd", s.TotalMonthlySavingUsd, window);
+        Line("savings", "monthly_spend_usd", s.MonthlySpendUsd, window);
+        Line("savings", "recommendations", s.Recommendations, window);
         rank = 0;
         foreach (var r in s.Top)
         {
             rank++;
-            csv.Number("recommendation", rank, r.Scope, null, "estimated_monthly_saving_usd", r.EstimatedMonthlySavingUsd, $"{r.Kind} ({r.Confidence}): {r.Title}");
+            var (kind, id) = Split(r.Scope);
+            csv.Row("recommendation", rank, kind, id, null, "estimated_monthly_saving_usd", r.EstimatedMonthlySavingUsd, $"{r.Title} ({r.Kind}, {r.Confidence} confidence)");
         }
 
         return csv.ToString();
+    }
+
+    /// <summary><c>team:search</c> → (team, search); <c>all</c> → (all, *); <c>global</c> → (global, empty).</summary>
+    private static (string Dimension, string Name) Split(string scope)
+    {
+        if (scope == "all") return (UsageDimensions.All, "*");
+        var colon = scope.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? (scope, "") : (scope[..colon], scope[(colon + 1)..]);
     }
 
     private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     private static string Instant(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private static string Name(string enumName) => JsonNamingPolicy.SnakeCaseLower.ConvertName(enumName);
+    private static string Name<T>(T value) where T : struct, Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
 
     /// <summary>Rows built cell by cell; each line ends with CRLF.</summary>
     private sealed class Table
     {
-        private readonly StringBuilder _text = new();
+        private readonly StringBuilder _text = new StringBuilder().Append(string.Join(',', Columns)).Append("\r\n");
 
-        public void Header(IEnumerable<string> names) => _text.Append(string.Join(',', names)).Append("\r\n");
-
-        public void Text(string section, int? rank, string scope, string? date, string metric, string value, string? detail = null) =>
-            Row(section, rank, scope, date, metric, line => UsageExport.Cell(line, value), detail);
-
-        public void Number(string section, int? rank, string scope, string? date, string metric, decimal? value, string? detail = null) =>
-            Row(section, rank, scope, date, metric, line => line.Append(value?.ToString(CultureInfo.InvariantCulture)).Append(','), detail);
-
-        public void Number(string section, int? rank, string scope, string? date, string metric, long value, string? detail = null) =>
-            Number(section, rank, scope, date, metric, (decimal)value, detail);
-
-        public void Number(string section, int? rank, string scope, string? date, string metric, double? value, string? detail = null) =>
-            Row(section, rank, scope, date, metric, line => line.Append(value?.ToString("R", CultureInfo.InvariantCulture)).Append(','), detail);
-
-        private void Row(string section, int? rank, string scope, string? date, string metric, Action<StringBuilder> value, string? detail)
+        /// <summary>One line item: a number (decimal, long, int, double) is written as is; a text value as a neutralised cell.</summary>
+        public void Row(string section, int? rank, string dimension, string name, string? date, string metric, object? value, string? detail)
         {
             var line = new StringBuilder();
             UsageExport.Cell(line, section);
             line.Append(rank?.ToString(CultureInfo.InvariantCulture)).Append(',');
-            UsageExport.Cell(line, scope);
+            UsageExport.Cell(line, dimension);
+            UsageExport.Cell(line, name);
             UsageExport.Cell(line, date);
             UsageExport.Cell(line, metric);
-            value(line);
+            switch (value)
+            {
+                case null: line.Append(','); break;
+                case string text: UsageExport.Cell(line, text); break;
+                case double d: line.Append(d.ToString("R", CultureInfo.InvariantCulture)).Append(','); break;
+                case IFormattable number: line.Append(number.ToString(null, CultureInfo.InvariantCulture)).Append(','); break;
+                default: throw new ArgumentException($"not a cell value: {value.GetType()}", nameof(value));
+            }
+
             UsageExport.Cell(line, detail);
             line.Length--; // the last comma
             _text.Append(line).Append("\r\n");
