@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:  ./test.sh
 #
-# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server (Debian's
-#    package, through apt-get when running as root) if it is not on the PATH;
+# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server and poppler-utils
+#    (pdftoppm, for the PDF report tests) from Debian's packages, through apt-get when running as root, if not on the PATH;
 # 2. starts Azurite on free loopback ports with in-memory storage and exports GATEWAY_TEST_STORAGE so the
 #    Table/Queue/Blob tests use it (without the variable each test run starts its own Azurite);
 # 3. starts redis-server on a free loopback port with persistence off and exports GATEWAY_TEST_REDIS (host:port) for
@@ -32,6 +32,16 @@ if [[ -z "${GATEWAY_TEST_REDIS:-}" ]] && ! command -v redis-server >/dev/null; t
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
   else
     echo "test.sh: redis-server is required for the Redis cache tests: install it (apt-get install redis-server), or set GATEWAY_TEST_REDIS=host:port" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v pdftoppm >/dev/null; then
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing poppler-utils (apt-get) for pdftoppm, which renders the summary PDFs' pages in the report tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+  else
+    echo "test.sh: pdftoppm is required for the PDF report tests: install poppler-utils (apt-get install poppler-utils)" >&2
     exit 1
   fi
 fi
