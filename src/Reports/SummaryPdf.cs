@@ -64,6 +64,14 @@ public static class SummaryPdf
             ? $"{Day(s.From)} to {Day(last)} ({s.Days} day{(s.Days == 1 ? "" : "s")})"
             : $"empty range ({Day(s.From)})";
 
+        /// <summary><c>monthly from 1 Dec</c>: the period and its first day in the budget's time zone; <c>lifetime</c>.</summary>
+        public static string Period(BudgetAtRisk b)
+        {
+            if (b.Period == Gateway.Core.Budgets.BudgetPeriodKind.Lifetime) return "lifetime";
+            var start = TimeZoneInfo.ConvertTime(b.PeriodStart, Gateway.Core.Budgets.BudgetPeriods.ResolveTimeZone(b.TimeZone));
+            return $"{Name(b.Period)} from {start.ToString("d MMM", CultureInfo.InvariantCulture)}";
+        }
+
         public static string Name<T>(T value) where T : struct, Enum => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString()).Replace('_', ' ');
     }
 
@@ -254,11 +262,11 @@ public static class SummaryPdf
                 return;
             }
 
-            var table = new Table(this, [("Budget", 0.27, false), ("Period", 0.1, false), ("Limit", 0.11, true), ("Spent", 0.11, true), ("Projected", 0.12, true),
-                ("Risk", 0.12, false), ("Runs out on", 0.17, false)]);
+            var table = new Table(this, [("Budget", 0.23, false), ("Period", 0.19, false), ("Limit", 0.11, true), ("Spent", 0.11, true), ("Projected", 0.12, true),
+                ("Risk", 0.1, false), ("Runs out on", 0.14, false)]);
             foreach (var b in budgets)
             {
-                table.Row([b.Scope, Text.Name(b.Period), Text.Usd(b.LimitUsd), Text.Usd(b.SpentUsd), Text.Usd(b.ProjectedUsd), Text.Name(b.Risk),
+                table.Row([b.Scope, Text.Period(b), Text.Usd(b.LimitUsd), Text.Usd(b.SpentUsd), Text.Usd(b.ProjectedUsd), Text.Name(b.Risk),
                     b.RunsOutOn is { } d ? Text.Day(d) : b.Risk == BudgetRisk.Exceeded ? "spent" : "–"]);
             }
 

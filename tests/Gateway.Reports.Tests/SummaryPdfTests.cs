@@ -34,7 +34,7 @@ public sealed class SummaryPdfTests(ITestOutputHelper output)
         Assert.Contains("+$580.00 (was $1,590.00)", pages[0], StringComparison.Ordinal);
         Assert.Contains("$250.00/mo", pages[0], StringComparison.Ordinal);         // savings on the table
         Assert.Contains("1. search$1,200.0055.3%", text, StringComparison.Ordinal); // the top team, its cost and share
-        Assert.Contains("team:searchmonthly$1,000.00$1,200.00", text, StringComparison.Ordinal); // the budget at risk
+        Assert.Contains("team:searchmonthly from 1 Dec$1,000.00$0.00$1,240.00likely25 Dec 2026", text, StringComparison.Ordinal); // the budget at risk
         Assert.Contains("team=ads spent $300 on 2026-11-20", text, StringComparison.Ordinal);     // the anomaly
         Assert.Contains("Send short gpt-4o requests to gpt-4o-mini", text, StringComparison.Ordinal); // the largest saving
         for (var i = 0; i < pages.Count; i++) Assert.Contains($"Page {i + 1} of {pages.Count}", pages[i], StringComparison.Ordinal);

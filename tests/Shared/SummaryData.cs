@@ -11,7 +11,8 @@ namespace Gateway.Testing.Reports;
 /// A fixed gateway for summary tests, as daily rollups: from 2026-10-02 to 2026-11-30, team <c>search</c> (model gpt-4o, key
 /// key_search) spends $30 a day in October and $40 in November; team <c>ads</c> (gpt-4o-mini, key_ads) $20 a day, but $300 on
 /// 2026-11-20; three small keys of no team (mock-1) $1 a day each. November: $2,170 (search 1,200, ads 880, none 90) against
-/// $1,590 over the 30 days before it. Budgets: team:search $1,000 a month (exceeded in November), team:ads $5,000 (safe).
+/// $1,590 over the 30 days before it. Budgets: team:search $1,000 a month (passed on 2026-11-25, and on course to pass
+/// December's at $40 a day), team:ads $5,000 (safe).
 /// Savings: six recommendations worth $100, 50, 40, 30, 20 and 10 a month.
 /// </summary>
 internal static class SummaryData
@@ -59,18 +60,36 @@ internal static class SummaryData
         return rows;
     }
 
+    /// <summary>The monthly rollups of daily rows, as the rollup job writes them (budgets' spend reads whole months from them).</summary>
+    public static List<RollupRow> Monthly(IEnumerable<RollupRow> daily) =>
+        [.. daily.GroupBy(r => (r.Dimension, r.Value, Month: new DateTimeOffset(r.Start.Year, r.Start.Month, 1, 0, 0, 0, TimeSpan.Zero))).Select(g =>
+        {
+            var totals = new UsageAggregate();
+            foreach (var r in g) totals.Add(r.Totals);
+            return new RollupRow(Granularity.Month, g.Key.Month, g.Key.Dimension, g.Key.Value, totals);
+        })];
+
     /// <summary>The rows a summary reads (<see cref="ExecutiveSummaryBuilder.Reads"/>), from <paramref name="all"/> as the rollup store answers them.</summary>
     public static List<RollupRow> Read(IEnumerable<RollupRow> all, DateOnly from, DateOnly to, AnalyticsScope scope, AnalyticsOptions options) =>
         [.. ExecutiveSummaryBuilder.Reads(from, to, scope, options).SelectMany(read => all.Where(r =>
             r.Dimension == read.Dimension && (read.Value is null || r.Value == read.Value) && r.Start >= StartOf(read.From) && r.Start < StartOf(read.To)))];
 
+    /// <summary>
+    /// The budgets' periods as the analytics engine takes them for a snapshot of <paramref name="last"/>: the period in force at
+    /// the end of that day (on a month's last day, the next month's), with what the team spent in it before then.
+    /// </summary>
     public static IReadOnlyList<BudgetPeriodSpend> Budgets(IEnumerable<RollupRow> rows, DateOnly last, string searchTeam = "search")
     {
-        var monthStart = new DateOnly(last.Year, last.Month, 1);
-        decimal Spent(string team) => rows.Where(r => r.Dimension == UsageDimensions.Team && r.Value == team && r.Start >= StartOf(monthStart) && r.Start <= StartOf(last))
-            .Sum(r => r.Totals.CostUsd);
-        BudgetPeriodSpend Monthly(string team, decimal limit) =>
-            new(new BudgetDefinition { Scope = BudgetScope.ForTeam(team), LimitUsd = limit }, StartOf(monthStart), StartOf(monthStart.AddMonths(1)), Spent(team));
+        var asOf = StartOf(last.AddDays(1));
+        BudgetPeriodSpend Monthly(string team, decimal limit)
+        {
+            var definition = new BudgetDefinition { Scope = BudgetScope.ForTeam(team), LimitUsd = limit };
+            var (start, end) = BudgetPeriods.Containing(definition.Period, BudgetPeriods.ResolveTimeZone(definition.TimeZone), definition.WeekStartsOn, asOf, StartOf(Date("2026-01-01")));
+            var spent = rows.Where(r => r.Granularity == Granularity.Day && r.Dimension == UsageDimensions.Team && r.Value == team && r.Start >= start && r.Start < asOf)
+                .Sum(r => r.Totals.CostUsd);
+            return new BudgetPeriodSpend(definition, start, end, spent);
+        }
+
         return [Monthly(searchTeam, 1000m), Monthly("ads", 5000m)];
     }
 

@@ -71,10 +71,15 @@ public sealed record Consumer(int Rank, string Value, decimal CostUsd, double Sh
 /// <summary>The dearest scopes of one dimension over the range.</summary>
 public sealed record TopConsumers(string Dimension, IReadOnlyList<Consumer> Entries);
 
-/// <summary>A budget at risk at the end of the range's last day (its period in force then; see <see cref="BudgetForecast"/>).</summary>
+/// <summary>
+/// A budget at risk as the analytics snapshot of the range's last day has it (see <see cref="BudgetForecast"/>): its period in
+/// force at the end of that day — on a period's last day that is the next period, with what is spent in it so far.
+/// </summary>
 public sealed record BudgetAtRisk(
     string Scope,
     BudgetPeriodKind Period,
+    string TimeZone,
+    DateTimeOffset PeriodStart,
     decimal LimitUsd,
     decimal SpentUsd,
     decimal ProjectedUsd,

@@ -148,7 +148,7 @@ public static class ExecutiveSummaryBuilder
                 .Where(b => b.AtRisk && (IsAll(scope) || scope.Matches(b.Dimension, b.Value)))
                 .OrderByDescending(b => b.Risk)
                 .ThenBy(b => b.Scope, StringComparer.Ordinal)
-                .Select(b => new BudgetAtRisk(b.Scope, b.Period, b.LimitUsd, b.SpentUsd, b.ProjectedUsd, b.UpperUsd, b.HorizonEnd, b.RunsOutOn, b.Risk))];
+                .Select(b => new BudgetAtRisk(b.Scope, b.Period, b.TimeZone, b.PeriodStart, b.LimitUsd, b.SpentUsd, b.ProjectedUsd, b.UpperUsd, b.HorizonEnd, b.RunsOutOn, b.Risk))];
 
     private static SavingsSummary Savings(SavingsReport report) => new(
         report.From,

@@ -76,7 +76,8 @@ public static class SummaryCsv
         {
             rank++;
             var (kind, id) = Split(b.Scope);
-            var detail = $"risk {Name(b.Risk)}, {Name(b.Period)} period to {Instant(b.HorizonEnd)}, runs out on {(b.RunsOutOn is { } r ? Day(r) : "-")}";
+            var detail = $"risk {Name(b.Risk)}; {Name(b.Period)} period from {Instant(b.PeriodStart)} ({b.TimeZone}); projected to {Instant(b.HorizonEnd)}; " +
+                $"runs out on {(b.RunsOutOn is { } r ? Day(r) : "-")}";
             csv.Row("budget_at_risk", rank, kind, id, null, "limit_usd", b.LimitUsd, detail);
             csv.Row("budget_at_risk", rank, kind, id, null, "spent_usd", b.SpentUsd, detail);
             csv.Row("budget_at_risk", rank, kind, id, null, "projected_usd", b.ProjectedUsd, detail);

@@ -69,9 +69,10 @@ public sealed class ExecutiveSummaryBuilderTests
         var end = ExecutiveSummaryBuilder.Build(Inputs(November, December), Options);
         Assert.Equal(new MonthEndForecast(November, Date("2026-11-30"), 30, 30, 2170m, 2170m, 2170m, 2170m, end.Forecast!.RunRateUsdPerDay, ForecastMethod.Complete),
             end.Forecast);
-        var exceeded = Assert.Single(end.BudgetsAtRisk);
-        Assert.Equal(("team:search", Gateway.Core.Budgets.BudgetPeriodKind.Monthly, 1000m, 1200m, BudgetRisk.Exceeded), (exceeded.Scope, exceeded.Period, exceeded.LimitUsd,
-            exceeded.SpentUsd, exceeded.Risk));
+        // on the month's last day the period in force at its end is December's: nothing spent yet, $40 a day passes $1,000 on the 25th
+        var december = Assert.Single(end.BudgetsAtRisk);
+        Assert.Equal(new BudgetAtRisk("team:search", Gateway.Core.Budgets.BudgetPeriodKind.Monthly, "UTC", StartOf(December), 1000m, 0m, 1240m, 1240m, StartOf(Date("2027-01-01")),
+            Date("2026-12-25"), BudgetRisk.Likely), december);
 
         // as of the 24th: six days to project, with an interval around the projection; search will pass its $1,000 on the 25th
         var mid = Build(November, Date("2026-11-25"));

@@ -65,8 +65,8 @@ public sealed class SummaryCsvTests
         Assert.Equal("55.3", Value(rows, "top_team", "share_pct", "search"));
         Assert.Equal(5, rows.Count(r => r[0] == "top_key" && r[5] == "cost_usd"));
         var budget = Assert.Single(rows, r => r[0] == "budget_at_risk" && r[5] == "spent_usd");
-        Assert.Equal(("team", "search", "1200"), (budget[2], budget[3], budget[6]));
-        Assert.StartsWith("risk exceeded, monthly period to 2026-12-01T00:00:00Z", budget[7], StringComparison.Ordinal);
+        Assert.Equal(("team", "search", "0"), (budget[2], budget[3], budget[6]));
+        Assert.Equal("risk likely; monthly period from 2026-12-01T00:00:00Z (UTC); projected to 2027-01-01T00:00:00Z; runs out on 2026-12-25", budget[7]);
         var anomaly = Assert.Single(rows, r => r[0] == "anomaly" && r[3] == "ads" && r[5] == "observed_usd");
         Assert.Equal(("team", "2026-11-20", "300"), (anomaly[2], anomaly[4], anomaly[6]));
         Assert.StartsWith("team=ads spent $300 on 2026-11-20", anomaly[7], StringComparison.Ordinal);

@@ -23,7 +23,7 @@ public sealed class SummaryJsonTests
             Keys(json["forecast"]));
         Assert.Equal(["dimension", "entries"], Keys(json["top_consumers"]![0]));
         Assert.Equal(["rank", "value", "cost_usd", "share_pct", "requests", "total_tokens"], Keys(json["top_consumers"]![0]!["entries"]![0]));
-        Assert.Equal(["scope", "period", "limit_usd", "spent_usd", "projected_usd", "upper_usd", "horizon_end", "runs_out_on", "risk"], Keys(json["budgets_at_risk"]![0]));
+        Assert.Equal(["scope", "period", "time_zone", "period_start", "limit_usd", "spent_usd", "projected_usd", "upper_usd", "horizon_end", "runs_out_on", "risk"], Keys(json["budgets_at_risk"]![0]));
         Assert.Equal(["date", "kind", "severity", "dimension", "value", "observed", "baseline_median", "ratio", "reason"], Keys(json["anomalies"]![0]));
         Assert.Equal(["from", "to", "requests", "monthly_spend_usd", "total_monthly_saving_usd", "recommendations", "top"], Keys(json["savings"]));
         Assert.Equal(["kind", "scope", "title", "estimated_monthly_saving_usd", "confidence", "evidence"], Keys(json["savings"]!["top"]![0]));
@@ -32,7 +32,8 @@ public sealed class SummaryJsonTests
             ((string?)json["object"], (string?)json["from"], (string?)json["to"], (string?)json["scope"], (string?)json["generated_at"]));
         Assert.Equal((2170m, 36.5), ((decimal)json["spend"]!["cost_usd"]!, (double)json["trend"]!["change_pct"]!));
         Assert.Equal(("complete", "2026-11"), ((string?)json["forecast"]!["method"], ((string?)json["forecast"]!["month"])![..7]));
-        Assert.Equal(("monthly", "exceeded"), ((string?)json["budgets_at_risk"]![0]!["period"], (string?)json["budgets_at_risk"]![0]!["risk"]));
+        Assert.Equal(("monthly", "2026-12-01T00:00:00Z", "likely"),
+            ((string?)json["budgets_at_risk"]![0]!["period"], (string?)json["budgets_at_risk"]![0]!["period_start"], (string?)json["budgets_at_risk"]![0]!["risk"]));
         Assert.Equal(("spend", "high"), ((string?)json["anomalies"]![0]!["kind"], (string?)json["anomalies"]![0]!["severity"]));
         Assert.Equal(250m, (decimal)json["savings"]!["total_monthly_saving_usd"]!);
     }
