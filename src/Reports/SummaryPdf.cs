@@ -132,7 +132,7 @@ public static class SummaryPdf
             var g = G;
             g.DrawString("LLM spend: executive summary", Title, Ink, new XPoint(Margin, _y + 17));
             _y += 26;
-            g.DrawString($"{Capitalised(Text.ScopeLabel(summary.Scope))} · {Text.Range(summary)}", BodyBold, Ink, new XPoint(Margin, _y + 9));
+            g.DrawString($"{(summary.Scope == "all" ? "All traffic" : summary.Scope)} · {Text.Range(summary)}", BodyBold, Ink, new XPoint(Margin, _y + 9));
             _y += 13;
             g.DrawString($"Generated {summary.GeneratedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC · amounts in USD, exact sums of recorded costs",
                 Small, Muted, new XPoint(Margin, _y + 8));

@@ -123,7 +123,7 @@ public sealed class SummaryPdfTests(ITestOutputHelper output)
 
         var text = string.Join("\n", PdfPages.Text(SummaryPdf.Render(summary)));
 
-        Assert.Contains("Team:équipe-β · 1 Nov 2026", text, StringComparison.Ordinal);
+        Assert.Contains("team:équipe-β · 1 Nov 2026", text, StringComparison.Ordinal);
         Assert.Contains("1. équipe-β", text, StringComparison.Ordinal);
         Assert.Contains("2. www", text, StringComparison.Ordinal);
         Assert.Contains("w…$880.00", text, StringComparison.Ordinal);

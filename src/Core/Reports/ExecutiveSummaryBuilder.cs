@@ -11,7 +11,8 @@ namespace Gateway.Core.Reports;
 /// <list type="bullet">
 /// <item>For all traffic the rankings are teams, models and keys, and anomalies are looked for in all traffic and in each
 /// team, model and key. For one scope (<c>team:search</c>) the ranking is its dimension (where it stands among its peers:
-/// rollups are per dimension, so a team's own models are not known to them), and anomalies are its own.</item>
+/// rollups are per dimension, so a team's own models are not known to them; the scope is listed with its rank when it is not
+/// among the first <see cref="TopConsumerCount"/>), and anomalies are its own.</item>
 /// <item>Each day of the range is judged for anomalies against its own baseline, as the daily snapshot judges its date.</item>
 /// </list>
 /// </summary>
@@ -86,7 +87,7 @@ public static class ExecutiveSummaryBuilder
             new SpendTrend(previousFrom, from, previous, change, previous.CostUsd == 0 ? null : Math.Round((double)(change / previous.CostUsd * 100), 1)),
             daily,
             Forecast(inputs.Snapshot, scope),
-            [.. ranked.Select(d => Rank(series, d, from, last, days))],
+            [.. ranked.Select(d => Rank(series, d, from, last, days, IsAll(scope) ? null : scope.Value))],
             BudgetsAtRisk(inputs.Snapshot, scope),
             days == 0 ? [] : Anomalies(judged, from, last, options),
             Savings(inputs.Savings));
@@ -101,18 +102,21 @@ public static class ExecutiveSummaryBuilder
         return new SpendTotals(a.CostUsd, a.Requests, a.Errors, a.TotalTokens);
     }
 
-    private static TopConsumers Rank(IEnumerable<ScopeSeries> series, string dimension, DateOnly from, DateOnly last, int days)
+    /// <summary>The dimension's dearest scopes; a summary's own scope (<paramref name="own"/>) is added with its rank when it is not among them.</summary>
+    private static TopConsumers Rank(IEnumerable<ScopeSeries> series, string dimension, DateOnly from, DateOnly last, int days, string? own)
     {
         if (days == 0) return new TopConsumers(dimension, []);
         var costs = series.Where(s => s.Dimension == dimension).Select(s => (s.Value, Totals: s.Sum(from, last))).Where(c => c.Totals.Requests > 0 || c.Totals.CostUsd != 0).ToList();
         var total = costs.Sum(c => c.Totals.CostUsd);
-        var top = costs.Where(c => c.Totals.CostUsd > 0)
+        var ranked = costs.Where(c => c.Totals.CostUsd > 0)
             .OrderByDescending(c => c.Totals.CostUsd)
             .ThenBy(c => c.Value, StringComparer.Ordinal)
-            .Take(TopConsumerCount)
             .Select((c, i) => new Consumer(i + 1, c.Value, c.Totals.CostUsd, total <= 0 ? 0 : Math.Round((double)(c.Totals.CostUsd / total * 100), 1), c.Totals.Requests,
-                c.Totals.TotalTokens));
-        return new TopConsumers(dimension, [.. top]);
+                c.Totals.TotalTokens))
+            .ToList();
+        var top = ranked.Take(TopConsumerCount).ToList();
+        if (own is not null && ranked.Skip(TopConsumerCount).FirstOrDefault(c => c.Value == own) is { } itself) top.Add(itself);
+        return new TopConsumers(dimension, top);
     }
 
     private static List<RangeAnomaly> Anomalies(IEnumerable<ScopeSeries> judged, DateOnly from, DateOnly last, AnalyticsOptions options)

@@ -122,6 +122,22 @@ public sealed class ExecutiveSummaryBuilderTests
     }
 
     [Fact]
+    public void A_scope_beyond_the_first_five_of_its_peers_is_listed_with_its_rank()
+    {
+        var rows = Rows();
+        foreach (var big in Enumerable.Range(1, 6))
+            rows.AddRange(Rows().Where(r => r.Dimension == "team" && r.Value == "search").Select(r => r with { Value = $"big{big}", Totals = new UsageAggregate { Requests = 10, CostUsd = 50m } }));
+
+        var ads = ExecutiveSummaryBuilder.Build(Inputs(November, December, AnalyticsScope.Parse("team:ads"), rows), Options);
+
+        var peers = Assert.Single(ads.TopConsumers).Entries;
+        Assert.Equal([(1, "big1"), (2, "big2"), (3, "big3"), (4, "big4"), (5, "big5"), (8, "ads")], peers.Select(e => (e.Rank, e.Value)));
+        Assert.Equal(880m, peers[^1].CostUsd);
+        // for all traffic the lists stay at five
+        Assert.All(ExecutiveSummaryBuilder.Build(Inputs(November, December, rows: rows), Options).TopConsumers, t => Assert.True(t.Entries.Count <= 5));
+    }
+
+    [Fact]
     public void An_empty_range_is_an_empty_summary()
     {
         var s = EmptySummary();
