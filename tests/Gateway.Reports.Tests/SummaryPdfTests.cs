@@ -131,6 +131,21 @@ public sealed class SummaryPdfTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Requests_render_at_the_same_time_each_its_own_document()
+    {
+        var scopes = Enumerable.Range(0, 8).Select(i => $"team:t{i}").ToList();
+
+        var pdfs = await Task.WhenAll(scopes.Select(scope => Task.Run(() => SummaryPdf.Render(NovemberSummary() with { Scope = scope }))));
+
+        for (var i = 0; i < scopes.Count; i++)
+        {
+            var page = PdfPages.Text(pdfs[i])[0];
+            Assert.Contains(scopes[i] + " · 1 Nov 2026", page, StringComparison.Ordinal);
+            Assert.Contains("$2,170.00", page, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void The_chart_is_a_png_of_the_asked_size_with_the_spike_marked()
     {
         var png = SpendChart.Png(NovemberSummary(), 800, 300);
