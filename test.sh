@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:  ./test.sh
 #
-# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server and chromium
-#    (Debian's packages, through apt-get when running as root) if they are not on the PATH — chromium is the browser the
-#    dashboard's end-to-end tests drive (GATEWAY_TEST_CHROMIUM, exported here, names it);
+# 1. installs Azurite (pinned in package.json) into node_modules if it is not there, and redis-server, chromium and
+#    poppler-utils (Debian's packages, through apt-get when running as root) if they are not on the PATH — chromium is the
+#    browser the dashboard's end-to-end tests drive (GATEWAY_TEST_CHROMIUM, exported here, names it), pdftoppm renders
+#    the summary PDFs' pages in the report tests;
 # 2. starts Azurite on free loopback ports with in-memory storage and exports GATEWAY_TEST_STORAGE so the
 #    Table/Queue/Blob tests use it (without the variable each test run starts its own Azurite);
 # 3. starts redis-server on a free loopback port with persistence off and exports GATEWAY_TEST_REDIS (host:port) for
@@ -59,6 +60,16 @@ if [[ -z "${GATEWAY_TEST_CHROMIUM:-}" ]]; then
   fi
   GATEWAY_TEST_CHROMIUM="$(command -v chromium)"
   export GATEWAY_TEST_CHROMIUM
+fi
+
+if ! command -v pdftoppm >/dev/null; then
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing poppler-utils (apt-get) for pdftoppm, which renders the summary PDFs' pages in the report tests"
+    apt_install poppler-utils || { echo "test.sh: installing poppler-utils failed" >&2; exit 1; }
+  else
+    echo "test.sh: pdftoppm is required for the PDF report tests: install poppler-utils (apt-get install poppler-utils)" >&2
+    exit 1
+  fi
 fi
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }

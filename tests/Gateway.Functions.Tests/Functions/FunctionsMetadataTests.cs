@@ -26,6 +26,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("PutPricing", "gateway/pricing", "put")]
     [InlineData("UsageReport", "gateway/reports/usage", "get")]
     [InlineData("UsageExport", "gateway/reports/export", "get")]
+    [InlineData("SummaryReport", "gateway/reports/summary", "get")]
     [InlineData("SavingsReport", "gateway/savings", "get")]
     [InlineData("PutBudget", "gateway/budgets/{scope}", "put")]
     [InlineData("ListBudgets", "gateway/budgets", "get")]
@@ -124,6 +125,8 @@ public sealed class FunctionsMetadataTests
         Assert.Equal("%GATEWAY_ANALYTICS_SCHEDULE%", (string?)trigger["schedule"]);
         Assert.Contains(bindings, b => (string?)b!["type"] == "durableClient");
         Assert.Contains(Metadata().Single(f => (string?)f!["name"] == "Analytics")!["bindings"]!.AsArray(), b => (string?)b!["type"] == "durableClient");
+        // the summary may compute the snapshot of its last day, which reads the budgets
+        Assert.Contains(Metadata().Single(f => (string?)f!["name"] == "SummaryReport")!["bindings"]!.AsArray(), b => (string?)b!["type"] == "durableClient");
     }
 
     [Fact]
