@@ -17,13 +17,19 @@ public sealed record DeploymentHealth(string Name, HealthStatus Status, string B
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(breakers);
         var known = breakers.States.ToDictionary(s => s.Deployment, s => s.State, StringComparer.Ordinal);
-        var since = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
-        foreach (var change in breakers.Events) since[change.Deployment] = change.At;
+        var last = new Dictionary<string, BreakerEvent>(StringComparer.Ordinal);
+        foreach (var change in breakers.Events) last[change.Deployment] = change;
         return [.. catalog.Models
             .SelectMany(m => m.Deployments.Select(d => d.Name))
             .Distinct(StringComparer.Ordinal)
             .Order(StringComparer.Ordinal)
-            .Select(name => Describe(name, known.TryGetValue(name, out var state) ? state : null, since.TryGetValue(name, out var at) ? at : null))];
+            .Select(name =>
+            {
+                CircuitState? state = known.TryGetValue(name, out var s) ? s : null;
+                // Polly reports a change to its observer a moment after the state itself: a time is only shown once it is this state's
+                DateTimeOffset? since = last.TryGetValue(name, out var change) && change.State == state ? change.At : null;
+                return Describe(name, state, since);
+            })];
     }
 
     private static DeploymentHealth Describe(string name, CircuitState? state, DateTimeOffset? since)

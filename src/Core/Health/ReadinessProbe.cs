@@ -68,32 +68,32 @@ public sealed class ReadinessProbe
         var started = _time.GetTimestamp();
         using var stop = new CancellationTokenSource();
         // on the thread pool: a check that blocks before its first await still cannot hold the route past the deadline
-        var probing = Task.Run(() => check.CheckAsync(stop.Token), CancellationToken.None);
-        var deadline = Task.Delay(_timeout, _time, stop.Token);
-        HealthProbe probe;
-        if (await Task.WhenAny(probing, deadline).ConfigureAwait(false) != probing)
+        var probing = Task.Run(async () =>
         {
-            await stop.CancelAsync().ConfigureAwait(false);
-            // what the abandoned call ends with is of no interest, but its failure must not go unobserved
-            _ = probing.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-            probe = HealthProbe.Unhealthy($"no answer within {_timeout.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms");
-        }
-        else
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
+            HealthProbe probe;
             try
             {
-                probe = await probing.ConfigureAwait(false);
+                probe = await check.CheckAsync(stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 // an exception's message may name an account, a host or a key: only its type is shown
                 probe = HealthProbe.Unhealthy("failed: " + ex.GetType().Name);
             }
+
+            return (Probe: probe, Took: _time.GetElapsedTime(started));
+        }, CancellationToken.None);
+        var deadline = Task.Delay(_timeout, _time, stop.Token);
+        var answered = await Task.WhenAny(probing, deadline).ConfigureAwait(false) == probing;
+        await stop.CancelAsync().ConfigureAwait(false);
+        if (answered)
+        {
+            var (probe, took) = await probing.ConfigureAwait(false);
+            return new HealthCheckResult(check.Name, probe.Status, took, probe.Detail);
         }
 
-        return new HealthCheckResult(check.Name, probe.Status, _time.GetElapsedTime(started), probe.Detail);
+        return new HealthCheckResult(check.Name, HealthStatus.Unhealthy, _timeout,
+            $"no answer within {_timeout.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms");
     }
 
     private sealed record Run(IReadOnlyList<HealthCheckResult> Results, DateTimeOffset CheckedAt, long Ended);
