@@ -51,6 +51,10 @@ public sealed class StorageConnection
     public TableClient Table(string tableName) =>
         _connectionString is not null ? new TableClient(_connectionString, tableName) : new TableClient(_tableUri!, tableName, _credential!);
 
+    /// <summary>A table client with client options (retries, timeouts) for its use.</summary>
+    public TableClient Table(string tableName, TableClientOptions options) =>
+        _connectionString is not null ? new TableClient(_connectionString, tableName, options) : new TableClient(_tableUri!, tableName, _credential!, options);
+
     /// <summary>A blob named <c>container/name</c>.</summary>
     public BlobClient Blob(string path)
     {
@@ -73,4 +77,8 @@ public sealed class StorageConnection
 
     public QueueClient Queue(string queueName) =>
         _connectionString is not null ? new QueueClient(_connectionString, queueName) : new QueueClient(new Uri(_queueUri!, queueName), _credential!);
+
+    /// <summary>A queue client with client options (retries, timeouts) for its use.</summary>
+    public QueueClient Queue(string queueName, QueueClientOptions options) =>
+        _connectionString is not null ? new QueueClient(_connectionString, queueName, options) : new QueueClient(new Uri(_queueUri!, queueName), _credential!, options);
 }

@@ -165,6 +165,9 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         version: dotnetVersion
       }
     }
+    // No healthCheckPath: App Service's instance Health check is documented for the Premium and Dedicated plans, not
+    // for Flex Consumption. GET /health/ready (503 when storage or Durable fails) is for a probe in front of the app
+    // (Front Door, Application Gateway, API Management) or an availability test; GET /health is the liveness check.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

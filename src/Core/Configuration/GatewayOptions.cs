@@ -60,6 +60,8 @@ public sealed class GatewayOptions
     public Dashboard.DashboardOptions Dashboard { get; set; } = new();
     /// <summary>Section <c>Gateway:Analytics</c>: anomaly baselines and guards, forecasts, rankings and where daily snapshots are kept.</summary>
     public Analytics.AnalyticsOptions Analytics { get; set; } = new();
+    /// <summary>Section <c>Gateway:Health</c>: the readiness probe's per-check timeout and how long its results are reused.</summary>
+    public Health.HealthOptions Health { get; set; } = new();
 
     /// <summary>What is wrong with the gateway-wide values (the sections validate their own), one line each.</summary>
     public IReadOnlyList<string> Validate()

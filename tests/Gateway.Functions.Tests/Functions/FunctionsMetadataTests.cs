@@ -56,6 +56,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("DashboardSession", "gateway/dashboard/session", "get")]
     [InlineData("DashboardSignOut", "gateway/dashboard/session", "delete")]
     [InlineData("DashboardBreakers", "gateway/dashboard/breakers", "get")]
+    [InlineData("Health", "health", "get")]
+    [InlineData("HealthReady", "health/ready", "get")]
     public void Http_functions_have_their_route_method_and_anonymous_auth(string name, string route, string method)
     {
         var function = Metadata().Single(f => (string?)f!["name"] == name)!;
