@@ -5,7 +5,8 @@
 # http://localhost:7071 with the offline mock provider, so this works with no API keys:
 #   curl -H "Authorization: Bearer sk-gw-dev-local" localhost:7071/v1/chat/completions \
 #        -d '{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}'
-# Installs Azurite (npm) and Azure Functions Core Tools v4 (npm, into .tools/) when they are missing and it can.
+# Installs Azurite (npm) when missing. The host is `func` (Core Tools) when on the PATH; else the Functions host build in
+# shared/tools/functions-host next to the repository (or GATEWAY_FUNCTIONS_HOST); else it installs Core Tools v4 (npm, into .tools/).
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$repo_root"
@@ -17,9 +18,23 @@ need node "Install Node.js 18 or later (with npm): https://nodejs.org"
 
 [[ -x node_modules/.bin/azurite ]] || npm ci --no-audit --no-fund --loglevel=error
 
+# The Functions host: `func` (Core Tools) when on the PATH or installable; else the host build in
+# shared/tools/functions-host next to the repository (or GATEWAY_FUNCTIONS_HOST, the path of its start script), which is
+# what `func start` runs underneath — the same order the end-to-end tests use.
 func_bin="$(command -v func || true)"
 if [[ -z "$func_bin" && -x .tools/node_modules/.bin/func ]]; then func_bin="$repo_root/.tools/node_modules/.bin/func"; fi
+host_start=""
 if [[ -z "$func_bin" ]]; then
+  if [[ -n "${GATEWAY_FUNCTIONS_HOST:-}" && -f "$GATEWAY_FUNCTIONS_HOST" ]]; then host_start="$GATEWAY_FUNCTIONS_HOST"
+  else
+    dir="$repo_root"
+    while [[ "$dir" != "/" ]]; do
+      if [[ -f "$dir/shared/tools/functions-host/start" ]]; then host_start="$dir/shared/tools/functions-host/start"; break; fi
+      dir="$(dirname "$dir")"
+    done
+  fi
+fi
+if [[ -z "$func_bin" && -z "$host_start" ]]; then
   echo "run.sh: installing Azure Functions Core Tools v4 into .tools/ (npm azure-functions-core-tools@4)"
   mkdir -p .tools
   if timeout 300 npm install --prefix .tools --no-audit --no-fund --loglevel=error azure-functions-core-tools@4 \
@@ -67,5 +82,11 @@ else
 fi
 
 echo "run.sh: gateway on http://localhost:7071 (dev key sk-gw-dev-local, admin key sk-gw-admin-local)"
-cd src/Functions
-"$func_bin" start --csharp "$@"
+if [[ -n "$func_bin" ]]; then
+  cd src/Functions
+  "$func_bin" start --csharp "$@"
+else
+  echo "run.sh: no func; running the Functions host build at $host_start"
+  dotnet build src/Functions -c Release --nologo -v quiet
+  LOCAL_SETTINGS="$repo_root/local.settings.json" "$host_start" "$repo_root/src/Functions/bin/Release/net10.0" 7071
+fi
