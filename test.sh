@@ -38,39 +38,26 @@ apt_install() {
   return 1
 }
 
-if [[ -z "${GATEWAY_TEST_REDIS:-}" ]] && ! command -v redis-server >/dev/null; then
+# a command from a Debian package: installed through apt-get when running as root, else a clear message and exit
+need_package() {
+  local command="$1" package="$2" why="$3" otherwise="${4:-}"
+  command -v "$command" >/dev/null && return 0
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing redis-server (apt-get)"
-    apt_install redis-server || { echo "test.sh: installing redis-server failed" >&2; exit 1; }
+    echo "test.sh: installing $package (apt-get) — $why"
+    apt_install "$package" || { echo "test.sh: installing $package failed" >&2; exit 1; }
   else
-    echo "test.sh: redis-server is required for the Redis cache tests: install it (apt-get install redis-server), or set GATEWAY_TEST_REDIS=host:port" >&2
+    echo "test.sh: $command is required — $why: install it (apt-get install $package)${otherwise:+, or $otherwise}" >&2
     exit 1
   fi
-fi
+}
 
+[[ -n "${GATEWAY_TEST_REDIS:-}" ]] || need_package redis-server redis-server "for the Redis cache tests" "set GATEWAY_TEST_REDIS=host:port"
 if [[ -z "${GATEWAY_TEST_CHROMIUM:-}" ]]; then
-  if ! command -v chromium >/dev/null; then
-    if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-      echo "test.sh: installing chromium (apt-get)"
-      apt_install chromium || { echo "test.sh: installing chromium failed" >&2; exit 1; }
-    else
-      echo "test.sh: chromium is required for the dashboard's browser tests: install it (apt-get install chromium), or set GATEWAY_TEST_CHROMIUM to a Chromium executable" >&2
-      exit 1
-    fi
-  fi
+  need_package chromium chromium "the browser the dashboard's tests drive" "set GATEWAY_TEST_CHROMIUM to a Chromium executable"
   GATEWAY_TEST_CHROMIUM="$(command -v chromium)"
   export GATEWAY_TEST_CHROMIUM
 fi
-
-if ! command -v pdftoppm >/dev/null; then
-  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing poppler-utils (apt-get) for pdftoppm, which renders the summary PDFs' pages in the report tests"
-    apt_install poppler-utils || { echo "test.sh: installing poppler-utils failed" >&2; exit 1; }
-  else
-    echo "test.sh: pdftoppm is required for the PDF report tests: install poppler-utils (apt-get install poppler-utils)" >&2
-    exit 1
-  fi
-fi
+need_package pdftoppm poppler-utils "pdftoppm renders the summary PDFs' pages in the report tests"
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'; }
 
