@@ -17,7 +17,12 @@ public static class CatalogDocument
 {
     private static readonly JsonSerializerOptions s_read = new() { PropertyNameCaseInsensitive = true };
 
-    private static readonly JsonSerializerOptions s_write = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    // computed properties (DeploymentPricingOptions.HasExplicitPrices) are not fields of the document
+    private static readonly JsonSerializerOptions s_write = new()
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        IgnoreReadOnlyProperties = true,
+    };
 
     private static readonly NullabilityInfoContext s_nullability = new();
 
@@ -81,7 +86,10 @@ public static class CatalogDocument
                 }
                 catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException)
                 {
-                    errors.Add($"{Name(path)} must be a {(whole ? "whole number" : "number")} a {type.Name} can hold (was {node.ToJsonString()}).");
+                    var text = node.ToJsonString();
+                    errors.Add(whole && text.IndexOfAny(['.', 'e', 'E']) >= 0
+                        ? $"{Name(path)} must be a whole number (was {text})."
+                        : $"{Name(path)} is out of range (was {text}).");
                 }
             }
         }
