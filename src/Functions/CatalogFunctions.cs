@@ -39,9 +39,12 @@ public sealed class CatalogFunctions(GatewayRuntime runtime, CatalogAdministrati
     public Task<IActionResult> Delete([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "gateway/catalog")] HttpRequest request) =>
         AdminRequests.RunJsonAsync(runtime, request, async ct =>
         {
-            var ifMatch = request.Headers.IfMatch.ToString();
-            return (StatusCodes.Status200OK, Tagged(request, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.CatalogReverted, "catalog",
-                _ => Task.FromResult<JsonNode?>(catalog.AuditView()), c => catalog.RevertAsync(ifMatch, c), _ => catalog.AuditView(), ct).ConfigureAwait(false)));
+            var before = catalog.AuditView();
+            var result = await catalog.RevertAsync(request.Headers.IfMatch.ToString(), ct).ConfigureAwait(false);
+            // going back while the configured catalog is in force changes nothing, and is not recorded
+            if ((string?)before["source"] != "configuration")
+                runtime.AdminAudit.Record(AdminRequests.Actor(request), AuditEventTypes.CatalogReverted, "catalog", before, catalog.AuditView());
+            return (StatusCodes.Status200OK, Tagged(request, result));
         });
 
     /// <summary>Puts the version shown in the body in the ETag header too.</summary>

@@ -131,6 +131,9 @@ public sealed class CatalogFunctionsTests(AzuriteFixture azurite)
         var reverted = Assert.Single(b.Audit.Events, e => e.Type == AuditEventTypes.CatalogReverted);
         Assert.Equal(("replacement", "configuration"), ((string?)reverted.Before!["source"], (string?)reverted.After!["source"]));
         Assert.DoesNotContain(b.Audit.Events, e => e.Type == AuditEventTypes.CatalogReplaced);
+        // going back while the configured catalog is in force changes nothing and is not recorded
+        Assert.Equal(200, (await Call(a.Functions.Delete, "DELETE", ifMatch: "*")).Status);
+        Assert.DoesNotContain(a.Audit.Events, e => e.Type == AuditEventTypes.CatalogReverted);
     }
 
     [Fact]
