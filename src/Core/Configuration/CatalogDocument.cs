@@ -33,7 +33,10 @@ public static class CatalogDocument
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions
+            {
+                CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false,
+            });
         }
         catch (JsonException ex)
         {
@@ -51,7 +54,15 @@ public static class CatalogDocument
         }
 
         if (errors.Count > 0) throw new CatalogException(errors);
-        return root.Deserialize<CatalogOptions>(s_read) ?? throw new CatalogException(["The document is empty."]);
+        try
+        {
+            return root.Deserialize<CatalogOptions>(s_read) ?? throw new CatalogException(["The document is empty."]);
+        }
+        catch (JsonException ex)
+        {
+            // the shape check above should leave nothing for the binder to refuse; should it, the document is still refused, not a 500
+            throw new CatalogException([$"The document could not be read ({ex.Message.Split('.')[0]})."]);
+        }
     }
 
     /// <summary>The catalog as a document of the same shape (fields that are not set left out); reading it back gives the same catalog.</summary>
@@ -82,7 +93,8 @@ public static class CatalogDocument
             {
                 try
                 {
-                    _ = node.Deserialize(type);
+                    // 1e400 reads as infinity, which no setting means
+                    if (node.Deserialize(type) is double d && !double.IsFinite(d)) throw new OverflowException();
                 }
                 catch (Exception ex) when (ex is JsonException or FormatException or OverflowException or InvalidOperationException)
                 {

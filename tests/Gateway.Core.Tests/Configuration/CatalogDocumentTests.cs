@@ -54,6 +54,9 @@ public sealed class CatalogDocumentTests
     [InlineData("""{"Gateway":{"Catalog":{"Deployments":[],"Models":[]}}}""", "without the 'Gateway' around it")]
     [InlineData("""{"Catalog":{"Deployments":[],"Models":[]}}""", "without the 'Catalog' around it")]
     [InlineData("""{"Deployments":[],"deployments":[],"Models":[]}""", "deployments: Deployments is given twice.")]
+    [InlineData("""{"Deployments":[],"Deployments":[],"Models":[]}""", "The document is not valid JSON (Duplicate property 'Deployments'")]
+    [InlineData("""{"Deployments":[{"Name":"a","Name":"b","Provider":"mock"}],"Models":[]}""", "The document is not valid JSON (Duplicate property 'Name'")]
+    [InlineData("""{"Deployments":[{"TimeoutSeconds":1e400}],"Models":[]}""", "Deployments:0:TimeoutSeconds is out of range (was 1e400).")]
     public void A_document_that_is_not_a_catalog_says_why(string json, string expected) =>
         Assert.Contains(Assert.Throws<CatalogException>(() => CatalogDocument.Parse(json)).Errors, e => e.Contains(expected, StringComparison.Ordinal));
 
