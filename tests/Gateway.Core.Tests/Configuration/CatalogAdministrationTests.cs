@@ -98,4 +98,28 @@ public sealed class CatalogAdministrationTests
     }
 
     private static (int, string?, string?) Error(GatewayException ex) => (ex.Error.Status, ex.Error.Code, ex.Error.Param);
+
+    [Fact]
+    public async Task Going_back_is_refused_while_the_prices_in_force_cannot_price_the_configured_catalog()
+    {
+        var configured = new CatalogOptions
+        {
+            Deployments = [new DeploymentOptions { Name = "openai-main", Provider = "openai", Model = "gpt-4o", ApiKeySetting = "OPENAI_KEY" }],
+            Models = [new ModelOptions { Name = "gpt-4o", Deployments = ["openai-main"] }],
+        };
+        ModelCatalogHolder? catalogs = null;
+        var prices = new PriceCatalogHolder(PriceCatalog.Default, () => catalogs!.Current.Deployments, _time);
+        catalogs = new ModelCatalogHolder(configured, TestSecrets.Upstream, prices, _time);
+        var admin = new CatalogAdministration(catalogs, new DocumentSync(catalogs, _store));
+        var replaced = await admin.ReplaceAsync(Body(WithAlias), "*", default);
+        prices.Replace("""
+            { "version": "mock-only", "currency": "USD", "unit": "per_million_tokens",
+              "providers": { "mock": { "models": { "mock": { "prices": [ { "effectiveFrom": "2024-01-01", "input": 1, "output": 2 } ] } } } } }
+            """);
+
+        var ex = await Assert.ThrowsAsync<GatewayException>(() => admin.RevertAsync((string)replaced["etag"]!, default));
+        Assert.Equal((400, "invalid_catalog"), (ex.Error.Status, ex.Error.Code));
+        Assert.StartsWith("Gateway:Catalog:Deployments:0 ('openai-main'):Pricing", (string?)ex.Error.InnerError!["errors"]![0], StringComparison.Ordinal);
+        Assert.Equal(("replacement", (string?)replaced["etag"]), ((string?)admin.Describe()["source"], _store.Stored?.ETag));
+    }
 }
