@@ -74,10 +74,14 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton(sp => new AuditServices(sp.GetRequiredService<StorageConnection>(), options, sp.GetRequiredService<TimeProvider>(),
             () => sp.GetRequiredService<IHttpClientFactory>().CreateClient(UpstreamClient), sp.GetRequiredService<IAccessTokenSource>(),
             sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<GatewayMetrics>()));
-        services.AddSingleton(sp => new PriceCatalogHolder(PriceCatalog.Default, options.Catalog.Deployments, sp.GetRequiredService<TimeProvider>()));
-        // the pricing catalog and the safety policies are replaced at runtime: stored in a blob, installed by every instance
+        // a replacement pricing catalog must price every deployment of the model catalog in force (asked when one is installed)
+        services.AddSingleton(sp => new PriceCatalogHolder(PriceCatalog.Default, () => sp.GetRequiredService<GatewayRuntime>().Catalog.Deployments,
+            sp.GetRequiredService<TimeProvider>()));
+        // the pricing catalog, the model catalog and the safety policies are replaced at runtime: stored in a blob, installed by every instance
         services.AddSingleton(sp => new PricingAdministration(sp.GetRequiredService<PriceCatalogHolder>(), new DocumentSync(
             sp.GetRequiredService<PriceCatalogHolder>(), new BlobDocumentStore(sp.GetRequiredService<StorageConnection>().Blob(options.Pricing.CatalogBlob)))));
+        services.AddSingleton(sp => new CatalogAdministration(sp.GetRequiredService<GatewayRuntime>().Catalogs, new DocumentSync(
+            sp.GetRequiredService<GatewayRuntime>().Catalogs, new BlobDocumentStore(sp.GetRequiredService<StorageConnection>().Blob(options.CatalogBlob)))));
         services.AddSingleton(sp => new SafetyAdministration(sp.GetRequiredService<GatewayRuntime>().Safety, new DocumentSync(
             sp.GetRequiredService<GatewayRuntime>().Safety, new BlobDocumentStore(sp.GetRequiredService<StorageConnection>().Blob(options.Safety.PolicyBlob)))));
         services.AddHttpClient(BudgetAlertFunctions.WebhookClient, client => client.Timeout = TimeSpan.FromSeconds(10));
@@ -135,6 +139,8 @@ public static class GatewayServiceCollectionExtensions
         services.AddHealth(options);
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<PricingAdministration>().Sync,
             TimeSpan.FromSeconds(options.Pricing.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
+        services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<CatalogAdministration>().Sync,
+            TimeSpan.FromSeconds(options.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<SafetyAdministration>().Sync,
             TimeSpan.FromSeconds(options.Safety.PolicyRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         // dashboard sign-in: sessions signed with Gateway:Dashboard:SessionKey (generated at start in Development when unset)

@@ -66,6 +66,8 @@ public sealed class HostFixture : IAsyncLifetime
             ["Gateway__Budgets__AlertWebhookSecret"] = WebhookSecret,
             ["Gateway__Upstream__StopsRefreshSeconds"] = "1",
             ["Gateway__Pricing__CatalogRefreshSeconds"] = "2",
+            // a model catalog uploaded to its blob is installed within this (the catalog tests poll for it)
+            ["Gateway__CatalogRefreshSeconds"] = "2",
             ["Gateway__Pricing__Currencies__EUR"] = "0.9",
             // secrets blocked, PII flagged: the safety stage runs on every request of the suite
             ["Gateway__Safety__Policy"] = "baseline",

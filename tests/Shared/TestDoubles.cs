@@ -74,19 +74,49 @@ internal static class GatewayRequests
     }
 }
 
-/// <summary>A shared configuration-document store in memory, standing for the blob every instance reads.</summary>
+/// <summary>A shared configuration-document store in memory, standing for the blob every instance reads (conditions as the blob's).</summary>
 public sealed class MemoryDocumentStore : Gateway.Core.Configuration.IDocumentStore
 {
+    private readonly Lock _gate = new();
+
     public Gateway.Core.Configuration.StoredDocument? Stored { get; set; }
     public int Saves { get; private set; }
 
-    public Task<Gateway.Core.Configuration.StoredDocument?> ReadIfChangedAsync(string? knownETag, CancellationToken cancellationToken) =>
-        Task.FromResult(Stored is null || Stored.ETag == knownETag ? null : Stored);
-
-    public Task<string> SaveAsync(string json, CancellationToken cancellationToken)
+    public Task<Gateway.Core.Configuration.DocumentRead> ReadAsync(string? knownETag, CancellationToken cancellationToken)
     {
-        Saves++;
-        Stored = new Gateway.Core.Configuration.StoredDocument(json, "etag-" + Saves);
-        return Task.FromResult(Stored.ETag);
+        lock (_gate)
+        {
+            return Task.FromResult(Stored is null ? Gateway.Core.Configuration.DocumentRead.Absent
+                : Stored.ETag == knownETag ? Gateway.Core.Configuration.DocumentRead.Unchanged
+                : new Gateway.Core.Configuration.DocumentRead(Gateway.Core.Configuration.DocumentReadStatus.Changed, Stored));
+        }
+    }
+
+    public Task<Gateway.Core.Configuration.StoredDocument> SaveAsync(string json, Gateway.Core.Configuration.DocumentCondition condition, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Check(condition);
+            Saves++;
+            Stored = new Gateway.Core.Configuration.StoredDocument(json, $"\"etag-{Saves}\"");
+            return Task.FromResult(Stored);
+        }
+    }
+
+    public Task<bool> DeleteAsync(Gateway.Core.Configuration.DocumentCondition condition, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Check(condition);
+            var had = Stored is not null;
+            Stored = null;
+            return Task.FromResult(had);
+        }
+    }
+
+    private void Check(Gateway.Core.Configuration.DocumentCondition condition)
+    {
+        if ((condition.MustBeAbsent && Stored is not null) || (condition.ETag is { } etag && Stored?.ETag != etag))
+            throw new Gateway.Core.Configuration.DocumentConflictException("another version is stored");
     }
 }

@@ -53,6 +53,9 @@ public static class AuditEventTypes
     public const string StopSet = "admin.stop.set";
     public const string StopCleared = "admin.stop.cleared";
     public const string PricingReplaced = "admin.pricing.replaced";
+    public const string CatalogReplaced = "admin.catalog.replaced";
+    /// <summary>The model catalog went back to the configured one (the replacement was deleted).</summary>
+    public const string CatalogReverted = "admin.catalog.reverted";
     public const string SafetyReplaced = "admin.safety.replaced";
     public const string SafetyDecision = "safety.decision";
     public const string AuthRefused = "auth.refused";

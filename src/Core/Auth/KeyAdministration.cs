@@ -7,14 +7,14 @@ namespace Gateway.Core.Auth;
 public sealed record CreateKeyRequest(string Name, string? User, string? Team, IReadOnlyList<string> AllowedModels, IReadOnlyDictionary<string, string> Tags);
 
 /// <summary>The admin operations on gateway keys: create (the plain key is returned once), list, revoke.</summary>
-public sealed class KeyAdministration(IKeyStore store, KeyAuthenticator authenticator, ModelCatalog catalog, TimeProvider time)
+public sealed class KeyAdministration(IKeyStore store, KeyAuthenticator authenticator, IModelCatalogSource catalogs, TimeProvider time)
 {
     /// <summary>Creates a key and returns its record and the plain key, which is never stored.</summary>
     public async Task<(GatewayKeyRecord Record, string PlainKey)> CreateAsync(CreateKeyRequest request, CancellationToken cancellationToken)
     {
         foreach (var model in request.AllowedModels)
         {
-            if (model != "*" && !catalog.TryResolve(model, out _))
+            if (model != "*" && !catalogs.Current.TryResolve(model, out _))
                 throw Errors.Errors.InvalidRequest($"'allowed_models' names '{model}', which is not a model of this gateway.", "allowed_models", "model_not_found");
         }
         var key = KeyHasher.NewKey();

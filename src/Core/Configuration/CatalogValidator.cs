@@ -8,16 +8,25 @@ namespace Gateway.Core.Configuration;
 /// </summary>
 public static class CatalogValidator
 {
-    private const string Root = "Gateway:Catalog";
+    /// <summary>Where the catalog sits in the app's settings: the root of the paths in startup errors.</summary>
+    public const string SettingsRoot = "Gateway:Catalog";
 
-    public static IReadOnlyList<string> Validate(CatalogOptions catalog, ISecretResolver secrets)
+    /// <summary>
+    /// Every problem of <paramref name="catalog"/>, each starting with its path under <paramref name="root"/> (the
+    /// settings section at startup; empty for an uploaded document, whose paths then start at <c>Deployments</c> or <c>Models</c>).
+    /// </summary>
+    public static IReadOnlyList<string> Validate(CatalogOptions catalog, ISecretResolver secrets, string root = SettingsRoot)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(secrets);
+        ArgumentNullException.ThrowIfNull(root);
+        var prefix = root.Length == 0 ? "" : root + ":";
         var errors = new List<string>();
         var deploymentNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < catalog.Deployments.Count; i++)
         {
             var d = catalog.Deployments[i];
-            var at = $"{Root}:Deployments:{I(i)}" + (string.IsNullOrWhiteSpace(d.Name) ? "" : $" ('{d.Name}')");
+            var at = $"{prefix}Deployments:{I(i)}" + (string.IsNullOrWhiteSpace(d.Name) ? "" : $" ('{d.Name}')");
             if (string.IsNullOrWhiteSpace(d.Name)) errors.Add($"{at}:Name is required.");
             else if (!deploymentNames.Add(d.Name)) errors.Add($"{at}:Name '{d.Name}' is used by another deployment.");
             var provider = d.Provider?.ToLowerInvariant() ?? "";
@@ -27,8 +36,15 @@ public static class CatalogValidator
                 continue;
             }
             if (provider != ProviderKind.Mock && string.IsNullOrWhiteSpace(d.Model)) errors.Add($"{at}:Model is required (the upstream model id, or the Azure OpenAI deployment name).");
-            if (d.Endpoint is not null && (!Uri.TryCreate(d.Endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)))
-                errors.Add($"{at}:Endpoint '{d.Endpoint}' is not an absolute http(s) URL.");
+            if (d.Endpoint is not null)
+            {
+                if (!Uri.TryCreate(d.Endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+                    errors.Add($"{at}:Endpoint '{d.Endpoint}' is not an absolute http(s) URL.");
+                // credentials go in ApiKeySetting (a setting's name), never in the catalog, which is shown and stored
+                else if (uri.UserInfo.Length > 0)
+                    errors.Add($"{at}:Endpoint carries a user name or password: name the setting that holds the key in ApiKeySetting instead.");
+            }
+
             if (provider is ProviderKind.AzureOpenAi or ProviderKind.OpenAiCompatible && string.IsNullOrWhiteSpace(d.Endpoint))
                 errors.Add($"{at}:Endpoint is required for provider '{provider}'.");
             if (provider == ProviderKind.AzureOpenAi && string.IsNullOrWhiteSpace(d.ApiVersion))
@@ -69,11 +85,11 @@ public static class CatalogValidator
 
         var publicNames = new Dictionary<string, string>(StringComparer.Ordinal);
         var modelNames = new HashSet<string>(catalog.Models.Select(m => m.Name), StringComparer.Ordinal);
-        if (catalog.Models.Count == 0) errors.Add($"{Root}:Models is empty: configure at least one model (the shipped catalog.json has the offline 'mock-1').");
+        if (catalog.Models.Count == 0) errors.Add($"{prefix}Models is empty: configure at least one model (the shipped catalog.json has the offline 'mock-1').");
         for (var i = 0; i < catalog.Models.Count; i++)
         {
             var m = catalog.Models[i];
-            var at = $"{Root}:Models:{I(i)}" + (string.IsNullOrWhiteSpace(m.Name) ? "" : $" ('{m.Name}')");
+            var at = $"{prefix}Models:{I(i)}" + (string.IsNullOrWhiteSpace(m.Name) ? "" : $" ('{m.Name}')");
             if (string.IsNullOrWhiteSpace(m.Name)) errors.Add($"{at}:Name is required.");
             if (!Routing.LoadBalancing.All.Contains(m.LoadBalancing.ToLowerInvariant()))
                 errors.Add($"{at}:LoadBalancing '{m.LoadBalancing}' is not known; use one of {string.Join(", ", Routing.LoadBalancing.All)}.");

@@ -30,6 +30,10 @@ public sealed class GatewayOptions
     public const int DefaultStreamBufferBytes = 32 * 1024;
     public const int MinStreamBufferBytes = 4 * 1024;
     public CatalogOptions Catalog { get; set; } = new();
+    /// <summary>The blob holding a model catalog replaced at runtime (container/name in the gateway's storage account).</summary>
+    public string CatalogBlob { get; set; } = "gateway-config/catalog.json";
+    /// <summary>How often each instance looks for a replaced (or deleted) model catalog, in seconds.</summary>
+    public double CatalogRefreshSeconds { get; set; } = 60;
     /// <summary>Usage log retention (section <c>Gateway:Usage</c>).</summary>
     public Usage.UsageRetentionOptions Usage { get; set; } = new();
     /// <summary>Header carrying request tags for usage attribution: <c>key=value</c> pairs separated by commas.</summary>
@@ -70,6 +74,10 @@ public sealed class GatewayOptions
         if (StreamBufferBytes < MinStreamBufferBytes)
             errors.Add($"Gateway:StreamBufferBytes is {StreamBufferBytes}: it must be at least {MinStreamBufferBytes} bytes.");
         if (StreamWriteTimeoutSeconds <= 0) errors.Add($"Gateway:StreamWriteTimeoutSeconds is {StreamWriteTimeoutSeconds}: it must be above 0.");
+        if (double.IsNaN(CatalogRefreshSeconds) || CatalogRefreshSeconds is < 1 or > 3600)
+            errors.Add($"Gateway:CatalogRefreshSeconds is {CatalogRefreshSeconds}: it must be between 1 and 3600.");
+        var slash = CatalogBlob.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == CatalogBlob.Length - 1) errors.Add($"Gateway:CatalogBlob is '{CatalogBlob}': it must be container/name.");
         return errors;
     }
 }

@@ -2,29 +2,46 @@ using Gateway.Core.Errors;
 
 namespace Gateway.Core.Configuration;
 
+/// <summary>Gives the model catalog in force (a holder replaced at runtime, or a fixed catalog, which is its own source).</summary>
+public interface IModelCatalogSource
+{
+    /// <summary>The catalog in force now; a request reads it once and keeps it (<see cref="Pipeline.GatewayContext.Catalog"/>).</summary>
+    ModelCatalog Current { get; }
+}
+
 /// <summary>A validated, immutable catalog: public names and aliases resolved to models and their deployments.</summary>
-public sealed class ModelCatalog
+public sealed class ModelCatalog : IModelCatalogSource
 {
     private readonly Dictionary<string, CatalogModel> _byName;
 
-    private ModelCatalog(IReadOnlyList<CatalogModel> models, Dictionary<string, CatalogModel> byName)
+    private ModelCatalog(CatalogOptions options, IReadOnlyList<CatalogModel> models, Dictionary<string, CatalogModel> byName)
     {
+        Options = options;
         Models = models;
         _byName = byName;
     }
 
     public IReadOnlyList<CatalogModel> Models { get; }
 
+    /// <summary>What the catalog was built from: the settings, or an uploaded document. Not to be changed.</summary>
+    public CatalogOptions Options { get; }
+
+    /// <summary>Every deployment, those no model names included (each is validated and must be priced all the same).</summary>
+    public IReadOnlyList<DeploymentOptions> Deployments => Options.Deployments;
+
+    ModelCatalog IModelCatalogSource.Current => this;
+
     /// <summary>
     /// Validates and builds the catalog; throws <see cref="CatalogException"/> listing every problem — with
     /// <paramref name="prices"/>, also every deployment that catalog cannot price at <paramref name="at"/> and that does
-    /// not say it is free.
+    /// not say it is free. Each problem starts with its path under <paramref name="root"/> (see <see cref="CatalogValidator.Validate"/>).
     /// </summary>
-    public static ModelCatalog Create(CatalogOptions options, ISecretResolver secrets, Pricing.PriceCatalog? prices = null, DateTimeOffset at = default)
+    public static ModelCatalog Create(CatalogOptions options, ISecretResolver secrets, Pricing.PriceCatalog? prices = null, DateTimeOffset at = default,
+        string root = CatalogValidator.SettingsRoot)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = CatalogValidator.Validate(options, secrets);
-        if (prices is not null && errors.Count == 0) errors = [.. errors, .. Pricing.PricingCostMeter.Unpriced(prices, options.Deployments, at)];
+        var errors = CatalogValidator.Validate(options, secrets, root);
+        if (prices is not null && errors.Count == 0) errors = [.. errors, .. Pricing.PricingCostMeter.Unpriced(prices, options.Deployments, at, root)];
         if (errors.Count > 0) throw new CatalogException(errors);
         var deployments = options.Deployments.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
         var models = options.Models.Select(m => new CatalogModel(m.Name, m.Aliases.ToArray(),
@@ -36,7 +53,7 @@ public sealed class ModelCatalog
             byName[model.Name] = model;
             foreach (var alias in model.Aliases) byName[alias] = model;
         }
-        return new ModelCatalog(models, byName);
+        return new ModelCatalog(options, models, byName);
     }
 
     public bool TryResolve(string nameOrAlias, out CatalogModel model) => _byName.TryGetValue(nameOrAlias, out model!);

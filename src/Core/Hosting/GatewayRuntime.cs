@@ -33,10 +33,12 @@ public sealed class GatewayRuntime
     {
         Options = options;
         Time = time;
-        Prices = prices ?? new PriceCatalogHolder(PriceCatalog.Default, options.Catalog.Deployments, time);
-        Catalog = ModelCatalog.Create(options.Catalog, secrets, Prices.Current, time.GetUtcNow());
+        // a replacement pricing catalog must price the deployments of the model catalog in force, and the other way round
+        // (asked only when a replacement is installed, after this constructor has set Catalogs)
+        Prices = prices ?? new PriceCatalogHolder(PriceCatalog.Default, () => Catalogs!.Current.Deployments, time);
+        Catalogs = new ModelCatalogHolder(options.Catalog, secrets, Prices, time);
         KeyAuthenticator = new KeyAuthenticator(keys, options, time);
-        Keys = new KeyAdministration(keys, KeyAuthenticator, Catalog, time);
+        Keys = new KeyAdministration(keys, KeyAuthenticator, Catalogs, time);
         Admin = new AdminAuthenticator(options);
         Providers = new ProviderRegistry(httpClients, secrets, time, tokens);
         Volume = volume ?? new InMemoryVolumeTracker();
@@ -77,16 +79,16 @@ public sealed class GatewayRuntime
             new RequestParsingStage(options),
             // only where some key or team logs content: otherwise the stage is not there at all
             contentLog is not null && options.Privacy.LogsContent ? new Privacy.ContentLogStage(contentLog, options.Privacy.ContentLogging, Pseudonyms) : null,
-            new ModelResolutionStage(Catalog),
-            new StopStage(Upstream, Catalog),
+            new ModelResolutionStage(Catalogs),
+            new StopStage(Upstream),
             new RateLimitEarlyRefusalStage(RateLimits),
             // present even without a policy: one may be installed at runtime (a request without one passes straight on)
             new SafetyStage(Safety, contentSafety),
-            new CostEstimateStage(CostMeter, Catalog),
+            new CostEstimateStage(CostMeter),
             new RateLimitStage(RateLimits, options.RateLimits),
             new BudgetStage(Budgets),
             new CacheStage(Cache, options.Cache),
-            new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens, Catalog, Breakers, options.Resilience),
+            new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens, Breakers, options.Resilience),
         ];
         Pipeline = new GatewayPipeline([.. stages.OfType<IGatewayStage>()]);
         ChatCompletions = new ChatCompletionService(Pipeline);
@@ -96,7 +98,10 @@ public sealed class GatewayRuntime
     /// <summary>The safety policies in force by level (global, team, key), replaceable at runtime.</summary>
     public SafetyPoliciesHolder Safety { get; }
     public TimeProvider Time { get; }
-    public ModelCatalog Catalog { get; }
+    /// <summary>The model catalog in force, replaceable at runtime (validated against the prices in force, and they against it).</summary>
+    public ModelCatalogHolder Catalogs { get; }
+    /// <summary>The model catalog in force now (a request keeps the one it started with: <see cref="GatewayContext.Catalog"/>).</summary>
+    public ModelCatalog Catalog => Catalogs.Current;
     public KeyAuthenticator KeyAuthenticator { get; }
     public KeyAdministration Keys { get; }
     public AdminAuthenticator Admin { get; }

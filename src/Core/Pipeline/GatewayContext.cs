@@ -35,6 +35,11 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public ChatRequest? Request { get; set; }
     /// <summary>The end user the request is attributed to: the body's <c>user</c>, the user header, or the key's user.</summary>
     public string? EndUser { get; set; }
+    /// <summary>
+    /// The model catalog this request was resolved against, read once: every later stage (stops, estimate, fallbacks,
+    /// deployments) uses it, so a request started before the catalog was replaced finishes on the one it started with.
+    /// </summary>
+    public ModelCatalog? Catalog { get; set; }
     public CatalogModel? Model { get; set; }
     public DeploymentOptions? Deployment { get; set; }
     public TimeSpan? UpstreamLatency { get; set; }
@@ -176,6 +181,10 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     public GatewayPrincipal RequirePrincipal() => Principal ?? throw new InvalidOperationException("The authentication stage has not run.");
     public ChatRequest RequireRequest() => Request ?? throw new InvalidOperationException("The parsing stage has not run.");
     public CatalogModel RequireModel() => Model ?? throw new InvalidOperationException("The model resolution stage has not run.");
+
+    /// <summary>The models that may serve this request: its model, then the fallbacks of its catalog the key may use.</summary>
+    public IEnumerable<CatalogModel> ServingModels() =>
+        Catalog is { } catalog ? catalog.ServingModels(RequireModel(), RequirePrincipal().AllowedModels) : [RequireModel()];
 }
 
 /// <summary>The parts of a request's safety decision, in the order they are shown.</summary>

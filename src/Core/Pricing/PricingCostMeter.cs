@@ -6,11 +6,33 @@ namespace Gateway.Core.Pricing;
 
 /// <summary>
 /// Holds the pricing catalog in force; replacing it is atomic and only ever installs a valid catalog — one that also
-/// prices every configured deployment (<paramref name="deployments"/>) that is not free.
+/// prices every deployment of the model catalog in force that is not free.
 /// </summary>
-public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<DeploymentOptions>? deployments = null, TimeProvider? time = null) : IReplaceableDocument
+public sealed class PriceCatalogHolder : IReplaceableDocument
 {
-    private PriceCatalog _current = initial;
+    private readonly Func<IReadOnlyList<DeploymentOptions>>? _deployments;
+    private readonly TimeProvider? _time;
+    private PriceCatalog _current;
+
+    /// <summary>A holder whose replacements must price <paramref name="deployments"/> (none: no coverage check).</summary>
+    public PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<DeploymentOptions>? deployments = null, TimeProvider? time = null)
+        : this(initial, deployments is null ? null : () => deployments, time)
+    {
+    }
+
+    /// <summary>A holder whose replacements must price the deployments <paramref name="deployments"/> gives at the time (those of the model catalog in force).</summary>
+    public PriceCatalogHolder(PriceCatalog initial, Func<IReadOnlyList<DeploymentOptions>>? deployments, TimeProvider? time = null)
+    {
+        _current = initial;
+        _deployments = deployments;
+        _time = time;
+    }
+
+    /// <summary>
+    /// Held while a pricing catalog or a model catalog is checked against the other and installed, so that the pair in
+    /// force always prices every deployment.
+    /// </summary>
+    internal Lock InstallGate { get; } = new();
 
     public PriceCatalog Current => Volatile.Read(ref _current);
 
@@ -20,7 +42,10 @@ public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<Deplo
 
     string IReplaceableDocument.Describe() => Current.Version;
 
-    void IReplaceableDocument.Validate(string json) => Checked(json);
+    void IReplaceableDocument.Validate(string json)
+    {
+        lock (InstallGate) Checked(json);
+    }
 
     void IReplaceableDocument.Install(string json) => Replace(json);
 
@@ -30,17 +55,20 @@ public sealed class PriceCatalogHolder(PriceCatalog initial, IReadOnlyList<Deplo
     /// </summary>
     public PriceCatalog Replace(string json)
     {
-        var next = Checked(json);
-        Volatile.Write(ref _current, next);
-        return next;
+        lock (InstallGate)
+        {
+            var next = Checked(json);
+            Volatile.Write(ref _current, next);
+            return next;
+        }
     }
 
     private PriceCatalog Checked(string json)
     {
         var next = PriceCatalog.Parse(json);
-        if (deployments is not null)
+        if (_deployments is not null)
         {
-            var unpriced = PricingCostMeter.Unpriced(next, deployments, (time ?? TimeProvider.System).GetUtcNow());
+            var unpriced = PricingCostMeter.Unpriced(next, _deployments(), (_time ?? TimeProvider.System).GetUtcNow());
             if (unpriced.Count > 0) throw new PriceCatalogException(unpriced);
         }
 
@@ -140,19 +168,26 @@ public sealed class PricingCostMeter(PriceCatalogHolder catalog, IVolumeTracker?
 
     /// <summary>
     /// Every deployment <paramref name="catalog"/> cannot price at <paramref name="at"/> and that is not free, as
-    /// settings problems (one per deployment). Checked at startup and before a replacement pricing catalog is installed.
+    /// settings problems (one per deployment), with paths under <paramref name="root"/>. Checked at startup and before a
+    /// replacement pricing catalog or model catalog is installed.
     /// </summary>
-    public static IReadOnlyList<string> Unpriced(PriceCatalog catalog, IReadOnlyList<DeploymentOptions> deployments, DateTimeOffset at)
+    public static IReadOnlyList<string> Unpriced(PriceCatalog catalog, IReadOnlyList<DeploymentOptions> deployments, DateTimeOffset at,
+        string root = CatalogValidator.SettingsRoot)
     {
         ArgumentNullException.ThrowIfNull(deployments);
+        ArgumentNullException.ThrowIfNull(root);
+        var prefix = root.Length == 0 ? "" : root + ":";
         var errors = new List<string>();
         for (var i = 0; i < deployments.Count; i++)
         {
             var d = deployments[i];
-            if (string.IsNullOrWhiteSpace(d.Name) || string.IsNullOrWhiteSpace(d.Provider) || PriceOf(catalog, d, at) is not null) continue;
+            // a deployment without a name or a known provider is refused for that, not for its price
+            var provider = d.Provider?.ToLowerInvariant() ?? "";
+            if (string.IsNullOrWhiteSpace(d.Name) || !ProviderKind.All.Contains(provider)
+                || (provider != ProviderKind.Mock && string.IsNullOrWhiteSpace(d.Pricing.PriceAs ?? d.Model)) || PriceOf(catalog, d, at) is not null) continue;
             var model = d.Pricing.PriceAs ?? d.Model;
-            errors.Add($"Gateway:Catalog:Deployments:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)} ('{d.Name}'):Pricing: the pricing catalog has no price for " +
-                $"{(d.Pricing.PriceAs is null ? "model" : "PriceAs")} '{model}' of provider '{d.Provider.ToLowerInvariant()}', so its requests could be neither budgeted nor billed. " +
+            errors.Add($"{prefix}Deployments:{i.ToString(System.Globalization.CultureInfo.InvariantCulture)} ('{d.Name}'):Pricing: the pricing catalog has no price for " +
+                $"{(d.Pricing.PriceAs is null ? "model" : "PriceAs")} '{model}' of provider '{provider}', so its requests could be neither budgeted nor billed. " +
                 "Set Pricing:PriceAs to the catalog model it is billed as, give Pricing:Input and Pricing:Output (USD per million tokens), or set Pricing:Free to true.");
         }
 

@@ -1,14 +1,19 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Gateway.Core.Configuration;
 
 namespace Gateway.Core.Providers;
 
-/// <summary>Creates (once) and hands out the provider client for each deployment.</summary>
+/// <summary>
+/// Creates (once per deployment definition) and hands out the provider client for each deployment. A client belongs to
+/// the definition it was made from, not its name: a replaced catalog that changes a deployment's endpoint, model or key
+/// setting gets a new client, while requests still running on the old catalog keep theirs; a client no catalog holds any
+/// more is collected with its definition.
+/// </summary>
 public sealed class ProviderRegistry(Func<DeploymentOptions, HttpClient> httpClients, ISecretResolver secrets, TimeProvider time, IAccessTokenSource? tokens = null)
 {
-    private readonly ConcurrentDictionary<string, IChatProvider> _providers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConditionalWeakTable<DeploymentOptions, IChatProvider> _providers = [];
 
-    public IChatProvider For(DeploymentOptions deployment) => _providers.GetOrAdd(deployment.Name, _ => Create(deployment));
+    public IChatProvider For(DeploymentOptions deployment) => _providers.GetValue(deployment, Create);
 
     private IChatProvider Create(DeploymentOptions d) => d.Provider.ToLowerInvariant() switch
     {

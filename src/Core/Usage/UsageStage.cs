@@ -435,11 +435,11 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
 
 /// <summary>
 /// The pre-call estimate: the most the request can cost on any deployment that may serve it — the model's and those
-/// of the fallbacks the key may use (with a catalog) — so reservations, leases and up-front token counts stay upper
-/// bounds whichever one answers. Header <c>x-gateway-cost-estimate-usd</c>; later stages (budgets) read
+/// of the fallbacks of the request's catalog the key may use — so reservations, leases and up-front token counts stay
+/// upper bounds whichever one answers. Header <c>x-gateway-cost-estimate-usd</c>; later stages (budgets) read
 /// <see cref="GatewayContext.CostEstimate"/>.
 /// </summary>
-public sealed class CostEstimateStage(ICostMeter meter, ModelCatalog? catalog = null) : IGatewayStage
+public sealed class CostEstimateStage(ICostMeter meter) : IGatewayStage
 {
     public const string EstimateHeader = "x-gateway-cost-estimate-usd";
 
@@ -455,10 +455,10 @@ public sealed class CostEstimateStage(ICostMeter meter, ModelCatalog? catalog = 
         return next(context);
     }
 
-    private IReadOnlyList<DeploymentOptions> Servers(GatewayContext context)
+    private static IReadOnlyList<DeploymentOptions> Servers(GatewayContext context)
     {
         var model = context.RequireModel();
-        if (catalog is null || model.Fallbacks.Count == 0) return model.Deployments;
-        return [.. catalog.ServingModels(model, context.RequirePrincipal().AllowedModels).SelectMany(m => m.Deployments)];
+        if (model.Fallbacks.Count == 0) return model.Deployments;
+        return [.. context.ServingModels().SelectMany(m => m.Deployments)];
     }
 }

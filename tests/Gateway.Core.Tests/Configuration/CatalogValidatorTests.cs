@@ -101,6 +101,24 @@ public sealed class CatalogValidatorTests
         Assert.Equal([$"Gateway:Catalog:Deployments:0 ('openai-main'):Endpoint '{endpoint}' is not an absolute http(s) URL."], ValidateOne(d));
     }
 
+    [Fact]
+    public void An_endpoint_carrying_credentials_is_refused_without_repeating_them()
+    {
+        var d = OpenAi();
+        d.Endpoint = "https://user:sk-in-the-url@api.example.com/v1";
+        var error = Assert.Single(ValidateOne(d));
+        Assert.Equal("Gateway:Catalog:Deployments:0 ('openai-main'):Endpoint carries a user name or password: name the setting that holds the key in ApiKeySetting instead.", error);
+    }
+
+    [Fact]
+    public void An_uploaded_catalog_is_checked_by_the_same_rules_with_paths_from_its_own_root()
+    {
+        var d = OpenAi();
+        d.Weight = 0;
+        Assert.Equal(["Deployments:0 ('openai-main'):Weight must be at least 1 (was 0).", "Models is empty: configure at least one model (the shipped catalog.json has the offline 'mock-1')."],
+            CatalogValidator.Validate(Catalog([d]), Default, root: ""));
+    }
+
     [Theory]
     [InlineData("azure-openai")]
     [InlineData("openai-compatible")]

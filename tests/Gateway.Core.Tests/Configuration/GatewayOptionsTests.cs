@@ -38,4 +38,10 @@ public sealed class GatewayOptionsTests
         var error = Assert.Single(new GatewayOptions { StreamWriteTimeoutSeconds = 0 }.Validate());
         Assert.Contains("Gateway:StreamWriteTimeoutSeconds", error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(0.5, "gateway-config/catalog.json", "Gateway:CatalogRefreshSeconds")]
+    [InlineData(60, "catalog.json", "Gateway:CatalogBlob")]
+    public void Where_and_how_often_a_replaced_model_catalog_is_read_is_checked(double seconds, string blob, string setting) =>
+        Assert.Contains(setting, Assert.Single(new GatewayOptions { CatalogRefreshSeconds = seconds, CatalogBlob = blob }.Validate()), StringComparison.Ordinal);
 }

@@ -368,13 +368,15 @@ public sealed class MockProviderTests
     }
 
     [Fact]
-    public async Task The_registry_creates_one_mock_per_deployment()
+    public async Task The_registry_creates_one_mock_per_deployment_definition()
     {
         var registry = new ProviderRegistry(_ => throw new InvalidOperationException("no http for the mock"), TestSecrets.None, _time);
         var d = new DeploymentOptions { Name = "Mock-A", Provider = "MOCK" };
         var provider = registry.For(d);
         Assert.IsType<MockProvider>(provider);
-        Assert.Same(provider, registry.For(new DeploymentOptions { Name = "mock-a", Provider = "mock" }));
+        Assert.Same(provider, registry.For(d));
+        // a replaced catalog's deployment of the same name is another definition (its endpoint or key may differ)
+        Assert.NotSame(provider, registry.For(new DeploymentOptions { Name = "Mock-A", Provider = "mock" }));
         Assert.NotNull(await provider.CompleteAsync(Ask("hi"), default));
         Assert.Throws<InvalidOperationException>(() => registry.For(new DeploymentOptions { Name = "x", Provider = "gemini" }));
     }

@@ -199,4 +199,37 @@ public sealed class StartupConfigurationTests
         var runtime = services.BuildServiceProvider().GetRequiredService<GatewayRuntime>();
         Assert.True(runtime.Catalog.TryResolve("mock", out _));
     }
+
+    [Fact]
+    public async Task The_containers_pricing_catalog_must_price_the_model_catalog_in_force_not_the_one_configured()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddGateway(Config(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["OPENAI_KEY"] = "sk-openai-test",
+            ["Gateway:Catalog:Deployments:2:Name"] = "openai-main",
+            ["Gateway:Catalog:Deployments:2:Provider"] = "openai",
+            ["Gateway:Catalog:Deployments:2:Model"] = "gpt-4o",
+            ["Gateway:Catalog:Deployments:2:ApiKeySetting"] = "OPENAI_KEY",
+        }));
+        var provider = services.BuildServiceProvider();
+        var runtime = provider.GetRequiredService<GatewayRuntime>();
+        var catalog = provider.GetRequiredService<Gateway.Core.Configuration.CatalogAdministration>();
+        Assert.Same(runtime.Catalogs, catalog.Holder);
+        Assert.Same(runtime.Prices, provider.GetRequiredService<Gateway.Core.Pricing.PriceCatalogHolder>());
+        const string mockOnly = """
+            { "version": "mock-only", "currency": "USD", "unit": "per_million_tokens",
+              "providers": { "mock": { "models": { "mock": { "prices": [ { "effectiveFrom": "2024-01-01", "input": 1, "output": 2 } ] } } } } }
+            """;
+        // the configured catalog has gpt-4o: prices without it are refused
+        Assert.Throws<Gateway.Core.Pricing.PriceCatalogException>(() => runtime.Prices.Replace(mockOnly));
+        // once the catalog in force no longer has it, they are not
+        runtime.Catalogs.Install(new Gateway.Core.Configuration.StoredDocument("""
+            { "Deployments": [ { "Name": "mock", "Provider": "mock" } ], "Models": [ { "Name": "mock-1", "Deployments": ["mock"] } ] }
+            """, "\"v1\""));
+        Assert.Equal("mock-only", runtime.Prices.Replace(mockOnly).Version);
+        await provider.DisposeAsync();
+    }
 }

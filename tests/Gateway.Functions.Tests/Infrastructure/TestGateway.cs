@@ -17,7 +17,7 @@ public sealed class TestGateway
 
     public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null,
         IUsageSink? usage = null, Gateway.Core.Budgets.BudgetGate? budgets = null, Gateway.Core.RateLimits.RateLimitGate? rateLimits = null,
-        Gateway.Core.Caching.ICacheStore? cache = null)
+        Gateway.Core.Caching.ICacheStore? cache = null, Gateway.Core.Audit.IAuditSink? audit = null)
     {
         Options = new GatewayOptions
         {
@@ -42,7 +42,7 @@ public sealed class TestGateway
         var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         UsageSink = usage ?? new InMemoryUsageSink();
         Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
-            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache);
+            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache, audit: audit);
         Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance, AfterResponse);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);

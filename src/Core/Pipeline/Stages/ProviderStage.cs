@@ -13,8 +13,8 @@ namespace Gateway.Core.Pipeline.Stages;
 /// <summary>
 /// The terminal stage: calls a deployment's provider, streaming or not, resiliently.
 /// <list type="bullet">
-/// <item>Candidates: the model's deployments in the selector's order (priority, then weight), then each configured
-/// fallback model's. A stopped model is refused (403 <c>model_stopped</c>); a stopped provider's deployments are skipped.</item>
+/// <item>Candidates: the model's deployments in the selector's order (priority, then weight), then each fallback
+/// model's, all from the catalog the request started with (<see cref="GatewayContext.Catalog"/>). A stopped model is refused (403 <c>model_stopped</c>); a stopped provider's deployments are skipped.</item>
 /// <item>A candidate is passed over while its circuit breaker is open, or when the caller's key has no room in its
 /// provider quota (<see cref="UpstreamGate"/>); when no candidate has room the request waits up to
 /// <see cref="UpstreamOptions.MaxWaitSeconds"/> or gets 429 with Retry-After — the gateway never forwards into the
@@ -31,7 +31,7 @@ namespace Gateway.Core.Pipeline.Stages;
 /// </summary>
 public sealed class ProviderStage(
     DeploymentSelector selector, ProviderRegistry providers, UpstreamGate? upstream = null, int defaultOutputTokens = 1000,
-    ModelCatalog? catalog = null, DeploymentBreakers? breakers = null, ResilienceOptions? resilience = null) : IGatewayStage
+    DeploymentBreakers? breakers = null, ResilienceOptions? resilience = null) : IGatewayStage
 {
     public const string AttemptsHeader = "x-gateway-attempts";
     public const string FallbackHeader = "x-gateway-fallback-model";
@@ -44,7 +44,8 @@ public sealed class ProviderStage(
     private async ValueTask<List<Candidate>> CandidatesAsync(GatewayContext context)
     {
         var model = context.RequireModel();
-        IEnumerable<CatalogModel> models = catalog is null ? [model] : catalog.ServingModels(model, context.RequirePrincipal().AllowedModels);
+        // the catalog the request started with: a deployment removed since still serves it
+        var models = context.ServingModels();
 
         var candidates = new List<Candidate>();
         StopEntry? providerStop = null;

@@ -12,7 +12,7 @@ namespace Gateway.Core.Pipeline.Stages;
 /// in-flight call is refused like any other; the provider stage still skips a stopped provider's deployments one by one.
 /// The stop list is this instance's copy, refreshed in the background: no round trip.
 /// </summary>
-public sealed class StopStage(UpstreamGate upstream, ModelCatalog catalog) : IGatewayStage
+public sealed class StopStage(UpstreamGate upstream) : IGatewayStage
 {
     public async ValueTask<GatewayResult> InvokeAsync(GatewayContext context, GatewayHandler next)
     {
@@ -21,7 +21,7 @@ public sealed class StopStage(UpstreamGate upstream, ModelCatalog catalog) : IGa
             throw ModelStopped(model.Name, modelStop);
 
         StopEntry? providerStop = null;
-        foreach (var m in catalog.ServingModels(model, context.RequirePrincipal().AllowedModels))
+        foreach (var m in context.ServingModels())
         {
             if (m != model && await upstream.StoppedAsync(StopTarget.Model, m.Name, context.Aborted).ConfigureAwait(false) is not null) continue;
             foreach (var d in m.Deployments)
