@@ -78,7 +78,8 @@ node_modules/.bin/azurite --silent --inMemoryPersistence --skipApiVersionCheck -
   --tableHost 127.0.0.1 --tablePort "$table_port" >"$work_dir/azurite.log" 2>&1 &
 azurite_pid=$!
 for _ in $(seq 1 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$table_port") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$queue_port") 2>/dev/null; then break; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$table_port") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$queue_port") 2>/dev/null &&
+    (exec 3<>"/dev/tcp/127.0.0.1/$blob_port") 2>/dev/null; then break; fi
   if ! kill -0 "$azurite_pid" 2>/dev/null; then cat "$work_dir/azurite.log" >&2; echo "test.sh: Azurite exited" >&2; exit 1; fi
   sleep 0.1
 done

@@ -52,8 +52,10 @@ public sealed class AzuriteFixture : IAsyncLifetime
             "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ], "Azurite");
+        // all three services: the Functions host and the Durable extension read blobs first (leases, the config container)
         await WaitForPort(server, table);
         await WaitForPort(server, queue);
+        await WaitForPort(server, blob);
         return (server, $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
             $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};");
     }
