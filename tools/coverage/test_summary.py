@@ -91,6 +91,19 @@ class MainTests(unittest.TestCase):
             self.assertIn("Gateway.Core", out.getvalue())
             self.assertIn("50.0% (1/2)", out.getvalue())
 
+    def test_a_run_without_gateway_core_is_named_in_a_warning_and_the_status_stays_0(self):
+        with tempfile.TemporaryDirectory() as d:
+            for run, doc in [("run1", report(1, 0)), ("run2", {"Gateway.Reports.dll": {}})]:
+                os.makedirs(os.path.join(d, run))
+                with open(os.path.join(d, run, "coverage.json"), "w") as f:
+                    json.dump(doc, f)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                self.assertEqual(summary.main([d]), 0)
+            warnings = [line for line in out.getvalue().splitlines() if "WARNING" in line]
+            self.assertEqual(len(warnings), 1)
+            self.assertIn(os.path.join("run2", "coverage.json"), warnings[0])
+
     def test_no_coverage_file_is_exit_status_2(self):
         with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(io.StringIO()):
             self.assertEqual(summary.main([d]), 2)
