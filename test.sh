@@ -129,6 +129,11 @@ if [[ "${GATEWAY_TEST_COVERAGE:-1}" == "0" ]]; then coverage_args=(); fi
 unit_started=$SECONDS
 dotnet test Serverless.UnitTests.slnf -c Release --no-build --logger "trx" --results-directory "$results" "${coverage_args[@]}" "$@" || status=$?
 echo "test.sh: unit and integration tests: $((SECONDS - unit_started)) s$([[ ${#coverage_args[@]} -gt 0 ]] && echo ", with coverage" || echo ", without coverage (GATEWAY_TEST_COVERAGE=0)")"
+if ! kill -0 "$azurite_pid" 2>/dev/null; then
+  # the storage tests that ran after this fail with "Connection refused" on its ports: say why
+  echo "test.sh: Azurite exited during the unit and integration tests; the end of its log:" >&2
+  tail -n 40 "$work_dir/azurite.log" >&2
+fi
 
 # End to end on the real Functions host (one host at a time: it needs the machine to itself more than the unit tests do).
 host_line="test.sh: end-to-end tests on the Functions host: "
