@@ -9,12 +9,17 @@
 #    Table/Queue/Blob tests use it (without the variable each test run starts its own Azurite);
 # 3. starts redis-server on a free loopback port with persistence off and exports GATEWAY_TEST_REDIS (host:port) for
 #    the Redis cache tests (without it they start their own redis-server; a GATEWAY_TEST_REDIS already set is used as is);
-# 4. builds Serverless.sln (Release) and runs the unit and integration test projects (Serverless.UnitTests.slnf);
+# 4. builds Serverless.sln (Release) and runs the unit and integration test projects (Serverless.UnitTests.slnf) with
+#    coverlet's collector (coverage.runsettings; GATEWAY_TEST_COVERAGE=0 runs them without it);
 # 5. runs the end-to-end tests (tests/Gateway.EndToEnd.Tests): the built app on the real Functions host — `func` when it
 #    is on the PATH, else shared/tools/functions-host next to the repository (or GATEWAY_FUNCTIONS_HOST) — with its own
 #    Azurite and a loopback upstream; where no host is found it says so on one line and the tests count as skipped;
 # 6. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
-# 7. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
+# 7. prints the coverage of the unit and integration tests, line and branch per assembly, merged over the test projects
+#    by tools/coverage/summary.py (its own tests run first and count with the rest); the per-project coverage files and
+#    the table, with a row per source file, are kept in TestResults/coverage/. Coverage is reported, never enforced: no
+#    figure fails the run. The end-to-end tests' Functions host is a separate process and is not measured;
+# 8. prints "N passed, M failed, K skipped" and exits non-zero if anything failed or no test ran.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$repo_root"
@@ -107,7 +112,16 @@ fi
 results="$work_dir/results"
 status=0
 dotnet build Serverless.sln -c Release -v quiet -nologo || { echo "test.sh: the build failed" >&2; exit 1; }
-dotnet test Serverless.UnitTests.slnf -c Release --no-build --logger "trx" --results-directory "$results" "$@" || status=$?
+coverage_args=(--collect "XPlat Code Coverage" --settings coverage.runsettings)
+if [[ "${GATEWAY_TEST_COVERAGE:-1}" == "0" ]]; then coverage_args=(); fi
+unit_started=$SECONDS
+dotnet test Serverless.UnitTests.slnf -c Release --no-build --logger "trx" --results-directory "$results" "${coverage_args[@]}" "$@" || status=$?
+echo "test.sh: unit and integration tests: $((SECONDS - unit_started)) s$([[ ${#coverage_args[@]} -gt 0 ]] && echo ", with coverage" || echo ", without coverage (GATEWAY_TEST_COVERAGE=0)")"
+if ! kill -0 "$azurite_pid" 2>/dev/null; then
+  # the storage tests that ran after this fail with "Connection refused" on its ports: say why
+  echo "test.sh: Azurite exited during the unit and integration tests; the end of its log:" >&2
+  tail -n 40 "$work_dir/azurite.log" >&2
+fi
 
 # End to end on the real Functions host (one host at a time: it needs the machine to itself more than the unit tests do).
 host_line="test.sh: end-to-end tests on the Functions host: "
@@ -136,6 +150,35 @@ done
 
 bicep_status=0
 bash infra/validate.sh || bicep_status=$?
+
+# Coverage of the unit and integration tests (reported, not enforced). summary.py's own tests count with the rest.
+if [[ ${#coverage_args[@]} -gt 0 ]]; then
+  if command -v python3 >/dev/null; then
+    script_tests="$(python3 tools/coverage/test_summary.py -q)" || true
+    script_counts="$(grep -o '[0-9]* passed, [0-9]* failed' <<<"$script_tests" | tail -1 || true)"
+    if [[ -n "$script_counts" ]]; then
+      script_passed="${script_counts%% passed*}"; script_failed="${script_counts#*passed, }"; script_failed="${script_failed%% failed*}"
+    else
+      script_passed=0; script_failed=1  # it did not get as far as its closing line
+    fi
+    echo "test.sh: $script_tests"
+    passed=$((passed + script_passed)); failed=$((failed + script_failed)); total=$((total + script_passed + script_failed))
+    coverage_dir="$repo_root/TestResults/coverage"
+    rm -rf "$coverage_dir"; mkdir -p "$coverage_dir"
+    for run in "$results"/*/; do
+      if [[ -f "$run/coverage.json" ]]; then mkdir -p "$coverage_dir/$(basename "$run")" && cp "$run"/coverage.* "$coverage_dir/$(basename "$run")/"; fi
+    done
+    echo "test.sh: coverage of the unit and integration tests (coverlet; the end-to-end tests' Functions host process is not measured):"
+    if python3 tools/coverage/summary.py "$coverage_dir" | tee "$coverage_dir/summary.txt"; then
+      python3 tools/coverage/summary.py "$coverage_dir" --files >"$coverage_dir/files.txt" || true
+      echo "test.sh: coverage files and the table by source file: $coverage_dir/"
+    else
+      echo "test.sh: no coverage table (see above)"
+    fi
+  else
+    echo "test.sh: no coverage table: python3 is not on the PATH"
+  fi
+fi
 
 if [[ -d TestResults/dashboard ]]; then echo "test.sh: screenshots of the dashboard tests: $repo_root/TestResults/dashboard/"; fi
 echo "test.sh: $passed passed, $failed failed, $skipped skipped ($total total)"
