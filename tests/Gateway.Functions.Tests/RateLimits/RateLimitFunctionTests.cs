@@ -12,8 +12,15 @@ public sealed class RateLimitFunctionTests
     public async Task Responses_carry_openai_rate_limit_headers_and_a_429_carries_retry_after()
     {
         var backend = new EntityHostChannel(TimeProvider.System);
+        // The admission window is wall-clock time here (TimeProvider.System): the default 1.5 s ran out for the first
+        // request once on a loaded 2-core machine with coverage on (no headers, undecided). 5 s is still far below the
+        // ~20 s the fourth request would have to wait at 3 per minute, so it is refused, not kept waiting.
         var gateway = new TestGateway(
-            configure: o => o.RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 },
+            configure: o =>
+            {
+                o.RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 };
+                o.AdmissionTimeoutSeconds = 5;
+            },
             rateLimits: new RateLimitGate(backend, TimeProvider.System, new RateLimitOptions { KeyRequestsPerMinute = 3, KeyTokensPerMinute = 100_000 }));
         var key = await gateway.CreateKeyAsync();
 
