@@ -16,9 +16,7 @@ public static class AnalyticsServices
     public static IServiceCollection AddAnalytics(this IServiceCollection services, GatewayOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Analytics.Validate();
-        if (errors.Count > 0)
-            throw new InvalidOperationException("The analytics settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)));
+        StartupSettings.Demand("analytics", options.Analytics.Validate());
         services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<StorageConnection>();

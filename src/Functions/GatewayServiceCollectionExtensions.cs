@@ -46,15 +46,10 @@ public static class GatewayServiceCollectionExtensions
         _ = SafetyPolicies.Load(options.Safety);
         var pepper = PrivacyPepper.Resolve(options.Privacy.Pepper, name => configuration[name]);
         _ = new UserPseudonyms(options.Privacy, pepper.Hasher);
-        var privacyErrors = options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).Concat(options.Dashboard.Validate()).ToList();
-        if (privacyErrors.Count > 0)
-            throw new InvalidOperationException("The gateway, privacy, audit and dashboard settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, privacyErrors.Select(e => "  - " + e)));
-        var savingsErrors = options.Savings.Validate();
-        if (savingsErrors.Count > 0)
-            throw new InvalidOperationException("The savings settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, savingsErrors.Select(e => "  - " + e)));
-        var cacheErrors = CacheOptionsValidator.Validate(options.Cache);
-        if (cacheErrors.Count > 0)
-            throw new InvalidOperationException("The cache settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, cacheErrors.Select(e => "  - " + e)));
+        StartupSettings.Demand("gateway, privacy, audit and dashboard",
+            options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).Concat(options.Dashboard.Validate()));
+        StartupSettings.Demand("savings", options.Savings.Validate());
+        StartupSettings.Demand("cache", CacheOptionsValidator.Validate(options.Cache));
 
         services.AddSingleton(options);
         // a slow reader holds at most this much of its response in the worker (see GatewayOptions.StreamBufferBytes): the

@@ -14,9 +14,7 @@ public static partial class HealthServices
     public static IServiceCollection AddHealth(this IServiceCollection services, GatewayOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Health.Validate();
-        if (errors.Count > 0)
-            throw new InvalidOperationException("The health settings are invalid:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  - " + e)));
+        StartupSettings.Demand("health", options.Health.Validate());
         services.AddSingleton(sp =>
         {
             var runtime = sp.GetRequiredService<GatewayRuntime>();
