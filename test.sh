@@ -11,10 +11,11 @@
 #    the Redis cache tests (without it they start their own redis-server; a GATEWAY_TEST_REDIS already set is used as is);
 # 4. builds Serverless.sln (Release) and runs the unit and integration test projects (Serverless.UnitTests.slnf) with
 #    coverlet's collector (coverage.runsettings; GATEWAY_TEST_COVERAGE=0 runs them without it);
-# 5. runs the end-to-end tests (tests/Gateway.EndToEnd.Tests): the built app on the real Functions host — `func` when it
-#    is on the PATH, else shared/tools/functions-host next to the repository (or GATEWAY_FUNCTIONS_HOST) — with its own
-#    Azurite and a loopback upstream; where no host is found it says so on one line and the tests count as skipped;
-# 6. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings);
+# 5. runs the end-to-end tests (tests/Gateway.EndToEnd.Tests) alongside step 4 (GATEWAY_TEST_SERIAL=1: after it): the
+#    built app on the real Functions host — `func` when it is on the PATH, else shared/tools/functions-host next to the
+#    repository (or GATEWAY_FUNCTIONS_HOST) — with its own Azurite and a loopback upstream; where no host is found it
+#    says so on one line and the tests count as skipped;
+# 6. validates the Bicep templates (infra/validate.sh: build, build-params, lint with zero warnings), also alongside 4;
 # 7. prints the coverage of the unit and integration tests, line and branch per assembly, merged over the test projects
 #    by tools/coverage/summary.py (its own tests run first and count with the rest); the per-project coverage files and
 #    the table, with a row per source file, are kept in TestResults/coverage/. Coverage is reported, never enforced: no
@@ -114,16 +115,11 @@ status=0
 dotnet build Serverless.sln -c Release -v quiet -nologo || { echo "test.sh: the build failed" >&2; exit 1; }
 coverage_args=(--collect "XPlat Code Coverage" --settings coverage.runsettings)
 if [[ "${GATEWAY_TEST_COVERAGE:-1}" == "0" ]]; then coverage_args=(); fi
-unit_started=$SECONDS
-dotnet test Serverless.UnitTests.slnf -c Release --no-build --logger "trx" --results-directory "$results" "${coverage_args[@]}" "$@" || status=$?
-echo "test.sh: unit and integration tests: $((SECONDS - unit_started)) s$([[ ${#coverage_args[@]} -gt 0 ]] && echo ", with coverage" || echo ", without coverage (GATEWAY_TEST_COVERAGE=0)")"
-if ! kill -0 "$azurite_pid" 2>/dev/null; then
-  # the storage tests that ran after this fail with "Connection refused" on its ports: say why
-  echo "test.sh: Azurite exited during the unit and integration tests; the end of its log:" >&2
-  tail -n 40 "$work_dir/azurite.log" >&2
-fi
 
-# End to end on the real Functions host (one host at a time: it needs the machine to itself more than the unit tests do).
+# The end-to-end tests on the real Functions host run alongside the unit and integration tests: they spend most of their
+# time waiting on the host (timers, queues, restarts), so the two together take little more than the longer of them. Their
+# console output is kept apart and printed once they finish. One host at a time: the suite shares one host between its
+# tests (its own Azurite, a loopback upstream), and GATEWAY_TEST_SERIAL=1 runs the two one after the other.
 host_line="test.sh: end-to-end tests on the Functions host: "
 if command -v func >/dev/null; then host_line+="func ($(command -v func))"
 elif [[ -n "${GATEWAY_FUNCTIONS_HOST:-}" && -f "$GATEWAY_FUNCTIONS_HOST" ]]; then host_line+="$GATEWAY_FUNCTIONS_HOST"
@@ -136,8 +132,44 @@ else
   done
   if [[ -n "$found" ]]; then host_line+="$found"; else host_line="test.sh: NO FUNCTIONS HOST (no func on the PATH, no shared/tools/functions-host): the end-to-end tests are skipped"; fi
 fi
-echo "$host_line"
-dotnet test tests/Gateway.EndToEnd.Tests -c Release --no-build --logger "trx" --results-directory "$results" --logger "console;verbosity=normal" || status=$?
+e2e_log="$work_dir/e2e.log"
+e2e_status_file="$work_dir/e2e.status"
+run_e2e() {
+  local started=$SECONDS rc=0
+  dotnet test tests/Gateway.EndToEnd.Tests -c Release --no-build --logger "trx;LogFilePrefix=e2e" --results-directory "$results" \
+    --logger "console;verbosity=normal" >"$e2e_log" 2>&1 || rc=$?
+  echo "$rc $((SECONDS - started))" >"$e2e_status_file"
+}
+e2e_pid=""
+if [[ "${GATEWAY_TEST_SERIAL:-0}" != "1" ]]; then
+  echo "$host_line (running alongside the unit tests; their output follows them)"
+  run_e2e &
+  e2e_pid=$!
+fi
+
+bicep_log="$work_dir/bicep.log"
+bash infra/validate.sh >"$bicep_log" 2>&1 &
+bicep_pid=$!
+
+unit_started=$SECONDS
+dotnet test Serverless.UnitTests.slnf -c Release --no-build --logger "trx" --results-directory "$results" "${coverage_args[@]}" "$@" || status=$?
+echo "test.sh: unit and integration tests: $((SECONDS - unit_started)) s$([[ ${#coverage_args[@]} -gt 0 ]] && echo ", with coverage" || echo ", without coverage (GATEWAY_TEST_COVERAGE=0)")"
+if ! kill -0 "$azurite_pid" 2>/dev/null; then
+  # the storage tests that ran after this fail with "Connection refused" on its ports: say why
+  echo "test.sh: Azurite exited during the unit and integration tests; the end of its log:" >&2
+  tail -n 40 "$work_dir/azurite.log" >&2
+fi
+
+if [[ -z "$e2e_pid" ]]; then
+  echo "$host_line"
+  run_e2e
+else
+  wait "$e2e_pid" || true
+fi
+cat "$e2e_log"
+read -r e2e_rc e2e_seconds <"$e2e_status_file" || { e2e_rc=1; e2e_seconds="?"; }
+echo "test.sh: end-to-end tests: $e2e_seconds s"
+if [[ "$e2e_rc" -ne 0 ]]; then status=$e2e_rc; fi
 
 passed=0; failed=0; skipped=0; total=0
 shopt -s nullglob
@@ -149,7 +181,8 @@ for trx in "$results"/*.trx; do
 done
 
 bicep_status=0
-bash infra/validate.sh || bicep_status=$?
+wait "$bicep_pid" || bicep_status=$?
+cat "$bicep_log"
 
 # Coverage of the unit and integration tests (reported, not enforced). summary.py's own tests count with the rest.
 if [[ ${#coverage_args[@]} -gt 0 ]]; then
@@ -181,7 +214,7 @@ if [[ ${#coverage_args[@]} -gt 0 ]]; then
 fi
 
 if [[ -d TestResults/dashboard ]]; then echo "test.sh: screenshots of the dashboard tests: $repo_root/TestResults/dashboard/"; fi
-echo "test.sh: $passed passed, $failed failed, $skipped skipped ($total total)"
+echo "test.sh: $passed passed, $failed failed, $skipped skipped ($total total) in $SECONDS s"
 if [[ $status -ne 0 || $failed -ne 0 || $total -eq 0 || $bicep_status -ne 0 ]]; then
   echo "test.sh: FAILED" >&2
   exit 1

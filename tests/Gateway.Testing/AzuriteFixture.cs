@@ -77,9 +77,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return null;
     }
 
+    private const int StartSeconds = 120;
+
     private static async Task WaitForPort(LocalServerProcess server, int port)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // generous: on a loaded machine (the end-to-end suite runs alongside the unit tests) node takes a while to start
+        var deadline = DateTime.UtcNow.AddSeconds(StartSeconds);
         while (DateTime.UtcNow < deadline)
         {
             if (server.ExitCode is { } code) throw new InvalidOperationException($"Azurite exited with code {code}: {server.Log}");
@@ -95,6 +98,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
             }
         }
 
-        throw new TimeoutException($"Azurite did not listen on port {port} within 30 s");
+        throw new TimeoutException($"Azurite did not listen on port {port} within {StartSeconds} s");
     }
 }
