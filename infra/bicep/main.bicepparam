@@ -1,18 +1,15 @@
-// Development environment. Deploy with:
-//   GATEWAY_ADMIN_KEY=<key> az deployment group create -g <resource-group> -f infra/bicep/main.bicep -p infra/bicep/main.bicepparam
-// Without GATEWAY_ADMIN_KEY the vault secret is not created; set it later with az keyvault secret set. The same holds for
-// GATEWAY_DASHBOARD_SESSION_KEY (the dashboard's session signing key, e.g. openssl rand -base64 48).
+// The parameters `azd provision` / `azd up` use (azure.yaml: infra/bicep, module main). The azd environment's name is
+// the gateway's environment, dev or prod (`azd env new prod`); main.bicep's defaults follow it (prod: purge protection,
+// 365 days of logs, Redis, the write-once audit container, the pepper and webhook secret as Key Vault references), as
+// main.dev.bicepparam and main.prod.bicepparam spell out for `az deployment group create`. Secrets and the alert
+// e-mails come from environment variables (`azd env set GATEWAY_ADMIN_KEY …` or the shell), never from this file.
 using 'main.bicep'
 
-param environmentName = 'dev'
-param namePrefix = 'llmgw'
-param maximumInstanceCount = 10
-param instanceMemoryMB = 2048
-param enableKeyVaultPurgeProtection = false
-param logRetentionInDays = 30
-param adminKey = readEnvironmentVariable('GATEWAY_ADMIN_KEY', '')
-param dashboardSessionKey = readEnvironmentVariable('GATEWAY_DASHBOARD_SESSION_KEY', '')
-param tags = {
-  owner: 'platform'
-  costCenter: 'llm-gateway-dev'
+param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'dev')
+param secrets = {
+  'gateway-admin-key': readEnvironmentVariable('GATEWAY_ADMIN_KEY', '')
+  'gateway-dashboard-session-key': readEnvironmentVariable('GATEWAY_DASHBOARD_SESSION_KEY', '')
+  'gateway-privacy-pepper': readEnvironmentVariable('GATEWAY_PRIVACY_PEPPER', '')
+  'gateway-budget-webhook-secret': readEnvironmentVariable('GATEWAY_BUDGET_WEBHOOK_SECRET', '')
 }
+param alertEmailReceivers = empty(readEnvironmentVariable('GATEWAY_ALERT_EMAILS', '')) ? [] : split(readEnvironmentVariable('GATEWAY_ALERT_EMAILS', ''), ',')

@@ -84,9 +84,9 @@ public static class GatewayServiceCollectionExtensions
         var instanceId = options.Budgets.InstanceId ??= $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}";
         services.AddSingleton<DurableEntityChannel>();
         services.AddSingleton<IEntityChannel>(sp => sp.GetRequiredService<DurableEntityChannel>());
-        services.AddSingleton<IBudgetAlertSink>(sp => new BudgetAlertAudit(new QueueBudgetAlertSink(
+        services.AddSingleton<IBudgetAlertSink>(sp => new MeteredBudgetAlertSink(new BudgetAlertAudit(new QueueBudgetAlertSink(
             sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)),
-            sp.GetRequiredService<AuditServices>().Batcher));
+            sp.GetRequiredService<AuditServices>().Batcher), sp.GetRequiredService<GatewayMetrics>()));
         services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
             sp.GetRequiredService<IBudgetAlertSink>(), new QueueBudgetReportSpill(sp.GetRequiredService<StorageConnection>().Queue(BudgetReportFunctions.Queue))));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
@@ -104,7 +104,17 @@ public static class GatewayServiceCollectionExtensions
         {
             metrics.AddMeter(GatewayMetrics.MeterName);
             if (configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } connection)
-                metrics.AddAzureMonitorMetricExporter(o => o.ConnectionString = connection);
+            {
+                // Entra ID authentication as the host does it (the Bicep template's component accepts nothing else)
+                var (entra, clientId) = ApplicationInsightsAuthentication.Parse(configuration[ApplicationInsightsAuthentication.Setting]);
+                metrics.AddAzureMonitorMetricExporter(o =>
+                {
+                    o.ConnectionString = connection;
+                    if (entra)
+                        o.Credential = clientId is null ? new Azure.Identity.ManagedIdentityCredential(Azure.Identity.ManagedIdentityId.SystemAssigned)
+                            : new Azure.Identity.ManagedIdentityCredential(Azure.Identity.ManagedIdentityId.FromUserAssignedClientId(clientId));
+                });
+            }
         });
         AddSharedCache(services, configuration, options.Cache);
         services.AddSingleton(sp =>

@@ -1,5 +1,6 @@
-// Flex Consumption plan and the gateway function app (.NET isolated worker), with a system-assigned identity
-// that reaches storage, Application Insights and Key Vault without secrets.
+// Flex Consumption plan and the gateway function app (.NET isolated worker). The app runs as a user-assigned managed
+// identity, created with its role assignments before the app: host storage, Durable Task storage, the deployment
+// package container, Key Vault references and Application Insights all use it, and no setting holds a secret.
 
 @description('Azure region for the plan and the app.')
 param location string
@@ -10,8 +11,18 @@ param planName string
 @description('Function app name (globally unique host name).')
 param functionAppName string
 
-@description('Name of the storage account the app uses for host storage, tables and queues.')
-param storageAccountName string
+@description('Resource ID of the user-assigned identity the app runs as.')
+param identityId string
+
+@description('Client ID of that identity (AzureWebJobsStorage__clientId, AZURE_CLIENT_ID, the Application Insights authentication string).')
+param identityClientId string
+
+@description('Blob, queue and table service endpoints of the storage account (https://<account>.blob.core.windows.net/ …).')
+param storageEndpoints {
+  blob: string
+  queue: string
+  table: string
+}
 
 @description('URL of the blob container that holds the deployment package.')
 param deploymentContainerUrl string
@@ -22,11 +33,8 @@ param appInsightsName string
 @description('Key Vault URI (ending in a slash) holding the gateway secrets.')
 param keyVaultUri string
 
-@description('Name of the Key Vault secret holding the gateway admin key.')
-param adminKeySecretName string
-
-@description('Name of the Key Vault secret holding the key that signs admin dashboard sessions.')
-param dashboardSessionKeySecretName string
+@description('App settings that are Key Vault references: app setting name to the name of the secret in the vault.')
+param keyVaultSettings object
 
 @description('The Key Vault key that signs audit checkpoints (Gateway:Audit:SigningKeyVaultKeyId).')
 param auditSigningKeyId string
@@ -50,8 +58,11 @@ param instanceMemoryMB int
 @description('Extra app settings (name to value) appended to the defaults; must not repeat a default name.')
 param extraAppSettings object
 
-@description('Tags applied to every resource.')
+@description('Tags applied to every resource; the app also gets azd-service-name so `azd deploy` finds it.')
 param tags object
+
+@description('The service name in azure.yaml.')
+param azdServiceName string = 'gateway'
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
@@ -73,30 +84,43 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
 }
 
 var baseAppSettings = [
-  // Identity-based host storage: with the system-assigned identity the account name alone is enough
-  // (no __credential / __clientId, which are for user-assigned identities).
+  // Identity-based host storage with the user-assigned identity: the Functions host, its queue triggers, Durable Task's
+  // Azure Storage provider (its connection is AzureWebJobsStorage) and the gateway's own Table/Queue/Blob clients
+  // (StorageConnection reads the same settings) all use these.
   {
-    name: 'AzureWebJobsStorage__accountName'
-    value: storageAccountName
+    name: 'AzureWebJobsStorage__credential'
+    value: 'managedidentity'
+  }
+  {
+    name: 'AzureWebJobsStorage__clientId'
+    value: identityClientId
+  }
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri'
+    value: storageEndpoints.blob
+  }
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: storageEndpoints.queue
+  }
+  {
+    name: 'AzureWebJobsStorage__tableServiceUri'
+    value: storageEndpoints.table
+  }
+  // DefaultAzureCredential (Entra ID calls to Azure OpenAI, Content Safety, Key Vault signing) picks this identity.
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identityClientId
   }
   {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
     value: appInsights.properties.ConnectionString
   }
-  // Send telemetry with the app's Entra ID token (the component has local auth disabled).
+  // Telemetry is sent with the identity's Entra ID token (the component has local auth disabled): the host reads this,
+  // and so does the gateway's OpenTelemetry metric exporter.
   {
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
-    value: 'Authorization=AAD'
-  }
-  // Resolved by the platform with the app's identity (role Key Vault Secrets User on the vault).
-  {
-    name: 'Gateway__AdminKey'
-    value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${adminKeySecretName}/)'
-  }
-  // Signs admin dashboard sessions; until the secret exists the reference stays unresolved and dashboard sign-in is off.
-  {
-    name: 'Gateway__Dashboard__SessionKey'
-    value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${dashboardSessionKeySecretName}/)'
+    value: 'ClientId=${identityClientId};Authorization=AAD'
   }
   // The usage timers' schedules (NCRONTAB) are app settings, so they can be changed without a redeploy.
   {
@@ -127,6 +151,15 @@ var baseAppSettings = [
   }
 ]
 
+// Every secret is a Key Vault reference, resolved by the platform with the user-assigned identity
+// (keyVaultReferenceIdentity below; role Key Vault Secrets User on the vault). No version: the latest is used.
+var keyVaultReferenceSettings = [
+  for setting in items(keyVaultSettings): {
+    name: setting.key
+    value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${setting.value}/)'
+  }
+]
+
 var extraAppSettingsList = [
   for setting in items(extraAppSettings): {
     name: setting.key
@@ -137,22 +170,28 @@ var extraAppSettingsList = [
 resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   name: functionAppName
   location: location
-  tags: tags
+  tags: union(tags, {
+    'azd-service-name': azdServiceName
+  })
   kind: 'functionapp,linux'
   identity: {
-    type: 'SystemAssigned'
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
   }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    keyVaultReferenceIdentity: 'SystemAssigned'
+    keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
         storage: {
           type: 'blobContainer'
           value: deploymentContainerUrl
           authentication: {
-            type: 'SystemAssignedIdentity'
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
           }
         }
       }
@@ -172,12 +211,12 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(baseAppSettings, extraAppSettingsList)
+      appSettings: concat(baseAppSettings, keyVaultReferenceSettings, extraAppSettingsList)
     }
   }
 }
 
-// No FTP and no basic-auth publishing: deploy with Entra ID (az functionapp deploy / func publish while signed in).
+// No FTP and no basic-auth publishing: deploy with Entra ID (azd deploy, tools/Deploy, az functionapp deploy).
 resource ftpPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: functionApp
   name: 'ftp'
@@ -197,8 +236,8 @@ resource scmPolicy 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-
 @description('Function app name.')
 output name string = functionApp.name
 
+@description('Function app resource ID (the deploy tool restarts it through ARM).')
+output id string = functionApp.id
+
 @description('Function app default host name.')
 output defaultHostName string = functionApp.properties.defaultHostName
-
-@description('Object ID of the function app system-assigned identity.')
-output principalId string = functionApp.identity.principalId

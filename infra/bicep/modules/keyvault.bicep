@@ -1,4 +1,5 @@
-// Key Vault (RBAC authorization) holding the gateway's secrets, e.g. the admin key.
+// Key Vault (RBAC authorization) holding the gateway's secrets (admin key, dashboard session key, pepper, provider keys…)
+// and the audit checkpoints' signing key. The app reads secrets through Key Vault references with its user-assigned identity.
 
 @description('Azure region for the vault.')
 param location string
@@ -16,19 +17,9 @@ param enablePurgeProtection bool
 @maxValue(90)
 param softDeleteRetentionInDays int
 
-@description('Name of the secret holding the gateway admin key.')
-param adminKeySecretName string
-
 @secure()
-@description('Gateway admin key to store in the vault. Leave empty to set the secret yourself after deployment.')
-param adminKey string
-
-@description('Name of the secret holding the key that signs admin dashboard sessions.')
-param dashboardSessionKeySecretName string
-
-@secure()
-@description('Dashboard session signing key to store in the vault. Leave empty to set the secret yourself after deployment.')
-param dashboardSessionKey string
+@description('Secrets to store, secret name to value (e.g. gateway-admin-key). Empty values are skipped: set those with az keyvault secret set.')
+param secrets object
 
 @description('Tags applied to every resource.')
 param tags object
@@ -56,23 +47,16 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   }
 }
 
-resource adminKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(adminKey)) {
-  parent: vault
-  name: adminKeySecretName
-  properties: {
-    value: adminKey
-    contentType: 'text/plain'
+resource secretValues 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = [
+  for secret in items(secrets): if (!empty(secret.value)) {
+    parent: vault
+    name: secret.key
+    properties: {
+      value: secret.value
+      contentType: 'text/plain'
+    }
   }
-}
-
-resource dashboardSessionKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(dashboardSessionKey)) {
-  parent: vault
-  name: dashboardSessionKeySecretName
-  properties: {
-    value: dashboardSessionKey
-    contentType: 'text/plain'
-  }
-}
+]
 
 // The audit log's checkpoint signing key: EC P-256, sign and verify only. Its private half never leaves the vault; the
 // gateway signs through the vault's REST API with its identity (role Key Vault Crypto User on the vault).
@@ -94,7 +78,6 @@ output name string = vault.name
 
 @description('The audit signing key\'s id without a version (Gateway:Audit:SigningKeyVaultKeyId).')
 output auditSigningKeyId string = '${vault.properties.vaultUri}keys/${auditSigningKey.name}'
-
 
 @description('Key Vault URI, ending in a slash.')
 output vaultUri string = vault.properties.vaultUri

@@ -54,5 +54,8 @@ output appInsightsName string = appInsights.name
 @description('Application Insights component resource ID.')
 output appInsightsId string = appInsights.id
 
+@description('Log Analytics workspace resource ID.')
+output logAnalyticsId string = logAnalytics.id
+
 @description('Log Analytics workspace name.')
 output logAnalyticsName string = logAnalytics.name

@@ -1,6 +1,7 @@
-// Data-plane roles for the function app's system-assigned identity, each scoped to one resource.
+// Data-plane roles for the function app's user-assigned identity, each scoped to one resource. main.bicep makes the
+// function app depend on this module, so every role is in place before the app first starts.
 
-@description('Object ID of the function app system-assigned identity.')
+@description('Object (principal) ID of the function app\'s user-assigned identity.')
 param principalId string
 
 @description('Storage account the app uses.')

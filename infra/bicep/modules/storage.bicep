@@ -13,13 +13,6 @@ param storageAccountName string
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
-@description('Blob container of the audit checkpoints\' write-once copies.')
-param auditContainerName string = 'audit-checkpoints'
-
-@description('Days each audit checkpoint copy is immutable (time-based retention, WORM): nobody, the gateway included, can change or delete it before then.')
-@minValue(1)
-param auditImmutabilityDays int = 400
-
 @description('Blob container of the shared response cache (Gateway:Cache:StorageContainer).')
 param cacheContainerName string
 
@@ -32,6 +25,9 @@ param tableNames string[]
 
 @description('Queues the gateway uses.')
 param queueNames string[]
+
+@description('Log Analytics workspace that receives the queue service\'s resource logs (StorageQueueLogs: the poison-queue alert reads them).')
+param logAnalyticsWorkspaceId string
 
 @description('Tags applied to every resource.')
 param tags object
@@ -71,27 +67,6 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
-  }
-}
-
-// Audit checkpoints are written once and kept under a time-based immutability policy: a signed tree head appended here
-// cannot be replaced or removed, so a log truncated together with its latest checkpoints in the tables still shows.
-resource auditContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-06-01' = {
-  parent: blobService
-  name: auditContainerName
-  properties: {
-    publicAccess: 'None'
-  }
-}
-
-resource auditImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2026-06-01' = {
-  parent: auditContainer
-  name: 'default'
-  properties: {
-    immutabilityPeriodSinceCreationInDays: auditImmutabilityDays
-    // new checkpoints may still be added; existing ones never change
-    allowProtectedAppendWrites: false
-    allowProtectedAppendWritesAll: false
   }
 }
 
@@ -161,6 +136,22 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-06-
   }
 ]
 
+// Queue operations go to Log Analytics (StorageQueueLogs), so an alert can see messages put on a `-poison` queue:
+// storage metrics count queue messages for the whole account only, not per queue.
+resource queueLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'queue-logs'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+    ]
+  }
+}
+
 @description('Storage account name.')
 output name string = storage.name
 
@@ -169,3 +160,10 @@ output id string = storage.id
 
 @description('Deployment package container URL (blob endpoint + container name).')
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
+
+@description('Blob, queue and table service endpoints.')
+output endpoints object = {
+  blob: storage.properties.primaryEndpoints.blob
+  queue: storage.properties.primaryEndpoints.queue
+  table: storage.properties.primaryEndpoints.table
+}

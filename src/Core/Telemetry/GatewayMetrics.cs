@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Gateway.Core.Budgets;
 using Gateway.Core.Resilience;
 using Gateway.Core.Usage;
 using Polly.CircuitBreaker;
@@ -37,6 +38,7 @@ public sealed class GatewayMetrics : IDisposable
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _usageDropped;
     private readonly Counter<long> _safetyUnavailable;
+    private readonly Counter<long> _budgetAlerts;
     private Func<IEnumerable<(string Deployment, CircuitState State)>>? _breakerStates;
 
     public GatewayMetrics(IMeterFactory? factory = null)
@@ -61,6 +63,8 @@ public sealed class GatewayMetrics : IDisposable
         _usageDropped = _meter.CreateCounter<long>("llm_gateway.usage.records_dropped", "{record}", "Usage records dropped because the usage queue stayed unreachable past the spool's bound.");
         _safetyUnavailable = _meter.CreateCounter<long>("llm_gateway.safety.unavailable", "{check}",
             "Content-safety checks the service could not answer (timeout, throttling, failure), by reason.");
+        _budgetAlerts = _meter.CreateCounter<long>("llm_gateway.budget.alerts", "{alert}",
+            "Budget thresholds reached (each alert once), by scope kind and threshold.");
         _meter.CreateObservableGauge("llm_gateway.breaker.state", ObserveBreakers, "{state}",
             "Circuit-breaker state per deployment on this instance: 0 closed, 1 half-open, 2 open (3 isolated).");
     }
@@ -70,6 +74,18 @@ public sealed class GatewayMetrics : IDisposable
 
     /// <summary>Counts a content-safety check the service could not answer; <paramref name="reason"/> is timeout, throttled or failed.</summary>
     public void RecordSafetyUnavailable(string reason) => _safetyUnavailable.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts one budget alert: a budget crossed one of its thresholds. Tagged with the scope's kind and the
+    /// threshold, never the scope's id (a user or key id is not a metric dimension).</summary>
+    public void RecordBudgetAlert(BudgetAlert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        _budgetAlerts.Add(1, new TagList
+        {
+            { "llm_gateway.budget.scope_kind", alert.Scope.Kind.ToString().ToLowerInvariant() },
+            { "llm_gateway.budget.threshold", alert.Threshold.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        });
+    }
 
     /// <summary>Counts usage records the batcher had to drop (its spool was full).</summary>
     public void RecordUsageDropped(int count) => _usageDropped.Add(count);
@@ -109,7 +125,11 @@ public sealed class GatewayMetrics : IDisposable
             _tokens.Record(r.CompletionTokens, output);
         }
 
-        var outcome = new TagList { { "gen_ai.request.model", r.ModelRequested }, { "llm_gateway.outcome", r.Outcome }, { "llm_gateway.cache", r.CacheStatus } };
+        var outcome = new TagList
+        {
+            { "gen_ai.request.model", r.ModelRequested }, { "llm_gateway.outcome", r.Outcome }, { "llm_gateway.cache", r.CacheStatus },
+            { "http.response.status_code", r.Status },
+        };
         _requests.Add(1, outcome);
         if (r.CostUsd > 0) _cost.Add((double)r.CostUsd, tags);
         if (r.CacheStatus == "hit") _cacheHits.Add(1, tags);
@@ -166,5 +186,16 @@ public sealed class MeteredUsageSink(IUsageSink inner, GatewayMetrics metrics) :
     {
         metrics.Record(record);
         return inner.SubmitAsync(record, cancellationToken);
+    }
+}
+
+/// <summary>Counts each budget alert in the metrics (<c>llm_gateway.budget.alerts</c>), then passes the alerts on.</summary>
+public sealed class MeteredBudgetAlertSink(IBudgetAlertSink inner, GatewayMetrics metrics) : IBudgetAlertSink
+{
+    public Task PublishAsync(IReadOnlyList<BudgetAlert> alerts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alerts);
+        foreach (var alert in alerts) metrics.RecordBudgetAlert(alert);
+        return inner.PublishAsync(alerts, cancellationToken);
     }
 }

@@ -2,10 +2,12 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Gateway.Core.Auth;
+using Gateway.Core.Budgets;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
 using Gateway.Core.Pipeline;
 using Gateway.Core.Telemetry;
+using Gateway.Core.Usage;
 using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Telemetry;
@@ -115,4 +117,65 @@ public sealed class GatewayMetricsTests
     [InlineData("anthropic", "anthropic")]
     [InlineData("mock", "mock")]
     public void Providers_map_to_genai_system_names(string provider, string system) => Assert.Equal(system, GatewayMetrics.SystemOf(provider));
+
+    [Fact]
+    public async Task Budget_alerts_are_counted_by_scope_kind_and_threshold_and_still_reach_the_inner_sink()
+    {
+        using var metrics = new GatewayMetrics();
+        var measurements = new ConcurrentQueue<Measurement>();
+        using var listener = Listen(metrics, measurements);
+        var inner = new CollectingAlertSink();
+        var sink = new MeteredBudgetAlertSink(inner, metrics);
+        var at = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        BudgetAlert[] alerts =
+        [
+            new(BudgetScope.ForTeam("search"), 0.8m, at, at.AddMonths(1), 80m, 100m, at),
+            new(BudgetScope.ForUser("alice"), 1m, at, at.AddMonths(1), 10m, 10m, at),
+        ];
+        await sink.PublishAsync(alerts, default);
+
+        Assert.Equal(alerts, inner.Alerts);
+        var counted = measurements.Where(m => m.Instrument == "llm_gateway.budget.alerts").ToList();
+        Assert.Equal(2, counted.Count);
+        Assert.All(counted, m => Assert.Equal(1d, m.Value));
+        Assert.Equal(["team|0.8", "user|1"], counted.Select(m => $"{m.Tags["llm_gateway.budget.scope_kind"]}|{m.Tags["llm_gateway.budget.threshold"]}"));
+        // the scope's id (a user, a key) is never a metric dimension
+        Assert.All(counted, m => Assert.DoesNotContain(m.Tags.Values, v => v is string text && (text.Contains("alice", StringComparison.Ordinal) || text.Contains("search", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void The_requests_counter_carries_the_http_status()
+    {
+        using var metrics = new GatewayMetrics();
+        var measurements = new ConcurrentQueue<Measurement>();
+        using var listener = Listen(metrics, measurements);
+        metrics.Record(new UsageRecord { RequestId = "r1", At = DateTimeOffset.UnixEpoch, KeyId = "k", ModelRequested = "m", Status = 502, Outcome = "error", ErrorCode = "upstream_error" });
+        metrics.Record(new UsageRecord { RequestId = "r2", At = DateTimeOffset.UnixEpoch, KeyId = "k", ModelRequested = "m", Status = 200, Outcome = "success" });
+
+        var requests = measurements.Where(m => m.Instrument == "llm_gateway.requests").ToList();
+        Assert.Equal([502, 200], requests.Select(m => (int)m.Tags["http.response.status_code"]!));
+    }
+
+    [Theory]
+    [InlineData(null, false, null)]
+    [InlineData("", false, null)]
+    [InlineData("Authorization=AAD", true, null)]
+    [InlineData("ClientId=7c1f0d2e-0000-4000-8000-000000000001;Authorization=AAD", true, "7c1f0d2e-0000-4000-8000-000000000001")]
+    [InlineData(" authorization = aad ; clientid = abc ", true, "abc")]
+    [InlineData("ClientId=abc", false, null)]
+    [InlineData("Authorization=Key;ClientId=abc", false, null)]
+    [InlineData("garbage;=x;Authorization", false, null)]
+    public void The_application_insights_authentication_string_is_read_as_the_host_reads_it(string? value, bool entra, string? clientId) =>
+        Assert.Equal((entra, clientId), ApplicationInsightsAuthentication.Parse(value));
+
+    private sealed class CollectingAlertSink : IBudgetAlertSink
+    {
+        public List<BudgetAlert> Alerts { get; } = [];
+
+        public Task PublishAsync(IReadOnlyList<BudgetAlert> alerts, CancellationToken cancellationToken)
+        {
+            Alerts.AddRange(alerts);
+            return Task.CompletedTask;
+        }
+    }
 }
