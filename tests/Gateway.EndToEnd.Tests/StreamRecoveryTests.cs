@@ -12,7 +12,8 @@ public sealed class StreamRecoveryTests(HostFixture fixture)
     public async Task A_stream_cut_after_its_first_chunks_reaches_the_client_whole_with_the_recovery_in_its_closing_comment()
     {
         var words = string.Join(' ', Enumerable.Range(0, 40).Select(i => $"w{i}-{Guid.NewGuid():N}"[..8]));
-        fixture.Upstream.EnqueueFault(new BrokenStream(6));
+        // this request's own (the suite's other requests share the upstream)
+        fixture.Upstream.EnqueueFault(new BrokenStream(6), bodyContains: words);
 
         var reply = await fixture.ChatAsync(fixture.Keys["main"].Key,
             $$"""{"model":"gpt-4o-mini","stream":true,"max_tokens":400,"messages":[{"role":"user","content":"{{words}}"}]}""");

@@ -23,6 +23,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<FakeReply> _replies = new();
     private readonly ConcurrentQueue<FakeFault> _faults = new();
+    private readonly ConcurrentDictionary<string, FakeFault> _targetedFaults = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly Lock _planLock = new();
     private Random? _planRandom;
@@ -85,11 +86,18 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     public void EnqueueFault(FakeFault fault) => _faults.Enqueue(fault);
 
+    /// <summary>
+    /// A fault for the first request whose body contains <paramref name="bodyContains"/> (before any queued fault), so a
+    /// test sharing the server with other traffic (the end-to-end host) faults its own request and no other.
+    /// </summary>
+    public void EnqueueFault(FakeFault fault, string bodyContains) => _targetedFaults[bodyContains] = fault;
+
     /// <summary>Forgets recorded requests, queued replies and faults, the fault plan and the required key.</summary>
     public void Reset()
     {
         _replies.Clear();
         _faults.Clear();
+        _targetedFaults.Clear();
         _requests.Clear();
         FaultPlan = null;
         RequiredApiKey = null;
@@ -195,7 +203,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
             }
         }
 
-        var fault = NextFault();
+        var fault = NextFault(body);
         var reply = _replies.TryDequeue(out var queued) ? queued : DefaultReply(wire, json) with { PromptTokens = DefaultUsage.Prompt, CompletionTokens = DefaultUsage.Completion };
         var model = reply.Model ?? azureDeployment ?? (string?)json["model"] ?? "unknown";
         var stream = json["stream"] is JsonValue s && s.TryGetValue(out bool b) && b;
@@ -277,8 +285,10 @@ public sealed class FakeLlmServer : IAsyncDisposable
         }
     }
 
-    private FakeFault? NextFault()
+    private FakeFault? NextFault(string body)
     {
+        foreach (var marker in _targetedFaults.Keys)
+            if (body.Contains(marker, StringComparison.Ordinal) && _targetedFaults.TryRemove(marker, out var targeted)) return targeted;
         if (_faults.TryDequeue(out var fault)) return fault;
         lock (_planLock)
         {
