@@ -17,8 +17,11 @@ namespace Gateway.Docs;
 /// <item>Patterns: <c>…</c> (U+2026) in a string or header value matches any text; a JSON string that is only <c>"…"</c>
 /// matches any value. An expected object lists the properties that must be there (others may be); an expected array
 /// lists elements that must be found in that order (others may come between or after); <c>[]</c> means empty. Numbers,
-/// booleans and null must be equal. A body that is not JSON is matched line by line: each expected line must be found, in
-/// order, among the answer's lines.</item>
+/// booleans and null must be equal. An answer that is not <c>application/json</c> (SSE, CSV, JSON Lines, HTML, PEM) is matched line by line (surrounding spaces ignored): each
+/// expected line must be found, in order, among the answer's lines.</item>
+/// <item>An answer whose status line ends <c>(eventually, within N s)</c> shows what a GET answers once the app's
+/// queues and timers have done their work: the request is sent again, once a second, until the answer matches or N
+/// seconds have passed (only for GET).</item>
 /// <item>Variables: <c>{{name}}</c> in a request is replaced by its value; in an answer, <c>"{{name}}"</c> (a whole JSON
 /// string or header value) captures the value there when the name is new, and must equal it otherwise. Each file starts
 /// with <c>adminKey</c> (the admin key), <c>key</c> (a fresh gateway key of team <c>docs</c>, user <c>docs-user</c>,
@@ -31,7 +34,8 @@ public static partial class DocExamples
 {
     public sealed record Request(string Method, string Target, IReadOnlyList<(string Name, string Value)> Headers, string Body, int Line);
 
-    public sealed record Response(int Status, IReadOnlyList<(string Name, string Value)> Headers, string Body, int Line);
+    /// <param name="Within">Set when the status line says <c>(eventually, within N s)</c>: the request is repeated until the answer matches.</param>
+    public sealed record Response(int Status, IReadOnlyList<(string Name, string Value)> Headers, string Body, int Line, TimeSpan? Within = null);
 
     public sealed record Example(string File, Request Request, Response Response)
     {
@@ -117,7 +121,8 @@ public static partial class DocExamples
         var parts = lines[0].Trim().Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length < 2 || !int.TryParse(parts[1], out var status)) throw new FormatException($"{file}:{line}: an answer starts 'HTTP/1.1 STATUS', not '{lines[0]}'");
         var (headers, body) = HeadersAndBody(lines, 1, $"{file}:{line}");
-        return new Response(status, headers, body, line);
+        var eventually = Eventually().Match(lines[0]);
+        return new Response(status, headers, body, line, eventually.Success ? TimeSpan.FromSeconds(int.Parse(eventually.Groups["s"].Value, System.Globalization.CultureInfo.InvariantCulture)) : null);
     }
 
     /// <summary>Replaces each <c>{{name}}</c> with its value; a name with no value is an error.</summary>
@@ -128,6 +133,9 @@ public static partial class DocExamples
 
     [GeneratedRegex(@"\{\{(?<name>[A-Za-z_][A-Za-z0-9_]*)\}\}")]
     private static partial Regex Variable();
+
+    [GeneratedRegex(@"\(eventually, within (?<s>[0-9]+) s\)")]
+    private static partial Regex Eventually();
 
     [GeneratedRegex(@"^\{\{(?<name>[A-Za-z_][A-Za-z0-9_]*)\}\}$")]
     private static partial Regex WholeVariable();
@@ -156,11 +164,11 @@ public static partial class DocExamples
     }
 
     /// <summary>Compares an answer's body with the expected one (see the convention above); the differences, each with its path.</summary>
-    public static List<string> MatchBody(string expected, string actual, Dictionary<string, string> variables)
+    public static List<string> MatchBody(string expected, string actual, Dictionary<string, string> variables, string? mediaType = "application/json")
     {
         var errors = new List<string>();
         if (expected.Length == 0) return errors;
-        if (expected[0] is '{' or '[')
+        if (mediaType is not null && (mediaType == "application/json" || mediaType.EndsWith("+json", StringComparison.Ordinal)))
         {
             JsonNode? want;
             JsonNode? got;
@@ -176,7 +184,7 @@ public static partial class DocExamples
         var at = 0;
         foreach (var line in expected.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0))
         {
-            while (at < lines.Length && !TextMatches(line, lines[at].TrimEnd())) at++;
+            while (at < lines.Length && !TextMatches(line.Trim(), lines[at].Trim())) at++;
             if (at == lines.Length) { errors.Add($"no line matching '{line}' (in order) in the answer: {Cut(actual)}"); return errors; }
             at++;
         }
