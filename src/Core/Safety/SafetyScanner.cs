@@ -22,7 +22,7 @@ public static class SafetyScanner
         foreach (var (name, action) in policy.Actions)
         {
             if (action == SafetyAction.Off || policy.Detector(name) is not { } detector) continue;
-            detector.Find(text, found);
+            Find(name, detector, text, found);
         }
 
         if (found.Count == 0) return ScanResult.Clean;
@@ -40,6 +40,34 @@ public static class SafetyScanner
         }
 
         return new ScanResult(kept, strongest);
+    }
+
+    /// <summary>
+    /// One detector's findings. A pattern that runs past its time limit (a thread starved of CPU on a busy instance, or text
+    /// built to make a custom rule backtrack) is tried once more; a second time out fails closed: the whole text counts as
+    /// found by that detector, so its rule's action (block, redact, flag) applies rather than the text passing unscanned or
+    /// the request failing with a 500.
+    /// </summary>
+    private static void Find(string name, IDetector detector, string text, List<Finding> found)
+    {
+        var before = found.Count;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                detector.Find(text, found);
+                return;
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+            {
+                found.RemoveRange(before, found.Count - before);
+                if (attempt == 2)
+                {
+                    found.Add(new Finding(name, 0, text.Length));
+                    return;
+                }
+            }
+        }
     }
 
     /// <summary>

@@ -67,3 +67,52 @@ public sealed class DetectorTests
     [InlineData("token: ${GITHUB_TOKEN}")]
     public void Look_alikes_are_not_findings(string text) => Assert.Empty(SafetyScanner.Scan(text, SafetyPolicy.Templates["strict"]).Findings);
 }
+
+/// <summary>A detector whose pattern runs out of time: tried again, then the text counts as found (fail closed).</summary>
+public sealed class DetectorTimeoutTests
+{
+    /// <summary>Times out on its first <paramref name="timeouts"/> calls (after adding a finding, which must not survive).</summary>
+    private sealed class SlowDetector(int timeouts) : IDetector
+    {
+        public int Calls { get; private set; }
+
+        public string Name => "custom.slow";
+
+        public void Find(string text, List<Finding> findings)
+        {
+            Calls++;
+            findings.Add(new Finding(Name, 0, 1));
+            if (Calls <= timeouts) throw new System.Text.RegularExpressions.RegexMatchTimeoutException(text, "x", TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    private static SafetyPolicy Policy(IDetector detector, SafetyAction action) =>
+        new("timeouts", new Dictionary<string, SafetyAction>(StringComparer.Ordinal) { [detector.Name] = action, ["email"] = SafetyAction.Flag })
+        {
+            Custom = new Dictionary<string, IDetector>(StringComparer.Ordinal) { [detector.Name] = detector },
+        };
+
+    [Fact]
+    public void A_time_out_once_is_tried_again_and_only_the_second_attempt_s_findings_count()
+    {
+        var slow = new SlowDetector(timeouts: 1);
+        var scan = SafetyScanner.Scan("write to me at ada@example.com", Policy(slow, SafetyAction.Block));
+        Assert.Equal(2, slow.Calls);
+        Assert.Equal([("custom.slow", 0, 1), ("email", 15, 15)], scan.Findings.Select(f => (f.Detector, f.Start, f.Length)));
+    }
+
+    [Theory]
+    [InlineData(SafetyAction.Block)]
+    [InlineData(SafetyAction.Redact)]
+    public void Two_time_outs_fail_closed_with_the_whole_text_found_by_that_detector(SafetyAction action)
+    {
+        const string text = "write to me at ada@example.com";
+        var slow = new SlowDetector(timeouts: 2);
+        var scan = SafetyScanner.Scan(text, Policy(slow, action));
+        Assert.Equal(2, slow.Calls);
+        // the whole-text finding covers the email, which overlaps it and is dropped
+        var finding = Assert.Single(scan.Findings);
+        Assert.Equal(("custom.slow", 0, text.Length), (finding.Detector, finding.Start, finding.Length));
+        Assert.Equal(action, scan.Action);
+    }
+}
