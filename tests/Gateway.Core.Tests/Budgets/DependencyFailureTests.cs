@@ -10,6 +10,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Budgets;
 
 /// <summary>When the store behind budgets or rate limits cannot be reached, requests fail closed with a 503, never a 500.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class DependencyFailureTests
 {
     [Theory]
@@ -35,7 +36,7 @@ public sealed class DependencyFailureTests
         };
         var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System,
             budgets: budgets ? new BudgetGate(down, TimeProvider.System, new BudgetGateOptions()) : null,
-            rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits));
+            rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits), features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}""");
         var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);

@@ -15,6 +15,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Gateway.Core.Tests.Caching;
 
 /// <summary>The exact-match response cache and de-duplication of identical requests in flight.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class CacheTests
 {
     private static ChatRequest Parse(string json) => ChatRequestParser.Parse(Encoding.UTF8.GetBytes(json));
@@ -76,7 +77,7 @@ public sealed class CacheTests
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = maxAttempts },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage, features: TestFeatures.Current);
         var (_, a) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
         var (_, b) = await runtime.Keys.CreateAsync(new CreateKeyRequest("b", null, "beta", [], new Dictionary<string, string>()), default);
         return (runtime, usage, a, b);
@@ -348,7 +349,7 @@ public sealed class CacheTests
             },
             Cache = new CacheOptions { LookupTimeoutMs = 50 },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, cache: store);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, cache: store, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
 
         // the lookup never finishes and the write never finishes: both requests are answered, as misses
@@ -399,7 +400,7 @@ public sealed class CacheTests
             },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, cache: store);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, cache: store, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
         store.Answer = new CachedCompletion("""{"id":"c1","object":"chat.completion","created":1,"model":"mock-1","choices":[{"index":0,"message":{"role":"assistant","content":"landed"},"finish_reason":"stop"}]}""",
             new TokenUsage(3, 1), "mock", DateTimeOffset.UnixEpoch);

@@ -12,6 +12,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Routing;
 
 /// <summary>Provider quotas per deployment: shared fairly among keys, failover to a deployment with capacity, refusal with Retry-After, stops.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class UpstreamGateTests
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-25T10:00:10Z", System.Globalization.CultureInfo.InvariantCulture);
@@ -77,7 +78,7 @@ public sealed class UpstreamGateTests
             Upstream = new UpstreamOptions { MaxWaitSeconds = maxWaitSeconds },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 1 },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, key);
     }

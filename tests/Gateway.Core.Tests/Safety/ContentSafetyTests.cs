@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>Azure AI Content Safety on the input, through a local server speaking its wire format.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class ContentSafetyTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -43,7 +44,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
             },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }

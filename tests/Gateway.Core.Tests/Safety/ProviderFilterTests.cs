@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>Azure OpenAI's own content filter: its results reach the client untouched, streams too, and its decisions are recorded.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class ProviderFilterTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -34,7 +35,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
             Safety = new SafetyOptions { Policy = policy },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }

@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>The safety policy on the request path: what reaches the model, what is refused, what the client and the record see.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class SafetyStageTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -29,7 +30,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
             Safety = new SafetyOptions { Policy = policy },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }

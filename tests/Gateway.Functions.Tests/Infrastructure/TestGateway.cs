@@ -7,6 +7,7 @@ using Gateway.Core.Usage;
 using Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
+using Gateway.Testing;
 
 namespace Gateway.Functions.Tests.Infrastructure;
 
@@ -42,7 +43,7 @@ public sealed class TestGateway
         var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         UsageSink = usage ?? new InMemoryUsageSink();
         Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
-            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache, audit: audit);
+            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache, audit: audit, features: TestFeatures.Current);
         Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance, AfterResponse);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);
