@@ -13,10 +13,13 @@ namespace Gateway.Core.Tests.Budgets;
 [Trait("Category", "Pipeline")]
 public sealed class DependencyFailureTests
 {
-    [Theory]
-    [InlineData(true, "budgets_unavailable")]
-    [InlineData(false, "rate_limits_unavailable")]
-    public async Task An_unreachable_store_is_a_503_and_nothing_is_sent_upstream(bool budgets, string code)
+    [FeatureFact(GatewayFeature.Budgets)]
+    public Task An_unreachable_budget_store_is_a_503_and_nothing_is_sent_upstream() => Unreachable(budgets: true, "budgets_unavailable");
+
+    [FeatureFact(GatewayFeature.RateLimits)]
+    public Task An_unreachable_rate_limit_store_is_a_503_and_nothing_is_sent_upstream() => Unreachable(budgets: false, "rate_limits_unavailable");
+
+    private static async Task Unreachable(bool budgets, string code)
     {
         var options = new GatewayOptions
         {

@@ -89,7 +89,7 @@ public sealed class CacheTests
         return (sent.Context, sent.Outcome, sent.Text);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_miss_records_the_entry_it_created_and_the_entry_names_that_request_so_an_erasure_can_find_it()
     {
         var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
@@ -109,7 +109,7 @@ public sealed class CacheTests
         Assert.False(await ((ICacheEntryRemoval)runtime.Cache).RemoveAsync(created.CacheKey, default));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_repeated_workload_is_answered_from_the_cache_at_no_cost_and_the_saving_is_recorded()
     {
         var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
@@ -131,7 +131,7 @@ public sealed class CacheTests
         Assert.All(usage.Records.Where(r => r.CacheStatus == "miss"), r => Assert.True(r.CostUsd > 0m));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task Only_deterministic_requests_are_cached_unless_the_client_opts_in_and_cache_control_is_honoured()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -161,7 +161,7 @@ public sealed class CacheTests
         Assert.Equal(400, (await Send(runtime, key, brief, new Dictionary<string, string> { [CacheStage.TtlHeader] = "soon" })).Outcome.Error!.Status);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_streaming_client_gets_the_cached_answer_replayed()
     {
         var (runtime, _, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
@@ -177,7 +177,7 @@ public sealed class CacheTests
         Assert.Contains(events, e => e.Contains("\"usage\":{", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task One_hundred_concurrent_identical_requests_make_exactly_one_upstream_call()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -196,7 +196,7 @@ public sealed class CacheTests
         Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.ProviderQuotas)]
     public async Task A_stopped_model_or_provider_is_refused_for_cache_hits_and_for_callers_joining_a_call_in_flight()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -231,7 +231,7 @@ public sealed class CacheTests
         await leader;
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task Streaming_callers_join_an_identical_call_in_flight()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -253,7 +253,7 @@ public sealed class CacheTests
 
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task A_failure_of_the_shared_call_reaches_every_caller_that_joined_it()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -274,7 +274,7 @@ public sealed class CacheTests
         Assert.All(all, r => Assert.Equal("upstream_timeout", r.Outcome.Error?.Code));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task A_streamed_miss_is_stored_and_a_streaming_leader_shares_its_answer_with_every_caller()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -309,7 +309,7 @@ public sealed class CacheTests
         Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task When_the_leader_goes_away_before_its_answer_the_callers_that_joined_make_the_call_themselves()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -336,7 +336,7 @@ public sealed class CacheTests
         Assert.Equal(2, upstream.RequestCount);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_store_that_does_not_answer_neither_holds_up_nor_fails_a_request()
     {
         var store = new StuckStore();
@@ -386,7 +386,7 @@ public sealed class CacheTests
         }
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task An_answer_stored_between_the_lookup_and_becoming_the_leader_is_served_not_fetched_again()
     {
         // the store's lookup ran before another leader's answer landed; its in-memory view already has it

@@ -54,7 +54,7 @@ public sealed class EarlyRefusalTests
         Assert.True((await gate.AdmitAsync(counters, 10, TimeSpan.FromSeconds(1.5), default)).Allowed);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.RateLimits)]
     public async Task Through_the_pipeline_a_key_over_its_limit_is_refused_before_the_cost_estimate_tokenizes_its_prompt()
     {
         var time = new FakeTimeProvider(Start);

@@ -94,7 +94,7 @@ public sealed class UpstreamGateTests
         return new Sent(outcome.Error, context.ResponseHeaders);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.ProviderQuotas)]
     public async Task A_deployment_at_its_quota_is_passed_over_for_the_next_and_then_the_request_is_refused_with_retry_after()
     {
         // a fixed clock: the quota windows are whole minutes, and this test must not straddle one
@@ -113,7 +113,7 @@ public sealed class UpstreamGateTests
         Assert.Equal(50, last.Error.RetryAfterSeconds); // the window ends at 10:01:00
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.ProviderQuotas)]
     public async Task Stopped_models_and_providers_are_refused_and_routing_avoids_a_stopped_provider()
     {
         var (runtime, key) = await Runtime(TimeProvider.System, 0, Deployment("a", rpm: null, provider: "mock"), Deployment("b", rpm: null, priority: 1, provider: "openai-compatible"));

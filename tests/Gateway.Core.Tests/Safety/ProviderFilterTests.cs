@@ -62,7 +62,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
         Assert.Contains(events, e => First(e)?["content_filter_results"]?["hate"] is JsonObject);
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData(null)]
     [InlineData("baseline")]
     public async Task A_prompt_the_provider_filters_is_a_400_content_filter_with_its_categories_and_is_not_sent_elsewhere(string? policy)
@@ -79,7 +79,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
         Assert.Contains("\"innererror\"", System.Text.Encoding.UTF8.GetString(error.ToJsonBytes()), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task An_answer_the_provider_filters_is_passed_on_and_recorded_in_streams_too()
     {
         var (runtime, usage, key) = await Gateway("baseline");

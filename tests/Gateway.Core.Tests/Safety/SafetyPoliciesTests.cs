@@ -52,7 +52,7 @@ public sealed class SafetyPoliciesTests
         Assert.Null(SafetyPolicies.Create(new SafetyOptions { Teams = { ["t"] = "strict" } }, out _).For("other", "key_1", "m"));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Through_the_pipeline_each_team_gets_its_own_policy()
     {
         await using var upstream = await FakeLlmServer.StartAsync();

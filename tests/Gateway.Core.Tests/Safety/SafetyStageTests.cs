@@ -39,7 +39,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
 
     private static JsonObject User(string text) => new() { ["role"] = "user", ["content"] = text };
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Pii_is_replaced_by_typed_placeholders_before_the_model_sees_it_and_the_decision_is_recorded()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
@@ -57,7 +57,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("input: redact card=1 email=3", Assert.Single(usage.Records).Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task A_secret_in_a_tool_result_is_refused_naming_the_detector_and_the_field_never_the_secret()
     {
         var (runtime, usage, key) = await Gateway("baseline");
@@ -80,7 +80,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("input: block secret.github=1", record.Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Tool_call_arguments_are_checked_too()
     {
         var (runtime, _, key) = await Gateway("secrets-block");
@@ -91,7 +91,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("messages[1].tool_calls[0].function.arguments", sent.Outcome.Error!.Param);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task An_answer_the_policy_blocks_is_withheld_with_finish_reason_content_filter()
     {
         var (runtime, usage, key) = await Gateway("baseline");
@@ -107,7 +107,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: block secret.google=1", Assert.Single(usage.Records).Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Streamed_tool_call_arguments_are_redacted_on_their_way()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
@@ -122,7 +122,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task With_restore_the_user_sees_their_own_values_in_the_answer_while_the_model_never_did(bool stream)
@@ -138,7 +138,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("I will write to jane.doe@example.org and copy <EMAIL_2> today, as you asked me to do for the review.", text);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task A_streamed_answer_is_redacted_on_its_way_and_the_record_says_so()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
@@ -153,7 +153,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Flagged_findings_pass_unchanged_and_a_policy_installed_at_runtime_applies_from_the_next_request()
     {
         var (runtime, _, key) = await Gateway("log-only");

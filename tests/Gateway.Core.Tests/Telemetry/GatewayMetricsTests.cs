@@ -33,7 +33,7 @@ public sealed class GatewayMetricsTests
         return listener;
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task Requests_record_token_usage_duration_cost_and_cache_hits()
     {
         using var metrics = new GatewayMetrics();
