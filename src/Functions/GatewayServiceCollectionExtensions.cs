@@ -52,6 +52,8 @@ public static class GatewayServiceCollectionExtensions
         StartupSettings.Demand("cache", CacheOptionsValidator.Validate(options.Cache));
         // read once: a change takes a restart
         var features = FeatureFlags.Read(configuration);
+        // the audit batcher belongs to AuditServices (which stops it): asked for directly, not through a registration the container would own
+        IAuditSink AuditSink(IServiceProvider sp) => features.Audit ? sp.GetRequiredService<AuditServices>().Batcher : NullAuditSink.Instance;
 
         services.AddSingleton(options);
         services.AddSingleton(features);
@@ -89,7 +91,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IEntityChannel>(sp => sp.GetRequiredService<DurableEntityChannel>());
         services.AddSingleton<IBudgetAlertSink>(sp => new BudgetAlertAudit(new QueueBudgetAlertSink(
             sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)),
-            sp.GetRequiredService<IAuditSink>()));
+            AuditSink(sp)));
         services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
             sp.GetRequiredService<IBudgetAlertSink>(), new QueueBudgetReportSpill(sp.GetRequiredService<StorageConnection>().Queue(BudgetReportFunctions.Queue))));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
@@ -123,11 +125,11 @@ public static class GatewayServiceCollectionExtensions
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
                 upstream: sp.GetRequiredService<UpstreamGate>(), cache: sp.GetService<ICacheStore>(), metrics: sp.GetRequiredService<GatewayMetrics>(),
-                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<IAuditSink>(), subjects: pepper.Hasher,
+                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: AuditSink(sp), subjects: pepper.Hasher,
                 contentLog: sp.GetRequiredService<UsageServices>().ContentBatcher, features: features);
         });
         // audit off: no event goes anywhere (admin changes, refusals, safety decisions, budget alerts, user data requests)
-        services.AddSingleton<IAuditSink>(sp => features.Audit ? sp.GetRequiredService<AuditServices>().Batcher : NullAuditSink.Instance);
+        services.AddSingleton<IAuditSink>(AuditSink);
         services.AddSingleton<IAuditSubjectSearch>(sp => new AuditSubjectSearch(sp.GetRequiredService<AuditServices>()));
         services.AddSingleton(sp =>
         {
