@@ -80,7 +80,9 @@ public sealed record GatewayFeatures
 
     /// <summary>The capability a flag name stands for (case-insensitive), or null when the name is not one of <see cref="Names"/>.</summary>
     public static GatewayFeature? Parse(string name) =>
-        Enum.TryParse<GatewayFeature>(name, ignoreCase: true, out var feature) && Enum.IsDefined(feature) && !int.TryParse(name, out _) ? feature : null;
+        // Enum.TryParse also takes numbers and comma-separated lists ("Cache,Budgets"): neither names a flag
+        !name.Contains(',', StringComparison.Ordinal) && !int.TryParse(name, out _) && Enum.TryParse<GatewayFeature>(name, ignoreCase: true, out var feature) && Enum.IsDefined(feature)
+            ? feature : null;
 
     /// <summary>The capabilities switched off, in the order of <see cref="GatewayFeature"/>.</summary>
     public IReadOnlyList<GatewayFeature> Off => [.. Enum.GetValues<GatewayFeature>().Where(f => !IsOn(f))];

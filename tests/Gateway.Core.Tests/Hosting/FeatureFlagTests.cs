@@ -79,6 +79,7 @@ public sealed class FeatureFlagTests : IAsyncLifetime
     [InlineData("Caching")]
     [InlineData("RateLimit")]
     [InlineData("3")]
+    [InlineData("Cache,Budgets")]
     [InlineData("")]
     public void A_name_that_is_not_a_flag_is_not_read_as_one(string name) => Assert.Null(GatewayFeatures.Parse(name));
 
