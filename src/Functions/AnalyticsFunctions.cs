@@ -27,6 +27,13 @@ public sealed partial class AnalyticsFunctions(GatewayRuntime runtime, Analytics
     public async Task Snapshot([TimerTrigger("%" + ScheduleSetting + "%")] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
     {
         _ = timer;
+        // analytics off: no snapshot, no alert (the route says so; this timer has no one to answer)
+        if (!runtime.Features.Analytics)
+        {
+            Log.Disabled(logger);
+            return;
+        }
+
         durable?.Attach(client);
         var result = await analytics.RunDailyAsync(cancellationToken).ConfigureAwait(false);
         Log.Snapshot(logger, result.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), result.Scopes, result.Anomalies, result.BudgetsAtRisk,
@@ -40,7 +47,7 @@ public sealed partial class AnalyticsFunctions(GatewayRuntime runtime, Analytics
         durable?.Attach(client);
         // a dashboard session reads; computing and storing the snapshot again (refresh) takes the admin key
         var sessions = request.Query.TryGetValue("refresh", out var refresh) && refresh.ToString() != "false" ? null : dashboard;
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.Analytics, request, async ct =>
         {
             var query = AnalyticsQuery.Parse(n => request.Query[n].FirstOrDefault(), time.GetUtcNow());
             var snapshot = await analytics.GetAsync(query, ct).ConfigureAwait(false);
@@ -50,6 +57,9 @@ public sealed partial class AnalyticsFunctions(GatewayRuntime runtime, Analytics
 
     private static partial class Log
     {
+        [LoggerMessage(3302, LogLevel.Debug, "Analytics snapshot skipped: the Analytics feature flag is off.")]
+        public static partial void Disabled(ILogger logger);
+
         [LoggerMessage(3301, LogLevel.Information, "Analytics snapshot of {Date}: {Scopes} scopes, {Anomalies} anomalies, {AtRisk} budgets at risk; {Sent} alerts sent, {AlreadySent} sent before.")]
         public static partial void Snapshot(ILogger logger, string date, int scopes, int anomalies, int atRisk, int sent, int alreadySent);
     }

@@ -53,6 +53,8 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
     public async Task Seal([TimerTrigger("%" + SealScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken)
     {
         _ = timer;
+        // audit off: nothing new is recorded, so nothing is sealed (what the writer still drains from the queue is sealed once audit is back on)
+        if (!runtime.Features.Audit) return;
         // the refused-authentication counts of finished minutes go out even when no refusal comes to flush them
         runtime.RefusedAuthentication.Flush();
         var log = await audit.LogAsync(cancellationToken).ConfigureAwait(false);
@@ -70,7 +72,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditEvents")]
     public Task<IActionResult> Events([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/events")] HttpRequest request) =>
-        AdminRequests.RunStreamAsync(runtime, request, async ct =>
+        AdminRequests.RunStreamAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var (query, format) = AuditRequests.ParseEvents(n => request.Query[n].FirstOrDefault());
             var log = await audit.LogAsync(ct).ConfigureAwait(false);
@@ -85,7 +87,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditVerify")]
     public Task<IActionResult> Verify([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/verify")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var from = AuditRequests.Sequence(n => request.Query[n].FirstOrDefault(), "from");
             var to = AuditRequests.Sequence(n => request.Query[n].FirstOrDefault(), "to");
@@ -96,7 +98,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditProof")]
     public Task<IActionResult> Proof([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/proof")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var sequence = AuditRequests.Required(n => request.Query[n].FirstOrDefault(), "sequence");
             var size = AuditRequests.Sequence(n => request.Query[n].FirstOrDefault(), "tree_size", 1);
@@ -108,7 +110,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditConsistency")]
     public Task<IActionResult> Consistency([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/consistency")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var first = AuditRequests.Required(n => request.Query[n].FirstOrDefault(), "first", 1);
             var second = AuditRequests.Required(n => request.Query[n].FirstOrDefault(), "second", 1);
@@ -121,7 +123,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditCheckpoints")]
     public Task<IActionResult> Checkpoints([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/checkpoints")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var texts = await audit.Store.ReadCheckpointsAsync(ct).ConfigureAwait(false);
             var data = new System.Text.Json.Nodes.JsonArray([.. texts.Select(t => System.Text.Json.Nodes.JsonNode.Parse(t))]);
@@ -130,7 +132,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditPublicKey")]
     public Task<IActionResult> PublicKey([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/public-key")] HttpRequest request) =>
-        AdminRequests.RunStreamAsync(runtime, request, async ct =>
+        AdminRequests.RunStreamAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var log = await audit.LogAsync(ct).ConfigureAwait(false);
             request.HttpContext.Response.ContentType = "application/x-pem-file";
@@ -139,7 +141,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditExport")]
     public Task<IActionResult> Export([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/export")] HttpRequest request) =>
-        AdminRequests.RunStreamAsync(runtime, request, async ct =>
+        AdminRequests.RunStreamAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var log = await audit.LogAsync(ct).ConfigureAwait(false);
             var response = request.HttpContext.Response;
@@ -151,7 +153,7 @@ public sealed partial class AuditFunctions(GatewayRuntime runtime, AuditServices
 
     [Function("AuditReport")]
     public Task<IActionResult> Report([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/audit/report")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Audit, request, async ct =>
         {
             var (from, to) = AuditRequests.ParsePeriod(n => request.Query[n].FirstOrDefault());
             var log = await audit.LogAsync(ct).ConfigureAwait(false);

@@ -50,8 +50,13 @@ public static class GatewayServiceCollectionExtensions
             options.Validate().Concat(options.Privacy.ContentLogging.Validate()).Concat(options.Audit.Validate()).Concat(options.Dashboard.Validate()));
         StartupSettings.Demand("savings", options.Savings.Validate());
         StartupSettings.Demand("cache", CacheOptionsValidator.Validate(options.Cache));
+        // read once: a change takes a restart
+        var features = FeatureFlags.Read(configuration);
+        // the audit batcher belongs to AuditServices (which stops it): asked for directly, not through a registration the container would own
+        IAuditSink AuditSink(IServiceProvider sp) => features.Audit ? sp.GetRequiredService<AuditServices>().Batcher : NullAuditSink.Instance;
 
         services.AddSingleton(options);
+        services.AddSingleton(features);
         // a slow reader holds at most this much of its response in the worker (see GatewayOptions.StreamBufferBytes): the
         // socket transport's output pipe is where an HTTP/1.1 response waits; the server's limit covers its other pipes
         services.Configure<SocketTransportOptions>(sockets => sockets.MaxWriteBufferSize = options.StreamBufferBytes);
@@ -86,7 +91,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddSingleton<IEntityChannel>(sp => sp.GetRequiredService<DurableEntityChannel>());
         services.AddSingleton<IBudgetAlertSink>(sp => new MeteredBudgetAlertSink(new BudgetAlertAudit(new QueueBudgetAlertSink(
             sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.AlertQueue), sp.GetRequiredService<StorageConnection>().Queue(BudgetAlertFunctions.WebhookQueue)),
-            sp.GetRequiredService<AuditServices>().Batcher), sp.GetRequiredService<GatewayMetrics>()));
+            AuditSink(sp)), sp.GetRequiredService<GatewayMetrics>()));
         services.AddSingleton(sp => new BudgetGate(sp.GetRequiredService<IEntityChannel>(), sp.GetRequiredService<TimeProvider>(), options.Budgets,
             sp.GetRequiredService<IBudgetAlertSink>(), new QueueBudgetReportSpill(sp.GetRequiredService<StorageConnection>().Queue(BudgetReportFunctions.Queue))));
         services.AddSingleton(sp => new BudgetAdministration(sp.GetRequiredService<BudgetGate>()));
@@ -116,20 +121,25 @@ public static class GatewayServiceCollectionExtensions
                 });
             }
         });
-        AddSharedCache(services, configuration, options.Cache);
+        // cache off: no shared store is registered or connected to (and no Redis connection string is needed)
+        if (features.Cache) AddSharedCache(services, configuration, options.Cache);
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
             if (pepper.Warning is { } warning) sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Privacy").LogWarning("{Warning}", warning);
+            if (features.Off.Count > 0)
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Features").LogWarning("Feature flags: {Off} off (read at startup; a change takes a restart). {Features}.",
+                    string.Join(", ", features.Off), features);
             return new GatewayRuntime(options, secrets, sp.GetRequiredService<IKeyStore>(), _ => factory.CreateClient(UpstreamClient),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IAccessTokenSource>(),
                 usage: sp.GetRequiredService<UsageServices>().Sink, prices: sp.GetRequiredService<PriceCatalogHolder>(),
                 budgets: sp.GetRequiredService<BudgetGate>(), rateLimits: sp.GetRequiredService<RateLimitGate>(),
                 upstream: sp.GetRequiredService<UpstreamGate>(), cache: sp.GetService<ICacheStore>(), metrics: sp.GetRequiredService<GatewayMetrics>(),
-                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: sp.GetRequiredService<AuditServices>().Batcher, subjects: pepper.Hasher,
-                contentLog: sp.GetRequiredService<UsageServices>().ContentBatcher);
+                loggers: sp.GetRequiredService<ILoggerFactory>(), audit: AuditSink(sp), subjects: pepper.Hasher,
+                contentLog: sp.GetRequiredService<UsageServices>().ContentBatcher, features: features);
         });
-        services.AddSingleton<IAuditSink>(sp => sp.GetRequiredService<AuditServices>().Batcher);
+        // audit off: no event goes anywhere (admin changes, refusals, safety decisions, budget alerts, user data requests)
+        services.AddSingleton<IAuditSink>(AuditSink);
         services.AddSingleton<IAuditSubjectSearch>(sp => new AuditSubjectSearch(sp.GetRequiredService<AuditServices>()));
         services.AddSingleton(sp =>
         {
@@ -139,15 +149,17 @@ public static class GatewayServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(), sp.GetService<IAuditSubjectSearch>(), usage.Content);
         });
         services.AddSingleton<ICurrencyRates>(sp => sp.GetRequiredService<GatewayRuntime>().Currencies);
-        services.AddAnalytics(options);
+        services.AddAnalytics(options, features);
         services.AddReports(options);
         services.AddHealth(options);
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<PricingAdministration>().Sync,
             TimeSpan.FromSeconds(options.Pricing.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<CatalogAdministration>().Sync,
             TimeSpan.FromSeconds(options.CatalogRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
-        services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<SafetyAdministration>().Sync,
-            TimeSpan.FromSeconds(options.Safety.PolicyRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
+        // safety off: the policy document is neither read nor followed
+        if (features.Safety)
+            services.AddSingleton<IHostedService>(sp => new DocumentRefresher(sp.GetRequiredService<SafetyAdministration>().Sync,
+                TimeSpan.FromSeconds(options.Safety.PolicyRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DocumentRefresher>>()));
         // dashboard sign-in: sessions signed with Gateway:Dashboard:SessionKey (generated at start in Development when unset)
         var development = DevKeyPolicy.IsDevelopment(name => configuration[name]);
         services.AddSingleton(sp =>

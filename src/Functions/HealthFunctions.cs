@@ -1,3 +1,4 @@
+using Gateway.Core.Hosting;
 using Gateway.Core.Health;
 using Gateway.Functions.Http;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,8 @@ namespace Gateway.Functions;
 /// storage and Durable answer, and each deployment's circuit as this instance knows it). Anonymous — load balancers and
 /// azd probe them — so they show check names, statuses, durations and short details, never an account, address or key.
 /// </summary>
-public sealed class HealthFunctions(ReadinessProbe probe, Entities.DurableEntityChannel? entities = null)
+/// <remarks>Readiness also lists the feature flags in force (<c>"features": {"Cache": true, …}</c>), as read at startup.</remarks>
+public sealed class HealthFunctions(ReadinessProbe probe, Entities.DurableEntityChannel? entities = null, GatewayFeatures? features = null)
 {
     [Function("Health")]
     public static async Task<IActionResult> Live([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
@@ -35,7 +37,9 @@ public sealed class HealthFunctions(ReadinessProbe probe, Entities.DurableEntity
         {
             var report = await probe.ReportAsync(aborted).ConfigureAwait(false);
             response.Headers.CacheControl = "no-store";
-            await HttpResponses.WriteJsonAsync(response, report.HttpStatus, report.ToJson(), aborted).ConfigureAwait(false);
+            var json = report.ToJson();
+            json["features"] = (features ?? GatewayFeatures.All).ToJson();
+            await HttpResponses.WriteJsonAsync(response, report.HttpStatus, json, aborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {

@@ -20,11 +20,11 @@ public sealed class SafetyFunctions(GatewayRuntime runtime, SafetyAdministration
 {
     [Function("GetSafety")]
     public Task<IActionResult> Get([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gateway/safety")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, _ => Task.FromResult((StatusCodes.Status200OK, safety.Describe())));
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Safety, request, _ => Task.FromResult((StatusCodes.Status200OK, safety.Describe())));
 
     [Function("PutSafety")]
     public Task<IActionResult> Put([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "gateway/safety")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Safety, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, SafetyAdministration.MaxDocumentBytes, ct).ConfigureAwait(false);
             return (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.SafetyReplaced, "safety",
@@ -33,7 +33,7 @@ public sealed class SafetyFunctions(GatewayRuntime runtime, SafetyAdministration
 
     [Function("SimulateSafety")]
     public Task<IActionResult> Simulate([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "gateway/safety/simulate")] HttpRequest request) =>
-        AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        AdminRequests.RunJsonAsync(runtime, GatewayFeature.Safety, request, async ct =>
         {
             var bytes = await RequestBody.ReadAsync(request.Body, request.ContentLength, SafetySimulation.MaxBodyBytes, ct).ConfigureAwait(false);
             JsonObject body;

@@ -22,3 +22,11 @@ public sealed class EntityBudgetSource(BudgetGate gate) : IBudgetSource
         return list;
     }
 }
+
+/// <summary>No budgets to forecast: the source when the <c>Budgets</c> feature is off (budgets are neither enforced nor forecast).</summary>
+public sealed class NoBudgetSource : IBudgetSource
+{
+    public static readonly NoBudgetSource Instance = new();
+
+    public Task<IReadOnlyList<ConfiguredBudget>> ListAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ConfiguredBudget>>([]);
+}

@@ -22,11 +22,16 @@ namespace Gateway.Core.Caching;
 /// <item>Streamed misses are stored too, once the stream ended with every choice finished.</item>
 /// </list>
 /// The response says which: <c>x-gateway-cache: hit | miss | coalesced | bypass</c>.
+/// With <paramref name="coalesce"/> false (the <c>Coalescing</c> feature flag off) every miss calls upstream itself:
+/// nothing is shared in flight, answers are still stored and served from the cache.
 /// </summary>
-public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatewayStage
+public sealed class CacheStage(ICacheStore store, CacheOptions options, bool coalesce = true) : IGatewayStage
 {
     public const string StatusHeader = "x-gateway-cache";
     public const string TtlHeader = "x-gateway-cache-ttl";
+
+    /// <summary>Whether identical requests in flight at once share one upstream call.</summary>
+    public bool Coalesces => coalesce;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<CachedCompletion>> _inFlight = new(StringComparer.Ordinal);
     private readonly ICacheStore _store = store;
 
@@ -54,6 +59,13 @@ public sealed class CacheStage(ICacheStore store, CacheOptions options) : IGatew
         var fresh = control.Contains("no-cache", StringComparison.OrdinalIgnoreCase);
         if (!fresh && await LookupAsync(key, context.Aborted).ConfigureAwait(false) is { } cached)
             return Serve(context, cached, "hit");
+
+        if (!coalesce)
+        {
+            // a flight of its own that no other caller can join (it is never put in flight)
+            return await LeadAsync(context, next, new Flight(this, key, ttl,
+                new TaskCompletionSource<CachedCompletion>(TaskCreationOptions.RunContinuationsAsynchronously))).ConfigureAwait(false);
+        }
 
         while (true)
         {

@@ -29,9 +29,10 @@ public sealed class GatewayRuntime
         IUsageSink? usage = null, PriceCatalogHolder? prices = null, IVolumeTracker? volume = null, BudgetGate? budgets = null,
         RateLimitGate? rateLimits = null, UpstreamGate? upstream = null, ICacheStore? cache = null, GatewayMetrics? metrics = null,
         Microsoft.Extensions.Logging.ILoggerFactory? loggers = null, IAuditSink? audit = null, SubjectHasher? subjects = null,
-        Privacy.IContentLogSink? contentLog = null)
+        Privacy.IContentLogSink? contentLog = null, GatewayFeatures? features = null)
     {
         Options = options;
+        Features = features ??= GatewayFeatures.All;
         Time = time;
         // a replacement pricing catalog must price the deployments of the model catalog in force, and the other way round
         // (asked only when a replacement is installed, after this constructor has set Catalogs)
@@ -45,7 +46,8 @@ public sealed class GatewayRuntime
         CostMeter = new PricingCostMeter(Prices, Volume);
         Currencies = new CurrencyConverter(options.Pricing.Currencies);
         Metrics = metrics ?? new GatewayMetrics();
-        Audit = audit ?? NullAuditSink.Instance;
+        // audit off: nothing is recorded, whatever sink was given
+        Audit = features.Audit ? audit ?? NullAuditSink.Instance : NullAuditSink.Instance;
         AdminAudit = new AdminAudit(Audit, time);
         RefusedAuthentication = new RefusedAuthentication(Audit, time, options.Audit.MaxRefusalSourcesPerMinute, Environment.MachineName + "-" + Environment.ProcessId);
         UsageSink = new MeteredUsageSink(new SafetyDecisionAudit(usage ?? NullUsageSink.Instance, Audit, subjects), Metrics);
@@ -61,8 +63,8 @@ public sealed class GatewayRuntime
         Pseudonyms = new Privacy.UserPseudonyms(options.Privacy, subjects);
         Safety = new SafetyPoliciesHolder(options.Safety);
         ContentSafetyClient? contentSafety = null;
-        // with an endpoint configured the client is ready for any policy, including one installed at runtime
-        if (!string.IsNullOrWhiteSpace(options.Safety.ContentSafety.Endpoint))
+        // with an endpoint configured (and the safety stage present) the client is ready for any policy, including one installed at runtime
+        if (features.Safety && !string.IsNullOrWhiteSpace(options.Safety.ContentSafety.Endpoint))
         {
             var cs = options.Safety.ContentSafety;
             var key = cs.Auth == "key" ? secrets.Resolve(cs.ApiKeySetting!) : null;
@@ -72,6 +74,7 @@ public sealed class GatewayRuntime
             var http = httpClients(new DeploymentOptions { Name = "content-safety", Provider = ProviderKind.OpenAiCompatible, Endpoint = cs.Endpoint });
             contentSafety = new ContentSafetyClient(http, cs, key, tokens, Metrics, loggers?.CreateLogger("Gateway.Safety"));
         }
+        // A capability switched off by its feature flag is absent from the pipeline (null here), not skipped at run time.
         IGatewayStage?[] stages =
         [
             new AuthenticationStage(KeyAuthenticator, RefusedAuthentication),
@@ -80,21 +83,25 @@ public sealed class GatewayRuntime
             // only where some key or team logs content: otherwise the stage is not there at all
             contentLog is not null && options.Privacy.LogsContent ? new Privacy.ContentLogStage(contentLog, options.Privacy.ContentLogging, Pseudonyms) : null,
             new ModelResolutionStage(Catalogs),
-            new StopStage(Upstream),
-            new RateLimitEarlyRefusalStage(RateLimits),
+            features.ProviderQuotas ? new StopStage(Upstream) : null,
+            features.RateLimits ? new RateLimitEarlyRefusalStage(RateLimits) : null,
             // present even without a policy: one may be installed at runtime (a request without one passes straight on)
-            new SafetyStage(Safety, contentSafety),
+            features.Safety ? new SafetyStage(Safety, contentSafety) : null,
             new CostEstimateStage(CostMeter),
-            new RateLimitStage(RateLimits, options.RateLimits),
-            new BudgetStage(Budgets),
-            new CacheStage(Cache, options.Cache),
-            new ProviderStage(selector ?? new DeploymentSelector(), Providers, Upstream, options.RateLimits.DefaultOutputTokens, Breakers, options.Resilience),
+            features.RateLimits ? new RateLimitStage(RateLimits, options.RateLimits) : null,
+            features.Budgets ? new BudgetStage(Budgets) : null,
+            // coalescing is part of the cache stage: off, each miss calls upstream itself
+            features.Cache ? new CacheStage(Cache, options.Cache, coalesce: features.Coalescing) : null,
+            // provider quotas off: no quota admission, no stop list
+            new ProviderStage(selector ?? new DeploymentSelector(), Providers, features.ProviderQuotas ? Upstream : null, options.RateLimits.DefaultOutputTokens, Breakers, options.Resilience),
         ];
         Pipeline = new GatewayPipeline([.. stages.OfType<IGatewayStage>()]);
         ChatCompletions = new ChatCompletionService(Pipeline);
     }
 
     public GatewayOptions Options { get; }
+    /// <summary>The capabilities switched on (decided at startup): one switched off has no stage in <see cref="Pipeline"/>.</summary>
+    public GatewayFeatures Features { get; }
     /// <summary>The safety policies in force by level (global, team, key), replaceable at runtime.</summary>
     public SafetyPoliciesHolder Safety { get; }
     public TimeProvider Time { get; }

@@ -26,7 +26,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.Budgets, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 64 * 1024, ct).ConfigureAwait(false);
             var definition = BudgetAdministration.ParseDefinition(body, scope);
@@ -40,7 +40,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await budgets.ListAsync(ct).ConfigureAwait(false)), dashboard);
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.Budgets, request, async ct => (StatusCodes.Status200OK, await budgets.ListAsync(ct).ConfigureAwait(false)), dashboard);
     }
 
     [Function("GetBudget")]
@@ -48,7 +48,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.Budgets, request, async ct =>
             (StatusCodes.Status200OK, await budgets.RunAsync(BudgetAdministration.ParseScope(scope), BudgetOp.Get, null, ct).ConfigureAwait(false)), dashboard);
     }
 
@@ -57,7 +57,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.Budgets, request, async ct =>
             (StatusCodes.Status200OK, await Audited(request, BudgetOp.Delete, BudgetAdministration.ParseScope(scope), null, ct).ConfigureAwait(false)));
     }
 
@@ -66,7 +66,7 @@ public sealed class BudgetsFunctions(GatewayRuntime runtime, BudgetAdministratio
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.Budgets, request, async ct =>
         {
             var op = action switch
             {

@@ -39,13 +39,19 @@ public static partial class AdminRequests
     /// <summary>Who is making an admin change, for the audit log.</summary>
     public static AuditActor Actor(HttpRequest request) => AuditActor.FromHeaders(new AspNetRequestHeaders(request.Headers), ClientAddress.Of(request));
 
-    public static async Task<IActionResult> RunJsonAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action,
-        DashboardSessions? sessions = null)
+    public static Task<IActionResult> RunJsonAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task<(int Status, JsonObject Body)>> action,
+        DashboardSessions? sessions = null) => RunJsonAsync(runtime, null, request, action, sessions);
+
+    /// <summary>An admin route of a capability behind a feature flag: with the flag off, an authorised caller gets 404
+    /// <c>feature_disabled</c> (an unauthorised one still gets 401) and the action does not run.</summary>
+    public static async Task<IActionResult> RunJsonAsync(GatewayRuntime runtime, GatewayFeature? feature, HttpRequest request,
+        Func<CancellationToken, Task<(int Status, JsonObject Body)>> action, DashboardSessions? sessions = null)
     {
         var response = request.HttpContext.Response;
         try
         {
             Authorize(runtime, request, sessions);
+            if (feature is { } required) runtime.Features.Demand(required);
             var (status, body) = await action(request.HttpContext.RequestAborted).ConfigureAwait(false);
             await HttpResponses.WriteJsonAsync(response, status, body, request.HttpContext.RequestAborted).ConfigureAwait(false);
         }
@@ -78,12 +84,17 @@ public static partial class AdminRequests
     }
 
     /// <summary>Runs an admin action that writes its own response (streamed exports).</summary>
-    public static async Task<IActionResult> RunStreamAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task> action)
+    public static Task<IActionResult> RunStreamAsync(GatewayRuntime runtime, HttpRequest request, Func<CancellationToken, Task> action) =>
+        RunStreamAsync(runtime, null, request, action);
+
+    /// <summary>Runs an admin action that writes its own response, of a capability behind a feature flag (see <see cref="RunJsonAsync(GatewayRuntime, GatewayFeature?, HttpRequest, Func{CancellationToken, Task{ValueTuple{int, JsonObject}}}, DashboardSessions?)"/>).</summary>
+    public static async Task<IActionResult> RunStreamAsync(GatewayRuntime runtime, GatewayFeature? feature, HttpRequest request, Func<CancellationToken, Task> action)
     {
         var response = request.HttpContext.Response;
         try
         {
             Authorize(runtime, request);
+            if (feature is { } required) runtime.Features.Demand(required);
             await action(request.HttpContext.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -26,7 +26,7 @@ public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration st
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct => (StatusCodes.Status200OK, await stops.ListAsync(ct).ConfigureAwait(false)), dashboard);
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.ProviderQuotas, request, async ct => (StatusCodes.Status200OK, await stops.ListAsync(ct).ConfigureAwait(false)), dashboard);
     }
 
     [Function("PutStop")]
@@ -34,7 +34,7 @@ public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration st
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.ProviderQuotas, request, async ct =>
         {
             var body = await RequestBody.ReadAsync(request.Body, request.ContentLength, 16 * 1024, ct).ConfigureAwait(false);
             var what = Uri.UnescapeDataString(name);
@@ -48,7 +48,7 @@ public sealed class StopsFunctions(GatewayRuntime runtime, StopAdministration st
         [DurableClient] DurableTaskClient? client = null)
     {
         Attach(client);
-        return AdminRequests.RunJsonAsync(runtime, request, async ct =>
+        return AdminRequests.RunJsonAsync(runtime, GatewayFeature.ProviderQuotas, request, async ct =>
             (StatusCodes.Status200OK, await runtime.AdminAudit.ChangeAsync(AdminRequests.Actor(request), AuditEventTypes.StopCleared, $"{target}:{Uri.UnescapeDataString(name)}",
                 async c => await stops.ListAsync(c).ConfigureAwait(false), c => stops.ResumeAsync(target, Uri.UnescapeDataString(name), c), after => after, ct).ConfigureAwait(false)));
     }

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Gateway.Core.Tests.Audit;
 
 /// <summary>What becomes an audit event, and what never goes into one.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class AuditEventsTests
 {
     private static readonly DateTimeOffset Start = new(2026, 12, 1, 10, 0, 30, TimeSpan.Zero);
@@ -67,7 +68,7 @@ public sealed class AuditEventsTests
         Assert.Equal(4, events.Select(e => e.Id).Distinct().Count());
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Audit)]
     public async Task A_request_with_a_wrong_key_is_counted_and_never_carries_the_key()
     {
         var sink = new InMemoryAuditSink();
@@ -80,7 +81,7 @@ public sealed class AuditEventsTests
                 Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
             },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), time, audit: sink);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), time, audit: sink, features: TestFeatures.Current);
         var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders("gk-wrong-key-0123456789"), """{"model":"m","messages":[{"role":"user","content":"hi"}]}""");
         Assert.Equal(401, sent.Outcome.Error?.Status);
 

@@ -10,12 +10,16 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Budgets;
 
 /// <summary>When the store behind budgets or rate limits cannot be reached, requests fail closed with a 503, never a 500.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class DependencyFailureTests
 {
-    [Theory]
-    [InlineData(true, "budgets_unavailable")]
-    [InlineData(false, "rate_limits_unavailable")]
-    public async Task An_unreachable_store_is_a_503_and_nothing_is_sent_upstream(bool budgets, string code)
+    [FeatureFact(GatewayFeature.Budgets)]
+    public Task An_unreachable_budget_store_is_a_503_and_nothing_is_sent_upstream() => Unreachable(budgets: true, "budgets_unavailable");
+
+    [FeatureFact(GatewayFeature.RateLimits)]
+    public Task An_unreachable_rate_limit_store_is_a_503_and_nothing_is_sent_upstream() => Unreachable(budgets: false, "rate_limits_unavailable");
+
+    private static async Task Unreachable(bool budgets, string code)
     {
         var options = new GatewayOptions
         {
@@ -35,7 +39,7 @@ public sealed class DependencyFailureTests
         };
         var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System,
             budgets: budgets ? new BudgetGate(down, TimeProvider.System, new BudgetGateOptions()) : null,
-            rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits));
+            rateLimits: budgets ? null : new RateLimitGate(down, TimeProvider.System, options.RateLimits), features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","messages":[{"role":"user","content":"hi"}]}""");
         var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);

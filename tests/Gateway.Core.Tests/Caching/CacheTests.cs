@@ -15,6 +15,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Gateway.Core.Tests.Caching;
 
 /// <summary>The exact-match response cache and de-duplication of identical requests in flight.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class CacheTests
 {
     private static ChatRequest Parse(string json) => ChatRequestParser.Parse(Encoding.UTF8.GetBytes(json));
@@ -76,7 +77,7 @@ public sealed class CacheTests
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = maxAttempts },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, time, usage: usage, features: TestFeatures.Current);
         var (_, a) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
         var (_, b) = await runtime.Keys.CreateAsync(new CreateKeyRequest("b", null, "beta", [], new Dictionary<string, string>()), default);
         return (runtime, usage, a, b);
@@ -88,7 +89,7 @@ public sealed class CacheTests
         return (sent.Context, sent.Outcome, sent.Text);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_miss_records_the_entry_it_created_and_the_entry_names_that_request_so_an_erasure_can_find_it()
     {
         var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
@@ -108,7 +109,7 @@ public sealed class CacheTests
         Assert.False(await ((ICacheEntryRemoval)runtime.Cache).RemoveAsync(created.CacheKey, default));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_repeated_workload_is_answered_from_the_cache_at_no_cost_and_the_saving_is_recorded()
     {
         var (runtime, usage, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
@@ -130,7 +131,7 @@ public sealed class CacheTests
         Assert.All(usage.Records.Where(r => r.CacheStatus == "miss"), r => Assert.True(r.CostUsd > 0m));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task Only_deterministic_requests_are_cached_unless_the_client_opts_in_and_cache_control_is_honoured()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
@@ -160,7 +161,7 @@ public sealed class CacheTests
         Assert.Equal(400, (await Send(runtime, key, brief, new Dictionary<string, string> { [CacheStage.TtlHeader] = "soon" })).Outcome.Error!.Status);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_streaming_client_gets_the_cached_answer_replayed()
     {
         var (runtime, _, key, _) = await Gateway(TimeProvider.System, new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1" });
@@ -176,7 +177,7 @@ public sealed class CacheTests
         Assert.Contains(events, e => e.Contains("\"usage\":{", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task One_hundred_concurrent_identical_requests_make_exactly_one_upstream_call()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -195,7 +196,7 @@ public sealed class CacheTests
         Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.ProviderQuotas)]
     public async Task A_stopped_model_or_provider_is_refused_for_cache_hits_and_for_callers_joining_a_call_in_flight()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -230,7 +231,7 @@ public sealed class CacheTests
         await leader;
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task Streaming_callers_join_an_identical_call_in_flight()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -252,7 +253,7 @@ public sealed class CacheTests
 
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task A_failure_of_the_shared_call_reaches_every_caller_that_joined_it()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -273,7 +274,7 @@ public sealed class CacheTests
         Assert.All(all, r => Assert.Equal("upstream_timeout", r.Outcome.Error?.Code));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task A_streamed_miss_is_stored_and_a_streaming_leader_shares_its_answer_with_every_caller()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -308,7 +309,7 @@ public sealed class CacheTests
         Assert.Equal(1, usage.Records.Count(r => r.CostUsd > 0m));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task When_the_leader_goes_away_before_its_answer_the_callers_that_joined_make_the_call_themselves()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -335,7 +336,7 @@ public sealed class CacheTests
         Assert.Equal(2, upstream.RequestCount);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task A_store_that_does_not_answer_neither_holds_up_nor_fails_a_request()
     {
         var store = new StuckStore();
@@ -348,7 +349,7 @@ public sealed class CacheTests
             },
             Cache = new CacheOptions { LookupTimeoutMs = 50 },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, cache: store);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, cache: store, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
 
         // the lookup never finishes and the write never finishes: both requests are answered, as misses
@@ -385,7 +386,7 @@ public sealed class CacheTests
         }
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache, GatewayFeature.Coalescing)]
     public async Task An_answer_stored_between_the_lookup_and_becoming_the_leader_is_served_not_fetched_again()
     {
         // the store's lookup ran before another leader's answer landed; its in-memory view already has it
@@ -399,7 +400,7 @@ public sealed class CacheTests
             },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, cache: store);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, cache: store, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("a", null, "alpha", [], new Dictionary<string, string>()), default);
         store.Answer = new CachedCompletion("""{"id":"c1","object":"chat.completion","created":1,"model":"mock-1","choices":[{"index":0,"message":{"role":"assistant","content":"landed"},"finish_reason":"stop"}]}""",
             new TokenUsage(3, 1), "mock", DateTimeOffset.UnixEpoch);

@@ -15,6 +15,7 @@ namespace Gateway.Core.Tests.Configuration;
 /// Nothing is recorded at $0 by accident: a deployment the pricing catalog cannot price is refused at startup unless it
 /// says it is free, a replacement pricing catalog may not leave one unpriced, and one price serves estimate and bill.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class PricingCoverageTests
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2026-12-01T00:00:00Z", CultureInfo.InvariantCulture);
@@ -91,7 +92,7 @@ public sealed class PricingCoverageTests
                 Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
             },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
 
         var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), """{"model":"m","messages":[{"role":"user","content":"hello there"}],"max_tokens":50}""");
@@ -106,7 +107,7 @@ public sealed class PricingCoverageTests
     public async Task A_replacement_pricing_catalog_that_leaves_a_configured_deployment_unpriced_is_refused_and_the_old_one_stays()
     {
         var options = new GatewayOptions { Catalog = Catalog(Azure("chat-prod", p => p.PriceAs = "gpt-4o")) };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, features: TestFeatures.Current);
         var before = runtime.Prices.Current;
         var withoutAzure = JsonNode.Parse(before.Json)!.AsObject();
         withoutAzure["providers"]!.AsObject().Remove("azure-openai");

@@ -15,6 +15,7 @@ namespace Gateway.Core.Tests.Pipeline;
 /// A request keeps the model catalog it started with: one in flight when the catalog is replaced finishes on its
 /// deployment (even one the new catalog removed), while the next request is served by the new catalog.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class CatalogReplacementTests
 {
     private const string Key = "sk-gw-catalog";
@@ -34,7 +35,7 @@ public sealed class CatalogReplacementTests
             },
         };
         var runtime = new GatewayRuntime(options, TestSecrets.None, new Gateway.Core.Auth.InMemoryKeyStore(), _ => throw new InvalidOperationException("no http"), _time,
-            selector: _selector, usage: _usage);
+            selector: _selector, usage: _usage, features: TestFeatures.Current);
         await runtime.Keys.EnsureKeyAsync(Key, "catalog", default);
         return runtime;
     }

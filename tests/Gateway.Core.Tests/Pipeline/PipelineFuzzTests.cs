@@ -17,6 +17,7 @@ namespace Gateway.Core.Tests.Pipeline;
 /// Whatever arrives: no 5xx, every refusal an OpenAI error (a type, a message, a 4xx status), every request one usage
 /// record.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class PipelineFuzzTests
 {
     private const string Valid = """{"model":"m","temperature":0.2,"max_tokens":50,"stream":false,"user":"u1","metadata":{"a":"b"},"stop":["x"],"messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hello"}]}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}""";
@@ -80,7 +81,7 @@ public sealed class PipelineFuzzTests
                 Deployments = [new DeploymentOptions { Name = "mock", Provider = "mock", Model = "mock-1", MockCompletionTokens = 4 }],
                 Models = [new ModelOptions { Name = "m", Deployments = ["mock"] }],
             },
-        }, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        }, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = runtime.Keys.CreateAsync(new CreateKeyRequest("fuzz", "fuzzer", "t", [], new Dictionary<string, string> { ["suite"] = "fuzz" }), default).GetAwaiter().GetResult();
         return (runtime, usage, key);
     });

@@ -12,6 +12,7 @@ using Gateway.Testing;
 
 namespace Gateway.Core.Tests.Pipeline;
 
+[Trait("Category", "Pipeline")]
 public sealed class PipelineTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
@@ -182,7 +183,7 @@ public sealed class PipelineTests
                 Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
             },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), _time);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), _time, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
         var outcome = (await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), $$"""{"model":"mock-1","service_tier":"{{tier}}","messages":[{"role":"user","content":"hi"}]}""")).Outcome;
         if (status == 0)
@@ -424,7 +425,7 @@ public sealed class PipelineTests
             },
         };
         var keys = new InMemoryKeyStore();
-        var runtime = new GatewayRuntime(options, TestSecrets.None, keys, _ => throw new InvalidOperationException("no http"), _time, selector: new DeploymentSelector(_ => 0));
+        var runtime = new GatewayRuntime(options, TestSecrets.None, keys, _ => throw new InvalidOperationException("no http"), _time, selector: new DeploymentSelector(_ => 0), features: TestFeatures.Current);
         await runtime.Keys.EnsureKeyAsync(GoodKey, "good", default);
         var hash = KeyHasher.Hash(LimitedKey);
         await keys.AddAsync(new GatewayKeyRecord("key_limited", hash, "sk-gw-lim…", "limited", "u", "t", ["mock-2"], new Dictionary<string, string>(), Start), default);

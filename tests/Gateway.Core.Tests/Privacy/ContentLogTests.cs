@@ -8,6 +8,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Privacy;
 
 /// <summary>Prompt and answer logging: off by default, on per team or key, always redacted, streams included.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class ContentLogTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -38,7 +39,7 @@ public sealed class ContentLogTests : IAsyncLifetime
             Privacy = new PrivacyOptions { ContentLogging = logging },
         };
         var sink = new Sink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, contentLog: sink);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, contentLog: sink, features: TestFeatures.Current);
         var (_, payments) = await runtime.Keys.CreateAsync(new CreateKeyRequest("p", "alice", "payments", [], new Dictionary<string, string>()), default);
         var (_, other) = await runtime.Keys.CreateAsync(new CreateKeyRequest("o", "bob", "search", [], new Dictionary<string, string>()), default);
         return (runtime, sink, payments, other);

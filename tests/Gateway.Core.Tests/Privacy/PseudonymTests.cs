@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Privacy;
 
 /// <summary>The pepper behind end-user hashes, and usage records that name end users by their hash.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class PseudonymTests
 {
     private static Func<string, string?> Settings(params (string Name, string Value)[] values) =>
@@ -73,7 +74,7 @@ public sealed class PseudonymTests
             Privacy = new PrivacyOptions { Teams = { ["payments"] = true } },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, subjects: Hasher);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, subjects: Hasher, features: TestFeatures.Current);
         var (_, payments) = await runtime.Keys.CreateAsync(new CreateKeyRequest("p", null, "payments", [], new Dictionary<string, string>()), default);
         var (_, search) = await runtime.Keys.CreateAsync(new CreateKeyRequest("s", "svc-search", "search", [], new Dictionary<string, string>()), default);
 

@@ -16,6 +16,7 @@ namespace Gateway.Core.Tests.Providers;
 /// reaches the client in the same format, with the same text, tool call, finish reason and usage. Error events and a
 /// malformed chunk end the stream with an error event.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class StreamConformanceTests : IAsyncLifetime
 {
     private WebApplication _app = null!;
@@ -51,7 +52,7 @@ public sealed class StreamConformanceTests : IAsyncLifetime
         };
         var usage = new InMemoryUsageSink();
         using var http = new HttpClient();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key),
             """{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"weather in Oslo?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}""");

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace Gateway.Core.Tests.RateLimits;
 
 /// <summary>A key over its rate limit is refused before its prompt is tokenized: a flood of large prompts costs no tokenizing.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class EarlyRefusalTests
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-12-01T10:00:00Z", CultureInfo.InvariantCulture);
@@ -53,7 +54,7 @@ public sealed class EarlyRefusalTests
         Assert.True((await gate.AdmitAsync(counters, 10, TimeSpan.FromSeconds(1.5), default)).Allowed);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.RateLimits)]
     public async Task Through_the_pipeline_a_key_over_its_limit_is_refused_before_the_cost_estimate_tokenizes_its_prompt()
     {
         var time = new FakeTimeProvider(Start);
@@ -67,7 +68,7 @@ public sealed class EarlyRefusalTests
             RateLimits = new RateLimitOptions { KeyRequestsPerMinute = 1 },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var prompt = new string('a', 50_000);
         var json = $$"""{"model":"gpt-4o","messages":[{"role":"user","content":"{{prompt}}"}],"max_tokens":5}""";

@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Resilience;
 
 /// <summary>After warm-up, requests reuse pooled connections: none opens a new one.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class ConnectionReuseTests
 {
     [Fact]
@@ -25,7 +26,7 @@ public sealed class ConnectionReuseTests
         };
         using var handler = UpstreamHttp.CreateHandler(options.Http);
         using var http = UpstreamHttp.Configure(new HttpClient(handler, disposeHandler: false));
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var plain = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
         var stream = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""");

@@ -15,6 +15,7 @@ namespace Gateway.Core.Tests.Resilience;
 /// Provider trouble against real sockets: deployment A (a fake OpenAI server) fails 30 % of requests — 429 with
 /// Retry-After, 500, connection resets, hangs past the timeout — and deployment B is healthy.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private FakeLlmServer _a = null!;
@@ -50,7 +51,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
             Resilience = new ResilienceOptions { MaxAttempts = 3, FailureRatio = 0.2, MinimumThroughput = 10, SamplingSeconds = 2, BreakSeconds = 1 },
         };
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("load", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","max_tokens":20,"messages":[{"role":"user","content":"hello"}]}""");
 
@@ -116,7 +117,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output) : IAsyncLifeti
             Resilience = new ResilienceOptions { MaxAttempts = 3, MaxRetryAfterSeconds = 2 },
         };
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}""");
 

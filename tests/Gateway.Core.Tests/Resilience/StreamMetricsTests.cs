@@ -10,6 +10,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Resilience;
 
 /// <summary>A stream's pace on its usage record and as meters: time to first token, inter-token latency, duration, tokens per second.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class StreamMetricsTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -35,7 +36,7 @@ public sealed class StreamMetricsTests : IAsyncLifetime
                 Models = [new ModelOptions { Name = "m", Deployments = ["oai"] }],
             },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: usage, metrics: metrics);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: usage, metrics: metrics, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, key);
     }

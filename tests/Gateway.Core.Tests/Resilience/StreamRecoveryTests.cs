@@ -13,6 +13,7 @@ namespace Gateway.Core.Tests.Resilience;
 /// Streams that break after their first byte — reset, stalled, an error event — continued on the same or the next
 /// deployment over real sockets, against fake upstreams that answer a continuation with the rest of the same answer.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class StreamRecoveryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private FakeLlmServer _a = null!;
@@ -55,7 +56,7 @@ public sealed class StreamRecoveryTests(ITestOutputHelper output) : IAsyncLifeti
             Resilience = new ResilienceOptions { MinimumThroughput = 1000 },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => _http, TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }

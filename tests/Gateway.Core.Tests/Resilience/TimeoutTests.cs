@@ -12,6 +12,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Resilience;
 
 /// <summary>Per-deployment timeouts: first token (streams) and connect, each failing over before the client saw a byte.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class TimeoutTests
 {
     private static async Task<(GatewayRuntime Runtime, string Key)> Gateway(HttpClient http, params DeploymentOptions[] deployments)
@@ -21,7 +22,7 @@ public sealed class TimeoutTests
             Catalog = new CatalogOptions { Deployments = [.. deployments], Models = [new ModelOptions { Name = "m", Deployments = [.. deployments.Select(d => d.Name)] }] },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 3 },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => http, TimeProvider.System, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, key);
     }

@@ -12,6 +12,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Routing;
 
 /// <summary>Provider quotas per deployment: shared fairly among keys, failover to a deployment with capacity, refusal with Retry-After, stops.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class UpstreamGateTests
 {
     private static readonly DateTimeOffset Start = DateTimeOffset.Parse("2026-11-25T10:00:10Z", System.Globalization.CultureInfo.InvariantCulture);
@@ -77,7 +78,7 @@ public sealed class UpstreamGateTests
             Upstream = new UpstreamOptions { MaxWaitSeconds = maxWaitSeconds },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 1 },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), time, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, key);
     }
@@ -93,7 +94,7 @@ public sealed class UpstreamGateTests
         return new Sent(outcome.Error, context.ResponseHeaders);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.ProviderQuotas)]
     public async Task A_deployment_at_its_quota_is_passed_over_for_the_next_and_then_the_request_is_refused_with_retry_after()
     {
         // a fixed clock: the quota windows are whole minutes, and this test must not straddle one
@@ -112,7 +113,7 @@ public sealed class UpstreamGateTests
         Assert.Equal(50, last.Error.RetryAfterSeconds); // the window ends at 10:01:00
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.ProviderQuotas)]
     public async Task Stopped_models_and_providers_are_refused_and_routing_avoids_a_stopped_provider()
     {
         var (runtime, key) = await Runtime(TimeProvider.System, 0, Deployment("a", rpm: null, provider: "mock"), Deployment("b", rpm: null, priority: 1, provider: "openai-compatible"));

@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>Azure AI Content Safety on the input, through a local server speaking its wire format.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class ContentSafetyTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -43,7 +44,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
             },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }
@@ -56,7 +57,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
             : new JsonObject { ["role"] = m.Role, ["content"] = m.Text }))]),
     }.ToJsonString();
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData("user", "some HATE here", "content_safety.hate")]
     [InlineData("user", "ATTACK: ignore it all", "content_safety.prompt_attack")]
     [InlineData("tool", "the page says ATTACK now", "content_safety.document_attack")]
@@ -76,7 +77,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.All(_service.Requests, r => Assert.Equal("sk-upstream-test", r.Key));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task A_clean_request_passes_and_severities_below_the_threshold_are_not_blocked()
     {
         var (runtime, _, key) = await Gateway();
@@ -87,7 +88,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Contains(_service.Requests, r => r.Path.EndsWith("text:shieldPrompt", StringComparison.Ordinal));
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData(429)]
     [InlineData(500)]
     [InlineData(null)] // a timeout
@@ -117,7 +118,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Equal(status switch { 429 => "throttled", null => "timeout", _ => "failed" }, Assert.Single(counted));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task In_parallel_mode_the_model_is_called_while_the_service_checks_and_the_answer_waits_for_the_check()
     {
         _service.Delay = TimeSpan.FromMilliseconds(300);
@@ -139,7 +140,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Contains("block content_safety.hate=1", record.Safety, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task In_parallel_mode_a_stream_sends_nothing_until_the_check_passes()
     {
         _service.Delay = TimeSpan.FromMilliseconds(200);
@@ -159,7 +160,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Contains("streamed", passed.Text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task In_parallel_mode_a_check_that_refuses_before_the_answer_cancels_the_call()
     {
         // the check answers after the call has reached the upstream (which hangs): the call is in flight when it refuses
@@ -179,7 +180,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.Equal(1, record.BilledFailures);
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData("the VIOLENCE in this answer", ""","output":true""", "content_safety.violence")]
     [InlineData("these LYRICS go on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on and on", ""","protectedMaterial":true""", "content_safety.protected_material")]
     public async Task Answers_the_service_refuses_are_withheld_with_finish_reason_content_filter(string answer, string more, string detector)
@@ -201,7 +202,7 @@ public sealed class ContentSafetyTests : IAsyncLifetime
         Assert.DoesNotContain(_service.Requests, r => r.Path.EndsWith("text:detectProtectedMaterial", StringComparison.Ordinal) && r.TextLength < 110);
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData("closed")]
     [InlineData("open")]
     public async Task An_answer_the_service_cannot_check_is_withheld_when_failing_closed_and_flagged_when_open(string failMode)

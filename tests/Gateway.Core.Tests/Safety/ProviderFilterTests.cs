@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>Azure OpenAI's own content filter: its results reach the client untouched, streams too, and its decisions are recorded.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class ProviderFilterTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -34,7 +35,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
             Safety = new SafetyOptions { Policy = policy },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }
@@ -61,7 +62,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
         Assert.Contains(events, e => First(e)?["content_filter_results"]?["hate"] is JsonObject);
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData(null)]
     [InlineData("baseline")]
     public async Task A_prompt_the_provider_filters_is_a_400_content_filter_with_its_categories_and_is_not_sent_elsewhere(string? policy)
@@ -78,7 +79,7 @@ public sealed class ProviderFilterTests : IAsyncLifetime
         Assert.Contains("\"innererror\"", System.Text.Encoding.UTF8.GetString(error.ToJsonBytes()), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task An_answer_the_provider_filters_is_passed_on_and_recorded_in_streams_too()
     {
         var (runtime, usage, key) = await Gateway("baseline");

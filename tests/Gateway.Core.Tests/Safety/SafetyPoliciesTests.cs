@@ -8,6 +8,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>Policies by level: global, then team, then key; locked rules; conditions by model.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class SafetyPoliciesTests
 {
     private const string LockedGlobal = """{"name":"corp","extends":"baseline","rules":{"secret.aws":{"action":"block","locked":true},"email":{"action":"flag","locked":true}}}""";
@@ -51,7 +52,7 @@ public sealed class SafetyPoliciesTests
         Assert.Null(SafetyPolicies.Create(new SafetyOptions { Teams = { ["t"] = "strict" } }, out _).For("other", "key_1", "m"));
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Through_the_pipeline_each_team_gets_its_own_policy()
     {
         await using var upstream = await FakeLlmServer.StartAsync();
@@ -64,7 +65,7 @@ public sealed class SafetyPoliciesTests
             },
             Safety = new SafetyOptions { Policy = "log-only", Teams = { ["payments"] = "pii-redact" } },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, features: TestFeatures.Current);
         var (_, payments) = await runtime.Keys.CreateAsync(new CreateKeyRequest("p", null, "payments", [], new Dictionary<string, string>()), default);
         var (_, research) = await runtime.Keys.CreateAsync(new CreateKeyRequest("r", null, "research", [], new Dictionary<string, string>()), default);
         const string body = """{"model":"m","messages":[{"role":"user","content":"card 4111 1111 1111 1111"}]}""";

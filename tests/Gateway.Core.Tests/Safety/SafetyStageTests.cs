@@ -9,6 +9,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Safety;
 
 /// <summary>The safety policy on the request path: what reaches the model, what is refused, what the client and the record see.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class SafetyStageTests : IAsyncLifetime
 {
     private FakeLlmServer _upstream = null!;
@@ -29,7 +30,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
             Safety = new SafetyOptions { Policy = policy },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }
@@ -38,7 +39,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
 
     private static JsonObject User(string text) => new() { ["role"] = "user", ["content"] = text };
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Pii_is_replaced_by_typed_placeholders_before_the_model_sees_it_and_the_decision_is_recorded()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
@@ -56,7 +57,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("input: redact card=1 email=3", Assert.Single(usage.Records).Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task A_secret_in_a_tool_result_is_refused_naming_the_detector_and_the_field_never_the_secret()
     {
         var (runtime, usage, key) = await Gateway("baseline");
@@ -79,7 +80,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("input: block secret.github=1", record.Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Tool_call_arguments_are_checked_too()
     {
         var (runtime, _, key) = await Gateway("secrets-block");
@@ -90,7 +91,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("messages[1].tool_calls[0].function.arguments", sent.Outcome.Error!.Param);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task An_answer_the_policy_blocks_is_withheld_with_finish_reason_content_filter()
     {
         var (runtime, usage, key) = await Gateway("baseline");
@@ -106,7 +107,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: block secret.google=1", Assert.Single(usage.Records).Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Streamed_tool_call_arguments_are_redacted_on_their_way()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
@@ -121,7 +122,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
 
-    [Theory]
+    [FeatureTheory(GatewayFeature.Safety)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task With_restore_the_user_sees_their_own_values_in_the_answer_while_the_model_never_did(bool stream)
@@ -137,7 +138,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("I will write to jane.doe@example.org and copy <EMAIL_2> today, as you asked me to do for the review.", text);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task A_streamed_answer_is_redacted_on_its_way_and_the_record_says_so()
     {
         var (runtime, usage, key) = await Gateway("pii-redact");
@@ -152,7 +153,7 @@ public sealed class SafetyStageTests : IAsyncLifetime
         Assert.Equal("output: redact email=1", Assert.Single(usage.Records).Safety);
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Safety)]
     public async Task Flagged_findings_pass_unchanged_and_a_policy_installed_at_runtime_applies_from_the_next_request()
     {
         var (runtime, _, key) = await Gateway("log-only");

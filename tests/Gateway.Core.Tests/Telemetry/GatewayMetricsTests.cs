@@ -13,6 +13,7 @@ using Gateway.Testing;
 namespace Gateway.Core.Tests.Telemetry;
 
 /// <summary>The meters follow the GenAI semantic conventions and count the gateway's own events.</summary>
+[Trait("Category", "Pipeline")]
 public sealed class GatewayMetricsTests
 {
     private sealed record Measurement(string Instrument, double Value, IReadOnlyDictionary<string, object?> Tags);
@@ -34,7 +35,7 @@ public sealed class GatewayMetricsTests
         return listener;
     }
 
-    [Fact]
+    [FeatureFact(GatewayFeature.Cache)]
     public async Task Requests_record_token_usage_duration_cost_and_cache_hits()
     {
         using var metrics = new GatewayMetrics();
@@ -49,7 +50,7 @@ public sealed class GatewayMetricsTests
                 Models = [new ModelOptions { Name = "mock-1", Deployments = ["mock"] }],
             },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"mock-1","temperature":0,"messages":[{"role":"user","content":"one two three"}]}""");
         for (var i = 0; i < 2; i++)
@@ -94,7 +95,7 @@ public sealed class GatewayMetricsTests
             },
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 2 },
         };
-        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics);
+        var runtime = new GatewayRuntime(options, TestSecrets.None, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, metrics: metrics, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, "t", [], new Dictionary<string, string>()), default);
         var body = Encoding.UTF8.GetBytes("""{"model":"primary","messages":[{"role":"user","content":"hello"}]}""");
         var context = new GatewayContext("r", new BearerHeaders(key), new MemoryStream(body), body.Length, TimeProvider.System, default);

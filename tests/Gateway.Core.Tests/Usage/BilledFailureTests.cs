@@ -17,6 +17,7 @@ namespace Gateway.Core.Tests.Usage;
 /// Work the provider may bill is never recorded at $0: calls that timed out, dropped after connecting or were in flight
 /// when the client left are priced (their prompts, estimated) into the request's cost, which budgets settle.
 /// </summary>
+[Trait("Category", "Pipeline")]
 public sealed class BilledFailureTests
 {
     private const string Body = """{"model":"m","messages":[{"role":"user","content":"hello there, how are you today?"}],"max_tokens":20}""";
@@ -29,7 +30,7 @@ public sealed class BilledFailureTests
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 3 },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
         return (runtime, usage, key);
     }
@@ -138,7 +139,7 @@ public sealed class BilledFailureTests
             Resilience = new Gateway.Core.Resilience.ResilienceOptions { MaxAttempts = 1 },
         };
         var usage = new InMemoryUsageSink();
-        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage);
+        var runtime = new GatewayRuntime(options, TestSecrets.Upstream, new InMemoryKeyStore(), _ => new HttpClient(), TimeProvider.System, usage: usage, features: TestFeatures.Current);
         var (_, key) = await runtime.Keys.CreateAsync(new CreateKeyRequest("k", null, null, [], new Dictionary<string, string>()), default);
 
         var sent = await GatewayRequests.SendAsync(runtime, new BearerHeaders(key), Body);

@@ -39,7 +39,7 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
     private sealed record Setup(AnalyticsFunctions Functions, QueueClient AlertQueue, QueueClient Webhooks, BlobAnalyticsSnapshotStore Snapshots);
 
     /// <summary>team=search spends $64–70 a day and $412 yesterday, against a $2,300 monthly budget.</summary>
-    private async Task<Setup> NewSetupAsync(DashboardSessions? dashboard = null)
+    private async Task<Setup> NewSetupAsync(DashboardSessions? dashboard = null, Gateway.Core.Hosting.GatewayFeatures? features = null)
     {
         var connection = StorageConnection.FromConnectionString(azurite.ConnectionString);
         var name = azurite.UniqueName("an");
@@ -60,7 +60,7 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
         var snapshots = new BlobAnalyticsSnapshotStore(connection.BlobContainer(name));
         var service = new AnalyticsSnapshotService(new SpendAnalytics(rollups, budgets, _time, new AnalyticsOptions()), snapshots,
             new QueueAnalyticsAlertSink(alertQueue, webhooks), new TableAlertLedger(connection.Table(name + "sent"), _time), _time);
-        var gateway = new TestGateway();
+        var gateway = new TestGateway(features: features);
         return new Setup(new AnalyticsFunctions(gateway.Runtime, service, _time, NullLogger<AnalyticsFunctions>.Instance, dashboard: dashboard), alertQueue, webhooks, snapshots);
     }
 
@@ -116,6 +116,25 @@ public sealed class AnalyticsFunctionsTests(AzuriteFixture azurite)
         }
 
         return texts;
+    }
+
+    [Fact]
+    public async Task With_the_analytics_flag_off_the_timer_stores_and_sends_nothing_and_the_route_answers_feature_disabled()
+    {
+        // the same data that makes the timer store a snapshot and send three alerts (the test below)
+        var s = await NewSetupAsync(features: Gateway.Core.Hosting.GatewayFeatures.Without(Gateway.Core.Hosting.GatewayFeature.Analytics));
+        await s.Functions.Snapshot(new Microsoft.Azure.Functions.Worker.TimerInfo(), null!, default);
+        Assert.Null(await s.Snapshots.ReadAsync(Yesterday, default));
+        Assert.Empty(await DrainAsync(s.AlertQueue));
+        Assert.Empty(await DrainAsync(s.Webhooks));
+
+        var context = TestGateway.Request("GET", "/gateway/analytics", headers: new Dictionary<string, string> { ["x-admin-key"] = TestGateway.AdminKey });
+        await s.Functions.Get(context.Request);
+        Assert.Equal(404, context.Response.StatusCode);
+        var error = JsonNode.Parse(TestGateway.ResponseText(context))!["error"]!;
+        Assert.Equal("feature_disabled", (string?)error["code"]);
+        Assert.Contains("FeatureManagement:Analytics", (string?)error["message"], StringComparison.Ordinal);
+        Assert.Null(await s.Snapshots.ReadAsync(Yesterday, default));
     }
 
     [Fact]

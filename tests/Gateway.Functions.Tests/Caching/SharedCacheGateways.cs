@@ -32,7 +32,7 @@ internal static class SharedCacheGateways
             // these tests are about sharing, not about a slow store: Azurite on a loaded machine may take a while
             Cache = new CacheOptions { LookupTimeoutMs = 30_000 },
         };
-        return new GatewayRuntime(options, TestSecrets.None, keys, _ => new HttpClient(), time, cache: cache);
+        return new GatewayRuntime(options, TestSecrets.None, keys, _ => new HttpClient(), time, cache: cache, features: TestFeatures.Current);
     }
 
     public static async Task<string> KeyAsync(GatewayRuntime runtime, string team)

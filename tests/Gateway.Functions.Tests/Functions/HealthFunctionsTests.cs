@@ -41,7 +41,8 @@ public sealed class HealthFunctionsTests(AzuriteFixture azurite)
 
     private static async Task<(int Status, string Text, JsonObject Body, string CacheControl)> ReadyAsync(IServiceProvider provider)
     {
-        var functions = new HealthFunctions(provider.GetRequiredService<ReadinessProbe>(), provider.GetRequiredService<Entities.DurableEntityChannel>());
+        var functions = new HealthFunctions(provider.GetRequiredService<ReadinessProbe>(), provider.GetRequiredService<Entities.DurableEntityChannel>(),
+            provider.GetRequiredService<Gateway.Core.Hosting.GatewayFeatures>());
         var context = TestGateway.Request("GET", "/health/ready");
         await functions.Ready(context.Request);
         var text = TestGateway.ResponseText(context);
@@ -55,6 +56,17 @@ public sealed class HealthFunctionsTests(AzuriteFixture azurite)
     {
         foreach (var hidden in new[] { Account, AzuriteKey, "AccountKey", "127.0.0.1", "localhost", "http://", "https://" }.Concat(more))
             Assert.DoesNotContain(hidden, text, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Ready_lists_the_feature_flags_read_at_startup()
+    {
+        await using var provider = Build(azurite.ConnectionString, extra: new Dictionary<string, string?> { ["FeatureManagement:Safety"] = "false" });
+        var (status, _, body, _) = await ReadyAsync(provider);
+        Assert.Equal(200, status);
+        var features = body["features"]!.AsObject();
+        Assert.Equal(Gateway.Core.Hosting.GatewayFeatures.Names, features.Select(f => f.Key));
+        Assert.All(features, f => Assert.Equal(f.Key != "Safety", (bool)f.Value!));
     }
 
     [Fact]

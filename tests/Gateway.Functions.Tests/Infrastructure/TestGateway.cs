@@ -7,6 +7,7 @@ using Gateway.Core.Usage;
 using Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
+using Gateway.Testing;
 
 namespace Gateway.Functions.Tests.Infrastructure;
 
@@ -17,7 +18,7 @@ public sealed class TestGateway
 
     public TestGateway(IKeyStore? keys = null, Action<GatewayOptions>? configure = null, IDictionary<string, string?>? secrets = null, HttpClient? upstream = null,
         IUsageSink? usage = null, Gateway.Core.Budgets.BudgetGate? budgets = null, Gateway.Core.RateLimits.RateLimitGate? rateLimits = null,
-        Gateway.Core.Caching.ICacheStore? cache = null, Gateway.Core.Audit.IAuditSink? audit = null)
+        Gateway.Core.Caching.ICacheStore? cache = null, Gateway.Core.Audit.IAuditSink? audit = null, GatewayFeatures? features = null)
     {
         Options = new GatewayOptions
         {
@@ -42,7 +43,7 @@ public sealed class TestGateway
         var http = upstream ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         UsageSink = usage ?? new InMemoryUsageSink();
         Runtime = new GatewayRuntime(Options, new DictionarySecrets(secrets ?? new Dictionary<string, string?>()), Keys, _ => http, TimeProvider.System,
-            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache, audit: audit);
+            usage: UsageSink, budgets: budgets, rateLimits: rateLimits, cache: cache, audit: audit, features: features ?? TestFeatures.Current);
         Chat = new ChatCompletionsFunction(Runtime, NullLogger<ChatCompletionsFunction>.Instance, AfterResponse);
         Models = new ModelsFunction(Runtime);
         Admin = new KeysAdminFunction(Runtime);
