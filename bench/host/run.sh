@@ -52,15 +52,15 @@ echo "bench: building (Release)"
 dotnet build src/Functions -c Release -v quiet -nologo >/dev/null
 dotnet build bench/PassThrough -c Release -v quiet -nologo >/dev/null
 dotnet build bench/Upstream -c Release -v quiet -nologo >/dev/null
-gateway_app="$repo/src/Functions/bin/Release/net10.0"
+gateway_app="${BENCH_GATEWAY_APP:-$repo/src/Functions/bin/Release/net10.0}"   # BENCH_GATEWAY_APP: another build of the app, to compare
 floor_app="$repo/bench/PassThrough/bin/Release/net10.0"
 
 work="$(mktemp -d)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${worker_pid:-}; do kill "$pid" 2>/dev/null || true; done
   sleep 1
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${worker_pid:-}; do kill -9 "$pid" 2>/dev/null || true; done
   restore_socket_buffers
   rm -rf "$work"
 }
@@ -339,15 +339,18 @@ for i, name in names.items():
 PY
 }
 
-slow_reader() { # $1 rate: one client reading a long stream at that rate until killed
-  curl -s -N -o /dev/null --limit-rate "$1" -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" \
+slow_reader() { # $1 rate: one client reading a long stream at that rate until killed (the subshell becomes curl, so killing it ends the reader)
+  exec curl -s -N -o /dev/null --limit-rate "$1" -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" \
     "http://127.0.0.1:$port/v1/chat/completions"
 }
 
 slow_streams_run() { # $1 clients, $2 rate, $3 seconds, $4 chunks per answer
   local clients="$1" rate="$2" seconds="$3" chunks="$4"
   start_storage
-  settings "$work/settings.json" "$work/catalog.json"
+  # Loopback's MSS is 64 KiB, so a receiver with a 64 KiB buffer opens its window only once half of it is read: at 1 KB/s
+  # the worker's writes stall for ~30 s at a time and it would drop readers as too slow (StreamWriteTimeoutSeconds, 30).
+  # The run is about what a stream holds while it is read, so the timeout is long (BENCH_SLOW_WRITE_TIMEOUT, 600 s).
+  settings "$work/settings.json" "$work/catalog.json" "Gateway__StreamWriteTimeoutSeconds=${BENCH_SLOW_WRITE_TIMEOUT:-600}"
   start_functions "$gateway_app" "$work/settings.json"
   # warm the stream path, slow readers included, so the JIT's one-off tier-1 work on it is in the base, not the growth:
   # a whole long stream, then a few slow readers for a while, then ordinary requests
@@ -369,6 +372,9 @@ slow_streams_run() { # $1 clients, $2 rate, $3 seconds, $4 chunks per answer
   local readers=()
   for i in $(seq 1 "$clients"); do slow_reader "$rate" & readers+=($!); done
   sleep "$seconds"
+  # the streams still in flight: the worker's connections to the upstream (a stream that ended early would not count)
+  local open; open="$(ss -Htn state established "( sport = :$upstream_port )" 2>/dev/null | wc -l)"
+  echo "  slow-streams $clients readers: $open streams open to the upstream after $seconds s"
   heap_probe "slow-streams-$clients" reading
   local gc_rss="$probe_rss" live="$probe_live" committed="$probe_committed"
   kill "${readers[@]}" 2>/dev/null || true
