@@ -95,6 +95,29 @@ public sealed class StreamMetricsTests : IAsyncLifetime
         Assert.Equal(57.9, timing.OutputTokensPerSecond(11));
     }
 
+    [Fact]
+    public void A_long_stream_s_pace_is_counted_in_a_histogram_past_the_exact_gaps()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var timing = new StreamTiming(time.GetTimestamp(), time);
+        timing.Token();
+        // 20,000 gaps, far past the exact ones: 19,000 of 2 ms, then 1,000 of 250 ms (the 95th percentile's rank is 19,000)
+        for (var i = 0; i < 20_000; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(i < 19_000 ? 2 : 250));
+            timing.Token();
+        }
+
+        timing.End();
+        // each within its bucket: 0.1 ms wide below 10 ms, a tenth of the decade (10 ms) between 100 ms and 1 s
+        Assert.InRange(timing.InterTokenP50Ms!.Value, 2.0, 2.1);
+        Assert.InRange(timing.InterTokenP95Ms!.Value, 2.0, 2.1);
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        timing.Token();
+        Assert.InRange(timing.InterTokenP95Ms!.Value, 250, 260);
+        Assert.InRange(timing.InterTokenP50Ms!.Value, 2.0, 2.1);
+    }
+
     /// <summary>A client that reads <paramref name="accepts"/> writes, then nothing.</summary>
     private sealed class StuckClient(int accepts) : MemoryStream
     {
