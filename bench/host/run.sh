@@ -7,10 +7,14 @@
 #   BENCH_SCENARIOS=bodies measures memory under 50 concurrent slow 8 MB uploads (BENCH_BODY_CLIENTS, BENCH_BODY_RATE).
 #   BENCH_SCENARIOS="stream-floor stream-gateway" measures streams: time to first byte through each (the upstream sends
 #   its first chunk at once, then one every 5 ms), reported with the gateway's added p50.
-#   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS) read long streams (20,000 chunks, ~3 MB each, produced
-#   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60); the worker's RSS growth per stream.
+#   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS; a list such as "50 100 150" runs each on a fresh host
+#   and fits the growth per stream as a slope) read long streams (BENCH_SLOW_CHUNKS, 20,000 chunks, ~3 MB each, produced
+#   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60), after a warm-up with slow readers
+#   (BENCH_SLOW_WARMUP_SECONDS, 20); the worker's RSS growth per stream. The write timeout is BENCH_SLOW_WRITE_TIMEOUT
+#   (600 s) for the run, so no reader is dropped as too slow; the streams still open are counted at the snapshot.
 #   TCP socket buffers are clamped to BENCH_SOCKET_BUFFER (64 KiB; "off" leaves them) for that run (see clamp_socket_buffers).
 #   BENCH_GCDUMP=<folder> takes a heap snapshot of the worker (dotnet-gcdump) before and while the slow readers read.
+#   BENCH_GATEWAY_APP=<folder> runs another build output of the gateway (to compare builds or runtime settings).
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
 #   (b) gateway:  the gateway, no limits configured
