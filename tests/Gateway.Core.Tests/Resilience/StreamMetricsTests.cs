@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
 using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
@@ -128,6 +129,35 @@ public sealed class StreamMetricsTests : IAsyncLifetime
             if (Interlocked.Increment(ref _writes) > accepts) await Task.Delay(Timeout.Infinite, cancellationToken);
             await base.WriteAsync(buffer, cancellationToken);
         }
+    }
+
+    /// <summary>As Kestrel: a write cancelled while it waits on the client aborts the connection, which cancels the request's token.</summary>
+    private sealed class AbortingOnCancelClient(CancellationTokenSource request) : MemoryStream
+    {
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await request.CancelAsync();
+                throw;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_write_timeout_is_reported_as_too_slow_even_when_the_server_aborts_the_connection_for_it()
+    {
+        using var request = new CancellationTokenSource();
+        var ended = await ChatStreamWriter.WriteAsync(new Gateway.Core.Caching.ReplayStream(
+                new JsonObject { ["id"] = "c", ["model"] = "m", ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "hi" }, ["finish_reason"] = "stop" }) },
+                new Gateway.Core.Protocol.TokenUsage(1, 1)),
+            new AbortingOnCancelClient(request), includeUsage: false, request.Token, TimeSpan.FromMilliseconds(200));
+        Assert.True(request.IsCancellationRequested);
+        Assert.Equal((0, ChatStreamWriter.ClientTooSlowCode), (ended.Chunks, ended.Error?.Code));
     }
 
     [Fact]
