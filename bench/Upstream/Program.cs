@@ -1,7 +1,8 @@
 // A loopback OpenAI-wire upstream for the host benchmarks: answers every chat completion at once with a fixed,
 // small completion (usage included), so what is measured is the function apps in front of it, not a model. A request with
 // "stream": true is answered as server-sent events: ten chunks, the first at once, then one every 5 ms, and usage; with
-// "max_tokens": 100000 as 20,000 chunks as fast as the reader takes them (for slow-reader memory).
+// "max_tokens" of 1,000 or more as max_tokens / 5 chunks of one word each (100000: 20,000 chunks, ~3 MB) as fast as the
+// reader takes them (for slow-reader memory).
 //   dotnet Gateway.Bench.Upstream.dll PORT
 using System.Text;
 
@@ -24,9 +25,16 @@ app.MapPost("/v1/chat/completions", async (HttpContext context) =>
     {
         context.Response.ContentType = "text/event-stream";
         await context.Response.StartAsync(context.RequestAborted);
-        if (Encoding.UTF8.GetString(body.ToArray()).Contains("\"max_tokens\":100000", StringComparison.Ordinal))
+        var maxTokens = 0;
+        using (var request = System.Text.Json.JsonDocument.Parse(body.ToArray()))
         {
-            for (var i = 0; i < 20_000; i++)
+            if (request.RootElement.TryGetProperty("max_tokens", out var cap) || request.RootElement.TryGetProperty("max_completion_tokens", out cap))
+                maxTokens = cap.GetInt32();
+        }
+
+        if (maxTokens >= 1000)
+        {
+            for (var i = 0; i < maxTokens / 5; i++)
             {
                 await context.Response.WriteAsync(Chunk(i == 0 ? "{\"role\":\"assistant\",\"content\":\"word\"}" : "{\"content\":\" word\"}", "null"), context.RequestAborted);
                 if (i % 50 == 0) await context.Response.Body.FlushAsync(context.RequestAborted);

@@ -7,10 +7,14 @@
 #   BENCH_SCENARIOS=bodies measures memory under 50 concurrent slow 8 MB uploads (BENCH_BODY_CLIENTS, BENCH_BODY_RATE).
 #   BENCH_SCENARIOS="stream-floor stream-gateway" measures streams: time to first byte through each (the upstream sends
 #   its first chunk at once, then one every 5 ms), reported with the gateway's added p50.
-#   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS) read long streams (20,000 chunks, ~3 MB each, produced
-#   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60); the worker's RSS growth per stream.
+#   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS; a list such as "50 100 150" runs each on a fresh host
+#   and fits the growth per stream as a slope) read long streams (BENCH_SLOW_CHUNKS, 20,000 chunks, ~3 MB each, produced
+#   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60), after a warm-up with slow readers
+#   (BENCH_SLOW_WARMUP_SECONDS, 20); the worker's RSS growth per stream. The write timeout is BENCH_SLOW_WRITE_TIMEOUT
+#   (600 s) for the run, so no reader is dropped as too slow; the streams still open are counted at the snapshot.
 #   TCP socket buffers are clamped to BENCH_SOCKET_BUFFER (64 KiB; "off" leaves them) for that run (see clamp_socket_buffers).
 #   BENCH_GCDUMP=<folder> takes a heap snapshot of the worker (dotnet-gcdump) before and while the slow readers read.
+#   BENCH_GATEWAY_APP=<folder> runs another build output of the gateway (to compare builds or runtime settings).
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
 #   (b) gateway:  the gateway, no limits configured
@@ -52,15 +56,15 @@ echo "bench: building (Release)"
 dotnet build src/Functions -c Release -v quiet -nologo >/dev/null
 dotnet build bench/PassThrough -c Release -v quiet -nologo >/dev/null
 dotnet build bench/Upstream -c Release -v quiet -nologo >/dev/null
-gateway_app="$repo/src/Functions/bin/Release/net10.0"
+gateway_app="${BENCH_GATEWAY_APP:-$repo/src/Functions/bin/Release/net10.0}"   # BENCH_GATEWAY_APP: another build of the app, to compare
 floor_app="$repo/bench/PassThrough/bin/Release/net10.0"
 
 work="$(mktemp -d)"
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${worker_pid:-}; do kill "$pid" 2>/dev/null || true; done
   sleep 1
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${worker_pid:-}; do kill -9 "$pid" 2>/dev/null || true; done
   restore_socket_buffers
   rm -rf "$work"
 }
@@ -96,7 +100,9 @@ cpu_ms() { # utime + stime of a process, in milliseconds
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 # BENCH_GCDUMP=<folder>: a heap snapshot of the worker (dotnet-gcdump, live objects only) and its thread count, labelled
+probe_rss="" probe_live="" probe_committed=""
 heap_probe() {
+  probe_rss="" probe_live="" probe_committed=""
   [[ -n "${BENCH_GCDUMP:-}" ]] && command -v dotnet-gcdump >/dev/null || return 0
   mkdir -p "$BENCH_GCDUMP"
   local dump="$BENCH_GCDUMP/$1-$2.gcdump" committed="" allocated=""
@@ -108,7 +114,9 @@ heap_probe() {
       allocated="$(awk -F, '/total_allocated/ { s += $NF; n++ } END { printf "%.1f", n ? s / n / 1048576 : 0 }' "$BENCH_GCDUMP/$1-$2.csv")"
   fi
   dotnet-gcdump collect -p "$worker_pid" -o "$dump" >/dev/null 2>&1 || { echo "  $1 $2: dotnet-gcdump failed"; return 0; }
-  echo "  $1 $2: $(awk '/Threads/ { print $2 }' "/proc/$worker_pid/status") threads, $(dotnet-gcdump report "$dump" | awk '/GC Heap bytes/ { print $1 }') live GC heap bytes, ${committed:-?} MB committed by the GC, allocating ${allocated:-?} MB/s, RSS $(rss_mb "$worker_pid") MB ($dump)"
+  probe_rss="$(rss_mb "$worker_pid")" probe_committed="$committed"
+  probe_live="$(dotnet-gcdump report "$dump" | awk '/GC Heap bytes/ { print $1 }' | tr -d ,)"
+  echo "  $1 $2: $(awk '/Threads/ { print $2 }' "/proc/$worker_pid/status") threads, $probe_live live GC heap bytes, ${committed:-?} MB committed by the GC, allocating ${allocated:-?} MB/s, RSS $probe_rss MB ($dump)"
 }
 
 upstream_port="$(free_port)"
@@ -128,7 +136,6 @@ cat > "$work/catalog-quota.json" <<EOF
   "Models": [ { "Name": "gpt-4o-mini", "Deployments": [ "upstream" ] } ] } } }
 EOF
 echo '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/body.json"
-echo '{"model":"gpt-4o-mini","max_tokens":100000,"stream":true,"messages":[{"role":"user","content":"Write at length."}]}' > "$work/long.json"
 echo '{"model":"gpt-4o-mini","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/stream.json"
 body_file="body.json"
 
@@ -307,44 +314,93 @@ PY
   stop_host
 }
 
-# slow-streams: many clients read long streams slowly; the gateway must hold a bounded amount per stream, not the stream
+# slow-streams: many clients read long streams slowly; the gateway must hold a bounded amount per stream, not the stream.
+# BENCH_SLOW_CLIENTS may list several counts ("50 100 150"): each runs on a fresh host, and the growth per stream is
+# then fitted as the slope over them (least squares), so the fixed base is not counted per stream.
 slow_streams_scenario() {
-  local clients="${BENCH_SLOW_CLIENTS:-100}" rate="${BENCH_SLOW_RATE:-1K}" seconds="${BENCH_SLOW_SECONDS:-60}"
+  local rate="${BENCH_SLOW_RATE:-1K}" seconds="${BENCH_SLOW_SECONDS:-60}" chunks="${BENCH_SLOW_CHUNKS:-20000}"
+  : > "$work/slow.tsv"
   clamp_socket_buffers
+  # the upstream streams max_tokens / 5 chunks of one word each ("max_tokens": 100000 = 20,000 chunks, ~3 MB)
+  echo '{"model":"gpt-4o-mini","max_tokens":'"$((chunks * 5))"',"stream":true,"messages":[{"role":"user","content":"Write at length."}]}' > "$work/long.json"
+  for clients in ${BENCH_SLOW_CLIENTS:-100}; do slow_streams_run "$clients" "$rate" "$seconds" "$chunks"; done
+  restore_socket_buffers
+  python3 - "$work/slow.tsv" <<'PY'
+import sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+if len(rows) < 2: sys.exit(0)
+def fit(i):
+    xs = [r[0] for r in rows]; ys = [r[i] for r in rows if r[i] == r[i]]
+    if len(ys) != len(xs): return None
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return slope * 1024, my - slope * mx  # KiB per stream, MB at 0 streams
+names = {1: "worker peak RSS growth", 2: "worker RSS growth after a full GC", 3: "live managed heap growth", 4: "GC committed growth"}
+print(f"  slow-streams fitted over {', '.join(str(int(r[0])) for r in rows)} streams (slope, least squares):")
+for i, name in names.items():
+    f = fit(i)
+    if f: print(f"    {name}: {f[0]:.0f} KiB per stream + {f[1]:.1f} MB")
+PY
+}
+
+slow_reader() { # $1 rate: one client reading a long stream at that rate until killed (the subshell becomes curl, so killing it ends the reader)
+  exec curl -s -N -o /dev/null --limit-rate "$1" -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" \
+    "http://127.0.0.1:$port/v1/chat/completions"
+}
+
+slow_streams_run() { # $1 clients, $2 rate, $3 seconds, $4 chunks per answer
+  local clients="$1" rate="$2" seconds="$3" chunks="$4"
   start_storage
-  settings "$work/settings.json" "$work/catalog.json"
+  # Loopback's MSS is 64 KiB, so a receiver with a 64 KiB buffer opens its window only once half of it is read: at 1 KB/s
+  # the worker's writes stall for ~30 s at a time and it would drop readers as too slow (StreamWriteTimeoutSeconds, 30).
+  # The run is about what a stream holds while it is read, so the timeout is long (BENCH_SLOW_WRITE_TIMEOUT, 600 s).
+  settings "$work/settings.json" "$work/catalog.json" "Gateway__StreamWriteTimeoutSeconds=${BENCH_SLOW_WRITE_TIMEOUT:-600}"
   start_functions "$gateway_app" "$work/settings.json"
-  # warm the stream path, then take the baseline
+  # warm the stream path, slow readers included, so the JIT's one-off tier-1 work on it is in the base, not the growth:
+  # a whole long stream, then a few slow readers for a while, then ordinary requests
   curl -s -o /dev/null -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" "http://127.0.0.1:$port/v1/chat/completions"
+  local warmers=()
+  for i in $(seq 1 10); do slow_reader "$rate" & warmers+=($!); done
+  sleep "${BENCH_SLOW_WARMUP_SECONDS:-20}"
+  kill "${warmers[@]}" 2>/dev/null || true
+  wait "${warmers[@]}" 2>/dev/null || true
+  for i in 1 2 3; do curl -s -o /dev/null -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" "http://127.0.0.1:$port/v1/chat/completions"; done
   load_n 200
-  sleep 2
+  sleep 3
   local base_w base_h; base_w="$(rss_mb "$worker_pid")"; base_h="$(rss_mb "$host_pid")"
-  heap_probe slow-streams before
+  heap_probe "slow-streams-$clients" before
+  local gc_base_rss="$probe_rss" live_base="$probe_live" committed_base="$probe_committed"
   : > "$work/rss.tsv"
   ( while kill -0 "$worker_pid" 2>/dev/null; do echo -e "$(rss_mb "$worker_pid")\t$(rss_mb "$host_pid")" >> "$work/rss.tsv"; sleep 0.2; done ) &
   local sampler=$!
   local readers=()
-  for i in $(seq 1 "$clients"); do
-    curl -s -N -o /dev/null --limit-rate "$rate" -X POST -H "Authorization: Bearer sk-gw-bench-key" -d @"$work/long.json" \
-      "http://127.0.0.1:$port/v1/chat/completions" &
-    readers+=($!)
-  done
+  for i in $(seq 1 "$clients"); do slow_reader "$rate" & readers+=($!); done
   sleep "$seconds"
-  heap_probe slow-streams reading
+  # the streams still in flight: the worker's connections to the upstream (a stream that ended early would not count)
+  local open; open="$(ss -Htn state established "( sport = :$upstream_port )" 2>/dev/null | wc -l)"
+  echo "  slow-streams $clients readers: $open streams open to the upstream after $seconds s"
+  heap_probe "slow-streams-$clients" reading
+  local gc_rss="$probe_rss" live="$probe_live" committed="$probe_committed"
   kill "${readers[@]}" 2>/dev/null || true
   wait "${readers[@]}" 2>/dev/null || true
   kill "$sampler" 2>/dev/null || true
-  python3 - "$work/rss.tsv" "$base_w" "$clients" "$rate" "$seconds" "$base_h" <<'PY'
+  python3 - "$work/rss.tsv" "$base_w" "$clients" "$rate" "$seconds" "$base_h" "$chunks" "$gc_base_rss" "$gc_rss" "$live_base" "$live" "$committed_base" "$committed" >> "$work/slow.tsv" <<'PY'
 import sys
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
-base, clients, base_h = float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[6])
+base, clients, base_h, chunks = float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[6]), int(sys.argv[7])
+num = lambda s: float(s) if s else float("nan")
+gc_base, gc_rss, live_base, live, c_base, c = map(num, sys.argv[8:14])
 peak = max(r[0] for r in rows); peak_h = max(r[1] for r in rows); end = rows[-1][0]
-print(f"  slow-streams {clients} streams of ~3 MB read at {sys.argv[4]}B/s for {sys.argv[5]} s: worker RSS {base:.1f} MB before, peak {peak:.1f} MB "
-      f"(+{peak - base:.1f} MB = {(peak - base) * 1024 / clients:.0f} KiB per stream; target ≤ 64 KiB per stream plus a fixed base), {end:.1f} MB at the end")
-print(f"  slow-streams host RSS {base_h:.1f} MB before, peak {peak_h:.1f} MB (+{peak_h - base_h:.1f} MB)")
+out = sys.stderr
+print(f"  slow-streams {clients} streams of {chunks} chunks (~{chunks * 150 / 1e6:.1f} MB) read at {sys.argv[4]}B/s for {sys.argv[5]} s: worker RSS {base:.1f} MB before, peak {peak:.1f} MB "
+      f"(+{peak - base:.1f} MB = {(peak - base) * 1024 / clients:.0f} KiB per stream; target ≤ 64 KiB per stream plus a fixed base), {end:.1f} MB at the end", file=out)
+print(f"  slow-streams host RSS {base_h:.1f} MB before, peak {peak_h:.1f} MB (+{peak_h - base_h:.1f} MB)", file=out)
+if live == live:
+    print(f"  slow-streams after a full GC: worker RSS +{gc_rss - gc_base:.1f} MB, live managed heap +{(live - live_base) / 1048576:.1f} MB "
+          f"({(live - live_base) / 1024 / clients:.0f} KiB per stream), GC committed +{c - c_base:.1f} MB", file=out)
+print(f"{clients}\t{peak - base}\t{gc_rss - gc_base}\t{(live - live_base) / 1048576}\t{c - c_base}")
 PY
   stop_host
-  restore_socket_buffers
 }
 
 no_setup() { :; }

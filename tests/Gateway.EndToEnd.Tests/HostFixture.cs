@@ -25,7 +25,7 @@ public sealed class HostFixture : IAsyncLifetime
     public const string DashboardSessionKey = "dashboard-session-key-e2e-of-at-least-32-characters";
 
     /// <summary>Keys seeded before the host starts: name → (id, plain key).</summary>
-    public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model", "safety", "savings"];
+    public static readonly string[] KeyNames = ["main", "budget", "burst", "ratelimited", "restart", "restart-limited", "limited-model", "safety", "savings", "slow"];
 
     private LocalServerProcess? _azurite;
 
@@ -65,6 +65,8 @@ public sealed class HostFixture : IAsyncLifetime
             ["Gateway__Budgets__AlertWebhookUrl"] = Webhooks.Url,
             ["Gateway__Budgets__AlertWebhookSecret"] = WebhookSecret,
             ["Gateway__Upstream__StopsRefreshSeconds"] = "1",
+            // a client that accepts nothing for this long is dropped (SlowClientTests); every other test reads its streams whole at once
+            ["Gateway__StreamWriteTimeoutSeconds"] = "5",
             ["Gateway__Pricing__CatalogRefreshSeconds"] = "2",
             // a model catalog uploaded to its blob is installed within this (the catalog tests poll for it)
             ["Gateway__CatalogRefreshSeconds"] = "2",

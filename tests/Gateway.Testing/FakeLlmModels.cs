@@ -5,6 +5,9 @@ namespace Gateway.Testing;
 public sealed record FakeReply
 {
     public string Text { get; init; } = "";
+
+    /// <summary>Streams the text in pieces of this many characters (a big answer in few chunks); null: word by word.</summary>
+    public int? ChunkChars { get; init; }
     public IReadOnlyList<FakeToolCall> ToolCalls { get; init; } = [];
 
     /// <summary>OpenAI finish reason (stop, length, tool_calls, content_filter); translated for Anthropic.

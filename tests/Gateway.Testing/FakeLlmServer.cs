@@ -545,7 +545,8 @@ public sealed class FakeLlmServer : IAsyncDisposable
         }
 
         yield return (null, Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
-        foreach (var piece in Pieces(r.Text)) yield return (null, Chunk(new JsonObject { ["content"] = piece }, null));
+        foreach (var piece in r.ChunkChars is { } size ? r.Text.Chunk(size).Select(c => new string(c)) : Pieces(r.Text))
+            yield return (null, Chunk(new JsonObject { ["content"] = piece }, null));
         for (var i = 0; i < r.ToolCalls.Count; i++)
         {
             var call = r.ToolCalls[i];

@@ -34,7 +34,10 @@ public static class ChatStreamWriter
     public static async Task<StreamOutcome> WriteAsync(IChatStream stream, Stream output, bool includeUsage, CancellationToken cancellationToken, TimeSpan? writeTimeout = null)
     {
         var chunks = 0;
-        using var slow = writeTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // the write timeout on a timer of its own: a server that aborts the connection when a write is cancelled (Kestrel
+        // does) cancels the client's token too, and the stream still ended because the client took nothing, not because it left
+        using var timer = writeTimeout is null ? null : new CancellationTokenSource();
+        using var slow = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         var writeToken = slow?.Token ?? cancellationToken;
         using var buffer = new PooledBufferWriter();
         using var writer = new Utf8JsonWriter(buffer);
@@ -53,10 +56,10 @@ public static class ChatStreamWriter
                 chunk.WriteTo(writer);
                 writer.Flush();
                 buffer.Write(EventEnd);
-                slow?.CancelAfter(writeTimeout!.Value);
+                timer?.CancelAfter(writeTimeout!.Value);
                 await output.WriteAsync(buffer.WrittenMemory, writeToken).ConfigureAwait(false);
                 await output.FlushAsync(writeToken).ConfigureAwait(false);
-                slow?.CancelAfter(Timeout.InfiniteTimeSpan);
+                timer?.CancelAfter(Timeout.InfiniteTimeSpan);
                 chunks++;
             }
             if (stream is IStreamTrailer { Trailer: { } trailer })
@@ -69,7 +72,7 @@ public static class ChatStreamWriter
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             return new StreamOutcome(chunks, null);
         }
-        catch (OperationCanceledException) when (slow?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (timer?.IsCancellationRequested == true)
         {
             // the client accepted nothing for the whole write timeout: no error event either (it would wait the same way)
             return new StreamOutcome(chunks, ClientTooSlow(writeTimeout!.Value));

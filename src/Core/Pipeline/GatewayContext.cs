@@ -85,6 +85,14 @@ public sealed class GatewayContext(string requestId, IRequestHeaders headers, St
     /// <summary>The client stopped reading the stream for the write timeout and was dropped.</summary>
     public bool ClientTooSlow { get; set; }
 
+    /// <summary>
+    /// The streamed answer's text so far, kept once per stream: written by the recovering stream (which needs it for a
+    /// continuation) and read by pricing (which needs it when the provider reports no usage). Null until a stream keeps
+    /// it; a stage that rewrites the text between the two (a safety policy) puts null back, and pricing then keeps what
+    /// the client was sent on its own.
+    /// </summary>
+    public StreamText? StreamText { get; set; }
+
     /// <summary>How many times the stream broke after its first byte and was continued (see <see cref="Resilience.RecoveringStream"/>).</summary>
     public int StreamRecoveries { get; private set; }
 

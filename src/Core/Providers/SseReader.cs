@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 
 namespace Gateway.Core.Providers;
@@ -5,10 +7,18 @@ namespace Gateway.Core.Providers;
 /// <summary>One server-sent event: its <c>event:</c> name (if any) and its data lines joined.</summary>
 public readonly record struct SseEvent(string? Event, string Data);
 
-/// <summary>Reads server-sent events from a stream as they arrive, without buffering the whole body.</summary>
+/// <summary>
+/// Reads server-sent events from a stream as they arrive, without buffering the whole body. Lines end with LF, CRLF or
+/// CR; a leading byte-order mark is skipped. The bytes are read through a pipe of pooled 4 KiB segments that go back to
+/// the pool once read: while the gateway waits on a slow client, a stream holds only what it has received and not yet
+/// passed on (a <see cref="StreamReader"/> held a byte buffer and a char buffer, 12 KiB, for the stream's life).
+/// </summary>
 public sealed class SseReader(Stream stream) : IDisposable
 {
-    private readonly StreamReader _reader = new(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 4096);
+    private readonly PipeReader _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024));
+    /// <summary>The last line ended with CR: an LF straight after it is part of that line's end.</summary>
+    private bool _skipLf;
+    private bool _started;
 
     /// <summary>The next event, or null when the stream ends.</summary>
     public async ValueTask<SseEvent?> ReadAsync(CancellationToken cancellationToken)
@@ -17,7 +27,7 @@ public sealed class SseReader(Stream stream) : IDisposable
         StringBuilder? data = null;
         while (true)
         {
-            var line = await _reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
             if (line is null)
                 return data is null ? null : new SseEvent(eventName, data.ToString());
             if (line.Length == 0)
@@ -41,5 +51,53 @@ public sealed class SseReader(Stream stream) : IDisposable
         }
     }
 
-    public void Dispose() => _reader.Dispose();
+    /// <summary>The next line without its end, or null at the end of the stream.</summary>
+    private async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (_skipLf && !buffer.IsEmpty)
+            {
+                _skipLf = false;
+                if (buffer.FirstSpan[0] == (byte)'\n') buffer = buffer.Slice(1);
+            }
+
+            var reader = new SequenceReader<byte>(buffer);
+            if (reader.TryReadToAny(out ReadOnlySequence<byte> line, "\r\n"u8, advancePastDelimiter: false))
+            {
+                reader.TryRead(out var end);
+                if (end == (byte)'\r')
+                {
+                    if (reader.End) _skipLf = true;
+                    else reader.IsNext((byte)'\n', advancePast: true);
+                }
+
+                var text = Decode(line);
+                _reader.AdvanceTo(reader.Position);
+                return text;
+            }
+
+            if (result.IsCompleted)
+            {
+                // the last line, without an end of its own (or nothing left)
+                var text = buffer.IsEmpty ? null : Decode(buffer);
+                _reader.AdvanceTo(buffer.End);
+                return text;
+            }
+
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private string Decode(ReadOnlySequence<byte> line)
+    {
+        var text = Encoding.UTF8.GetString(line);
+        if (_started) return text;
+        _started = true;
+        return text.StartsWith('\uFEFF') ? text[1..] : text;
+    }
+
+    public void Dispose() => _reader.Complete();
 }

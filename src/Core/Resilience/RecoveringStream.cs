@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Core.Configuration;
@@ -28,7 +27,8 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
 {
     private IChatStream _current = first;
     private DeploymentOptions _deployment = deployment;
-    private readonly StringBuilder _delivered = new();
+    /// <summary>What the client was given so far, shared with pricing (<see cref="GatewayContext.StreamText"/>).</summary>
+    private readonly StreamText _delivered = context.StreamText = new StreamText();
     private TokenUsage _earlier;
     private JsonObject? _template;
     private StreamContinuation.Splicer? _splicer;
@@ -124,6 +124,14 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
         else if (_splicer is not null) ChatChunks.CopyIdentity(_template, chunk);
 
         if (chunk["choices"] is not JsonArray choices) return;
+        SpliceChoices(choices);
+        // the text as the client gets it: content, and tool calls' names and arguments (a stream with a tool call is
+        // never continued, so a continuation only ever sees content)
+        _delivered.Note(chunk);
+    }
+
+    private void SpliceChoices(JsonArray choices)
+    {
         foreach (var choice in choices.OfType<JsonObject>())
         {
             var delta = choice["delta"] as JsonObject;
@@ -140,11 +148,7 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
                 d["content"] = held + ((string?)d["content"] ?? "");
             }
 
-            if (delta?["content"] is JsonValue c && c.TryGetValue<string>(out var content))
-            {
-                _delivered.Append(content);
-                if (content.Length > 0) NoteRecovered();
-            }
+            if (delta?["content"] is JsonValue c && c.TryGetValue<string>(out var content) && content.Length > 0) NoteRecovered();
 
             if (delta?["tool_calls"] is JsonArray) _toolCallOpen = true;
             if (finished)
@@ -172,9 +176,10 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
             return null;
         }
 
-        _delivered.Append(held);
         NoteRecovered();
-        return ChatChunks.Like(_template, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = held }, ["finish_reason"] = null }));
+        var tail = ChatChunks.Like(_template, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = held }, ["finish_reason"] = null }));
+        _delivered.Note(tail);
+        return tail;
     }
 
     public ValueTask DisposeAsync() => _current.DisposeAsync();

@@ -38,12 +38,29 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
         public int Released;
         /// <summary>The text's length at its last scan.</summary>
         public int ScannedTo;
-        public readonly HashSet<(int, int, string)> Recorded = [];
+        /// <summary>Findings already recorded, by (start, length, detector) in <see cref="Text"/>.</summary>
+        public HashSet<(int Start, int Length, string Detector)> Recorded = [];
         /// <summary>Puts the request's redacted values back into what is released (the policy's <c>restore</c>); null when off.</summary>
         public PlaceholderRestorer? Restorer;
 
         public bool HasPending => Released < Text.Length || Restorer?.HasPending == true;
+
+        /// <summary>
+        /// Drops the text before <paramref name="cut"/>, which no scan reads again (a window starts <see cref="Overlap"/>
+        /// characters before what was released): the window's text stays about its size, not the whole answer's. Positions
+        /// are kept relative to what is left; a finding that started before the cut cannot be seen again and is forgotten.
+        /// </summary>
+        public void Trim(int cut)
+        {
+            Text.Remove(0, cut);
+            Released -= cut;
+            ScannedTo -= cut;
+            Recorded = [.. Recorded.Where(r => r.Start >= cut).Select(r => (r.Start - cut, r.Length, r.Detector))];
+        }
     }
+
+    /// <summary>Released text more than this far behind the window is dropped (in steps of at least this much, so rarely).</summary>
+    private const int TrimChars = 4096;
 
     /// <summary>Each choice's text (tool -1) and each of its tool calls' arguments, by (choice, tool call) index.</summary>
     private readonly Dictionary<(int Choice, int Tool), ChoiceText> _texts = [];
@@ -228,6 +245,7 @@ internal sealed class SafeStream(IChatStream inner, SafetyPolicy policy, Action<
 
         if (target > at) output.Append(text.ToString(at, target - at));
         state.Released = Math.Max(state.Released, target);
+        if (state.Released - Overlap >= TrimChars) state.Trim(state.Released - Overlap);
         return state.Restorer is { } restorer ? restorer.Push(output.ToString(), final) : output.ToString();
     }
 

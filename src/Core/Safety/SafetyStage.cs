@@ -78,7 +78,9 @@ internal sealed class Checks(SafetyPolicy policy, ContentSafetyClient? contentSa
         var output = new Tally();
         if (result is GatewayResult.Streaming streaming)
         {
-            // the headers are gone with the first byte: what the stream's check finds reaches the usage record
+            // the headers are gone with the first byte: what the stream's check finds reaches the usage record. The policy
+            // rewrites (and holds back) the text, so pricing keeps what the client is sent, not the recovering stream's text.
+            context.StreamText = null;
             return new GatewayResult.Streaming(new SafeStream(streaming.Stream, policy, scan =>
             {
                 output.Add(scan, policy);

@@ -3,14 +3,17 @@ namespace Gateway.Core.Usage;
 /// <summary>
 /// A stream's pace, from the moments its chunks with text (or tool-call fragments) reached the client: time to the
 /// first, the gaps between the next ones (inter-token latency, per chunk: providers send about one token a chunk),
-/// the whole duration and the output tokens per second of generation (after the first token). Gaps are kept up to
-/// <see cref="MaxGaps"/> (a stream of more is summarized on its first ones).
+/// the whole duration and the output tokens per second of generation (after the first token). The first
+/// <see cref="ExactGaps"/> gaps are kept as they are, so the percentiles of a stream of up to that many are exact; past
+/// them every gap is counted in a fixed histogram (<see cref="GapHistogram"/>: 0.1 ms steps below 10 ms, then two
+/// significant digits up to 100 s), so a stream of any length holds about 2 KiB for its pace, not a list of every gap.
 /// </summary>
 public sealed class StreamTiming(long startedAt, TimeProvider time)
 {
-    public const int MaxGaps = 20_000;
+    public const int ExactGaps = 512;
 
-    private readonly List<float> _gaps = [];
+    private List<float>? _gaps = [];
+    private GapHistogram? _histogram;
     private long _first;
     private long _last;
     private long _ended;
@@ -22,8 +25,26 @@ public sealed class StreamTiming(long startedAt, TimeProvider time)
     {
         var now = time.GetTimestamp();
         if (_first == 0) _first = now;
-        else if (_gaps.Count < MaxGaps) _gaps.Add((float)time.GetElapsedTime(_last, now).TotalMilliseconds);
+        else Gap((float)time.GetElapsedTime(_last, now).TotalMilliseconds);
         _last = now;
+    }
+
+    private void Gap(float ms)
+    {
+        if (_gaps is not null && _gaps.Count < ExactGaps)
+        {
+            _gaps.Add(ms);
+            return;
+        }
+
+        if (_histogram is null)
+        {
+            _histogram = new GapHistogram();
+            foreach (var gap in _gaps!) _histogram.Add(gap);
+            _gaps = null;
+        }
+
+        _histogram.Add(ms);
     }
 
     /// <summary>The stream ended (whole or not) now.</summary>
@@ -48,8 +69,65 @@ public sealed class StreamTiming(long startedAt, TimeProvider time)
 
     private double? Percentile(double p)
     {
-        if (_gaps.Count == 0) return null;
+        if (_histogram is not null) return Math.Round(_histogram.Percentile(p), 1);
+        if (_gaps is not { Count: > 0 }) return null;
         var sorted = _gaps.Order().ToList();
         return Math.Round(sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)], 1);
+    }
+}
+
+/// <summary>
+/// Counts of gaps in milliseconds by bucket: 0.1 ms wide below 10 ms, then ten buckets per tenfold up to 100 s (10–11,
+/// 11–12 … 90–100 ms, 100–110 …), and one for anything longer. A percentile is its bucket's middle: within 0.05 ms below
+/// 10 ms, within 5 % above.
+/// </summary>
+internal sealed class GapHistogram
+{
+    private const int Fine = 100;          // 0.0–10.0 ms in 0.1 ms steps
+    private const int PerDecade = 90;      // 10–100, 100–1,000, … in steps of a tenth of the decade's start
+    private const int Decades = 4;         // up to 100 s
+    private readonly int[] _counts = new int[Fine + PerDecade * Decades + 1];
+    private int _total;
+
+    public void Add(float ms)
+    {
+        _counts[Bucket(ms)]++;
+        _total++;
+    }
+
+    private static int Bucket(float ms)
+    {
+        if (!(ms >= 0)) return 0;
+        if (ms < 10) return (int)(ms * 10);
+        var decadeStart = 10.0;
+        for (var d = 0; d < Decades; d++, decadeStart *= 10)
+        {
+            if (ms < decadeStart * 10) return Fine + d * PerDecade + (int)((ms - decadeStart) / (decadeStart / 10));
+        }
+
+        return Fine + PerDecade * Decades;
+    }
+
+    private static double Middle(int bucket)
+    {
+        if (bucket < Fine) return bucket / 10.0 + 0.05;
+        bucket -= Fine;
+        if (bucket >= PerDecade * Decades) return 100_000;
+        var step = Math.Pow(10, bucket / PerDecade);   // 1 ms in 10–100, 10 ms in 100–1,000, …
+        return 10 * step + (bucket % PerDecade + 0.5) * step;
+    }
+
+    /// <summary>The gap at rank ceil(p × n) (as the exact percentile takes it), as its bucket's middle.</summary>
+    public double Percentile(double p)
+    {
+        var rank = Math.Max(1, (int)Math.Ceiling(p * _total));
+        var seen = 0;
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            seen += _counts[i];
+            if (seen >= rank) return Middle(i);
+        }
+
+        return Middle(_counts.Length - 1);
     }
 }

@@ -329,7 +329,12 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
 {
     private StreamTiming Timing => state.Timing ??= new StreamTiming(state.Context.StartedAt, state.Context.Time);
 
-    private readonly StringBuilder _relayed = new();
+    /// <summary>
+    /// The text relayed, for pricing when the provider reports no usage: the recovering stream's when there is one (kept
+    /// once per stream), else this stream's own.
+    /// </summary>
+    private readonly StreamText _relayed = state.Context.StreamText ?? new StreamText();
+    private readonly bool _ownText = state.Context.StreamText is null;
     private string? _model;
     private bool _settled;
     private bool _ended;
@@ -381,16 +386,11 @@ internal sealed class MeteredStream(IChatStream inner, UsageStage.MeterState sta
             state.NoteFinish(choices);
             foreach (var choice in choices)
             {
-                var delta = choice?["delta"];
-                if (delta is null) continue;
-                var content = (string?)delta["content"];
-                var calls = delta["tool_calls"] as JsonArray;
-                if (content is { Length: > 0 } || calls is not null) Timing.Token();
-
-                _relayed.Append(content);
-                if (calls is null) continue;
-                foreach (var call in calls) _relayed.Append((string?)call?["function"]?["name"]).Append((string?)call?["function"]?["arguments"]);
+                if (choice?["delta"] is not { } delta) continue;
+                if ((string?)delta["content"] is { Length: > 0 } || delta["tool_calls"] is JsonArray) Timing.Token();
             }
+
+            if (_ownText) _relayed.Note(chunk);
         }
 
         if (chunk["usage"] is JsonObject && inner.Usage is not null)

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
 using Gateway.Core.Auth;
 using Gateway.Core.Configuration;
 using Gateway.Core.Hosting;
@@ -99,6 +100,29 @@ public sealed class StreamMetricsTests : IAsyncLifetime
         Assert.Equal(57.9, timing.OutputTokensPerSecond(11));
     }
 
+    [Fact]
+    public void A_long_stream_s_pace_is_counted_in_a_histogram_past_the_exact_gaps()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var timing = new StreamTiming(time.GetTimestamp(), time);
+        timing.Token();
+        // 20,000 gaps, far past the exact ones: 19,000 of 2 ms, then 1,000 of 250 ms (the 95th percentile's rank is 19,000)
+        for (var i = 0; i < 20_000; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(i < 19_000 ? 2 : 250));
+            timing.Token();
+        }
+
+        timing.End();
+        // each within its bucket: 0.1 ms wide below 10 ms, a tenth of the decade (10 ms) between 100 ms and 1 s
+        Assert.InRange(timing.InterTokenP50Ms!.Value, 2.0, 2.1);
+        Assert.InRange(timing.InterTokenP95Ms!.Value, 2.0, 2.1);
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        timing.Token();
+        Assert.InRange(timing.InterTokenP95Ms!.Value, 250, 260);
+        Assert.InRange(timing.InterTokenP50Ms!.Value, 2.0, 2.1);
+    }
+
     /// <summary>A client that reads <paramref name="accepts"/> writes, then nothing.</summary>
     private sealed class StuckClient(int accepts) : MemoryStream
     {
@@ -109,6 +133,35 @@ public sealed class StreamMetricsTests : IAsyncLifetime
             if (Interlocked.Increment(ref _writes) > accepts) await Task.Delay(Timeout.Infinite, cancellationToken);
             await base.WriteAsync(buffer, cancellationToken);
         }
+    }
+
+    /// <summary>As Kestrel: a write cancelled while it waits on the client aborts the connection, which cancels the request's token.</summary>
+    private sealed class AbortingOnCancelClient(CancellationTokenSource request) : MemoryStream
+    {
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await request.CancelAsync();
+                throw;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_write_timeout_is_reported_as_too_slow_even_when_the_server_aborts_the_connection_for_it()
+    {
+        using var request = new CancellationTokenSource();
+        var ended = await ChatStreamWriter.WriteAsync(new Gateway.Core.Caching.ReplayStream(
+                new JsonObject { ["id"] = "c", ["model"] = "m", ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = "hi" }, ["finish_reason"] = "stop" }) },
+                new Gateway.Core.Protocol.TokenUsage(1, 1)),
+            new AbortingOnCancelClient(request), includeUsage: false, request.Token, TimeSpan.FromMilliseconds(200));
+        Assert.True(request.IsCancellationRequested);
+        Assert.Equal((0, ChatStreamWriter.ClientTooSlowCode), (ended.Chunks, ended.Error?.Code));
     }
 
     [Fact]

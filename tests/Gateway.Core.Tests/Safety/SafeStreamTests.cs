@@ -57,6 +57,39 @@ public sealed class SafeStreamTests
     }
 
     [Fact]
+    public async Task A_long_stream_is_redacted_as_its_whole_text_is_while_the_window_drops_what_it_no_longer_reads()
+    {
+        // ~60,000 characters, findings every ~1,500: the window's text is trimmed many times (every 4,096 characters
+        // released), with findings straddling the cuts at varying offsets
+        var policy = SafetyPolicy.Templates["pii-redact"];
+        var random = new Random(21);
+        var text = new StringBuilder();
+        var planted = 0;
+        while (text.Length < 60_000)
+        {
+            text.Append(Prose.AsSpan(0, random.Next(1, Prose.Length)));
+            text.Append(Prose);
+            text.Append(Prose[..random.Next(0, Prose.Length)]);
+            text.Append(random.Next(3) switch { 0 => "mail jane.doe@example.org ", 1 => "call +1 415 555 2671 ", _ => "card 4111 1111 1111 1111 " });
+            planted++;
+        }
+
+        var whole = text.ToString();
+        var expected = SafetyScanner.Redact(whole, SafetyScanner.Scan(whole, policy), policy, new Dictionary<string, string>(StringComparer.Ordinal));
+        var (relayed, finish, findings) = await Relay(whole, policy, random);
+        Assert.Equal(expected, relayed);
+        Assert.Equal("stop", finish);
+        Assert.Equal(planted, findings);
+        Assert.DoesNotContain("jane.doe", relayed, StringComparison.Ordinal);
+
+        // a secret after all that is still blocked before any of it is sent
+        var secret = whole + " here: ghp_abcdefghijklmnopqrstuvwxyz0123456789 and more " + Prose;
+        var (cut, blocked, _) = await Relay(secret, SafetyPolicy.Templates["baseline"], random);
+        Assert.Equal("content_filter", blocked);
+        Assert.DoesNotContain("ghp_", cut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_blocked_secret_ends_the_stream_with_content_filter_before_any_of_it_is_sent()
     {
         var policy = SafetyPolicy.Templates["baseline"];
