@@ -14,9 +14,10 @@
 #    test project; thresholds high 90 / low 80 / break 80; html + json reports; coverage analysis per test). The tests
 #    of Gateway.Core.Tests use no Azurite and no Redis (no fixture of either is in that project), so nothing is started;
 #    GATEWAY_TEST_STORAGE / GATEWAY_TEST_REDIS are not needed;
-# 3. for every run, writes <output>/<name>/reports/mutation-report.{html,json} and prints one line of figures
-#    (mutants, killed, survived, no coverage, timeouts, score, run time) through tools/mutation/summary.py; the lines of
-#    all the runs are appended to <output>/summary.tsv.
+# 3. writes <output>/<name>/reports/mutation-report.{html,json} (name: Core, or the folders joined by "-"), prints the
+#    figures per folder and in total (mutants, killed, survived, no coverage, timeouts, score, run time) through
+#    tools/mutation/summary.py, appends them to <output>/summary.tsv, and lists the surviving and uncovered mutants in
+#    <output>/<name>/survivors.txt for the review.
 # The exit code is non-zero when a run scored under the break threshold (80 %) or Stryker failed.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,35 +34,42 @@ mkdir -p "$output"
 config="$repo_root/tools/mutation/stryker-config.json"
 tests_dir="$repo_root/tests/Gateway.Core.Tests"
 
-# name|glob: the whole of Core, or one folder of it. Globs are matched against the paths of Gateway.Core's files.
-runs=()
+# The globs are matched against the paths of Gateway.Core's files. Stryker compiles and instruments the whole project
+# and runs the whole test suite once (with coverage per test) before it tests any mutant, about 10 minutes on a busy
+# 2-core machine, so a list of folders is one run, not one run per folder; the figures come out per folder.
+name="Core"
+mutate=()
 if [[ $# -eq 0 ]]; then
-  runs+=("Core|src/Core/**/*.cs")
+  mutate+=(--mutate "src/Core/**/*.cs")
 else
+  names=()
   for folder in "$@"; do
     folder="${folder#src/Core/}"; folder="${folder%/}"
-    [[ -d "src/Core/$folder" ]] || { echo "mutation: no folder src/Core/$folder" >&2; exit 2; }
-    runs+=("$folder|src/Core/$folder/**/*.cs")
+    [[ -n "$folder" && -d "src/Core/$folder" ]] || { echo "mutation: no folder src/Core/$folder" >&2; exit 2; }
+    mutate+=(--mutate "src/Core/$folder/**/*.cs")
+    names+=("$folder")
   done
+  name="$(IFS=-; echo "${names[*]}")"
 fi
 
+dir="$output/$name"
+rm -rf "$dir"; mkdir -p "$dir"
+echo "mutation: ${name//-/, } (concurrency $concurrency), reports in $dir"
+started=$SECONDS
 status=0
-for run in "${runs[@]}"; do
-  name="${run%%|*}"; glob="${run#*|}"
-  dir="$output/$name"
-  rm -rf "$dir"; mkdir -p "$dir"
-  echo "mutation: $name ($glob), concurrency $concurrency, reports in $dir"
-  started=$SECONDS
-  run_status=0
-  (cd "$tests_dir" && dotnet stryker --config-file "$config" --mutate "$glob" --concurrency "$concurrency" \
-      --output "$dir" --skip-version-check) 2>&1 | tee "$dir/stryker.log" || run_status=$?
-  seconds=$((SECONDS - started))
-  report="$dir/reports/mutation-report.json"
-  if [[ -f "$report" ]]; then
-    python3 "$repo_root/tools/mutation/summary.py" "$report" --name "$name" --seconds "$seconds" | tee -a "$output/summary.tsv"
-  else
-    echo "mutation: $name: no report (Stryker exited with $run_status; see $dir/stryker.log)" >&2
-  fi
-  [[ $run_status -eq 0 ]] || status=$run_status
-done
+(cd "$tests_dir" && dotnet stryker --config-file "$config" "${mutate[@]}" --concurrency "$concurrency" \
+    --output "$dir" --skip-version-check) 2>&1 | tee "$dir/stryker.log" || status=$?
+seconds=$((SECONDS - started))
+report="$dir/reports/mutation-report.json"
+if [[ -f "$report" ]]; then
+  {
+    echo "# $(date -u +%Y-%m-%dT%H:%MZ) $name, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), concurrency $concurrency"
+    python3 "$repo_root/tools/mutation/summary.py" "$report" --by-folder --name "$name" --seconds "$seconds" --header
+  } | tee -a "$output/summary.tsv"
+  python3 "$repo_root/tools/mutation/summary.py" "$report" --survivors >"$dir/survivors.txt"
+  echo "mutation: the surviving and uncovered mutants, one a line: $dir/survivors.txt"
+else
+  echo "mutation: no report (Stryker exited with $status; see $dir/stryker.log)" >&2
+  [[ $status -ne 0 ]] || status=1
+fi
 exit $status

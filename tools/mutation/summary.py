@@ -3,6 +3,8 @@
 
     summary.py REPORT [--name NAME] [--seconds S]   one tab-separated line: name, mutants, killed, survived, no coverage,
                                                     timeouts, ignored, compile errors, score %, run time
+    summary.py REPORT --by-folder [--seconds S]     one such line per folder of src/Core that has mutants in the report
+                                                    (ignored and compile-error mutants aside), then the total
     summary.py REPORT --survivors                   the surviving and uncovered mutants: file:line, mutator, the original
                                                     code and its replacement, for the review
 
@@ -17,12 +19,32 @@ from pathlib import Path
 HEADER = "name\tmutants\tkilled\tsurvived\tno_coverage\ttimeout\tignored\tcompile_error\tscore_percent\tseconds"
 
 
-def counts(report):
-    c = {"Killed": 0, "Survived": 0, "NoCoverage": 0, "Timeout": 0, "Ignored": 0, "CompileError": 0, "RuntimeError": 0, "Pending": 0}
-    for f in report.get("files", {}).values():
+def empty():
+    return {"Killed": 0, "Survived": 0, "NoCoverage": 0, "Timeout": 0, "Ignored": 0, "CompileError": 0, "RuntimeError": 0, "Pending": 0}
+
+
+def counts(report, keep=lambda path: True):
+    c = empty()
+    for path, f in report.get("files", {}).items():
+        if not keep(path):
+            continue
         for m in f.get("mutants", []):
             c[m["status"]] = c.get(m["status"], 0) + 1
     return c
+
+
+def folder_of(path):
+    """The folder of src/Core a file is in ("(root)" for src/Core's own files)."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 2):
+        if parts[i] == "src" and parts[i + 1] == "Core":
+            rest = parts[i + 2:]
+            return rest[0] if len(rest) > 1 else "(root)"
+    return "(other)"
+
+
+def tested(c):
+    return c["Killed"] + c["Timeout"] + c["Survived"] + c["NoCoverage"] + c["RuntimeError"]
 
 
 def score(c):
@@ -66,6 +88,7 @@ def main(argv):
     p.add_argument("--seconds", type=int)
     p.add_argument("--survivors", action="store_true")
     p.add_argument("--header", action="store_true", help="print the column names first")
+    p.add_argument("--by-folder", action="store_true")
     a = p.parse_args(argv)
     report = json.loads(Path(a.report).read_text(encoding="utf-8"))
     if a.survivors:
@@ -74,6 +97,14 @@ def main(argv):
         return 0
     if a.header:
         print(HEADER)
+    if a.by_folder:
+        folders = sorted({folder_of(path) for path in report.get("files", {})})
+        for folder in folders:
+            c = counts(report, lambda path, folder=folder: folder_of(path) == folder)
+            if tested(c) > 0:
+                print(line(folder, c, None))
+        print(line(a.name or "total", counts(report), a.seconds))
+        return 0
     print(line(a.name or Path(a.report).parent.parent.name, counts(report), a.seconds))
     return 0
 
