@@ -14,7 +14,7 @@
 #    test project; thresholds high 90 / low 80 / break 80; html + json reports; coverage analysis per test). The tests
 #    of Gateway.Core.Tests use no Azurite and no Redis (no fixture of either is in that project), so nothing is started;
 #    GATEWAY_TEST_STORAGE / GATEWAY_TEST_REDIS are not needed;
-# 3. writes <output>/<name>/reports/mutation-report.{html,json} (name: Core, or the folders joined by "-"), prints the
+# 3. writes <output>/<name>/reports/mutation-report.{html,json} and Stryker's trace log (logs/) (name: Core, or the folders joined by "-"), prints the
 #    figures per folder and in total (mutants, killed, survived, no coverage, timeouts, score, run time) through
 #    tools/mutation/summary.py, appends them to <output>/summary.tsv, and lists the surviving and uncovered mutants in
 #    <output>/<name>/survivors.txt for the review.
@@ -58,7 +58,7 @@ echo "mutation: ${name//-/, } (concurrency $concurrency), reports in $dir"
 started=$SECONDS
 status=0
 (cd "$tests_dir" && dotnet stryker --config-file "$config" "${mutate[@]}" --concurrency "$concurrency" \
-    --output "$dir" --skip-version-check) 2>&1 | tee "$dir/stryker.log" || status=$?
+    --output "$dir" --log-to-file --skip-version-check) 2>&1 | tee "$dir/stryker.log" || status=$?
 seconds=$((SECONDS - started))
 report="$dir/reports/mutation-report.json"
 if [[ -f "$report" ]]; then
