@@ -104,6 +104,18 @@ public sealed class PriceCatalogTests
         Assert.Contains("$.providers.anthropic: must be an object", ex.Errors);
     }
 
+    [Fact]
+    public void Two_prices_taking_effect_the_same_day_are_refused_not_silently_one_of_them()
+    {
+        const string json = """
+            { "version": "t", "providers": { "openai": { "models": { "m": { "prices": [
+                { "effectiveFrom": "2025-01-01", "input": 1, "output": 2 },
+                { "effectiveFrom": "2025-01-01", "input": 3, "output": 4 } ] } } } } }
+            """;
+        var ex = Assert.Throws<PriceCatalogException>(() => PriceCatalog.Parse(json));
+        Assert.Equal(new[] { "$.providers.openai.models.m.prices[1].effectiveFrom: 2025-01-01 must be after the previous entry's 2025-01-01" }, ex.Errors);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{")]

@@ -41,6 +41,16 @@ public sealed class TokenCounterTests
         Assert.True(split <= TokenCounter.SegmentChars);
     }
 
+    [Theory]
+    [InlineData(64, 256)] // a space at a quarter of the window or nearer the start would make a short segment: not a cut
+    [InlineData(65, 65)]  // just past the quarter: the segment ends before the word
+    [InlineData(256, 256)]
+    public void A_segment_ends_at_a_space_only_past_a_quarter_of_the_window(int space, int expected)
+    {
+        var text = new StringBuilder(new string('x', 400)) { [space] = ' ' }.ToString();
+        Assert.Equal(expected, TokenCounter.SegmentLength(text));
+    }
+
     [Property(MaxTest = 200)]
     public Property Counting_in_segments_never_counts_fewer_tokens_than_the_whole_text() =>
         Prop.ForAll(Arb.From(TextGen()), text =>
