@@ -116,6 +116,17 @@ public sealed class PriceCatalogTests
         Assert.Equal(new[] { "$.providers.openai.models.m.prices[1].effectiveFrom: 2025-01-01 must be after the previous entry's 2025-01-01" }, ex.Errors);
     }
 
+    [Fact]
+    public void A_long_context_tier_that_is_not_an_object_is_reported_not_crashed_on()
+    {
+        const string json = """
+            { "version": "t", "providers": { "anthropic": { "models": { "m": { "prices": [
+                { "effectiveFrom": "2025-01-01", "input": 1, "output": 2, "longContext": 200000 } ] } } } } }
+            """;
+        var ex = Assert.Throws<PriceCatalogException>(() => PriceCatalog.Parse(json));
+        Assert.Equal(new[] { "$.providers.anthropic.models.m.prices[0].longContext.thresholdInputTokens: required (a positive whole number)" }, ex.Errors);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{")]
