@@ -148,6 +148,19 @@ public sealed class RateLimiterTests
         var key = new RateLimitStatus(100, 10000, 40, 9000, TimeSpan.FromSeconds(36), TimeSpan.FromSeconds(6));
         var team = new RateLimitStatus(1000, null, 900, null, TimeSpan.FromSeconds(6), null);
         Assert.Equal(new RateLimitStatus(100, 10000, 40, 9000, TimeSpan.FromSeconds(36), TimeSpan.FromSeconds(6)), RateLimitStatus.Tightest(team, key));
+        // the order the limiters come in does not matter
+        Assert.Equal(RateLimitStatus.Tightest(team, key), RateLimitStatus.Tightest(key, team));
+    }
+
+    [Fact]
+    public void Each_dimension_comes_from_whichever_status_has_less_left()
+    {
+        // the first status is tighter on requests, the second on tokens: the result mixes them, limit and reset included
+        var a = new RateLimitStatus(100, 50_000, 5, 40_000, TimeSpan.FromSeconds(57), TimeSpan.FromSeconds(12));
+        var b = new RateLimitStatus(1000, 10_000, 600, 2_000, TimeSpan.FromSeconds(24), TimeSpan.FromSeconds(48));
+        var expected = new RateLimitStatus(100, 10_000, 5, 2_000, TimeSpan.FromSeconds(57), TimeSpan.FromSeconds(48));
+        Assert.Equal(expected, RateLimitStatus.Tightest(a, b));
+        Assert.Equal(expected, RateLimitStatus.Tightest(b, a));
     }
 
     [Fact]
