@@ -62,6 +62,18 @@ public sealed class RateLimiterTests
         Assert.Equal((RateLimitDenial.TooLarge, (TimeSpan?)null), (denied.Reason, denied.RetryAfter));
     }
 
+    [Theory]
+    [InlineData(RateLimitDefinition.MaxLimit + 1)]
+    [InlineData(-RateLimitDefinition.MaxLimit - 1)]
+    public void A_correction_beyond_the_largest_limit_is_refused(long delta)
+    {
+        // a usage figure that large is a bug upstream, not usage: it must not put the counter years into debt
+        var state = RateLimiter.Create(RateLimitDefinition.PerMinute(60, 1000), T0);
+        Assert.Throws<ArgumentOutOfRangeException>("deltaTokens", () => RateLimiter.Correct(state, delta, T0));
+        // the largest allowed correction is taken as it is
+        Assert.Equal(0, RateLimiter.Correct(state, RateLimitDefinition.MaxLimit, T0).Result.RemainingTokens);
+    }
+
     [Fact]
     public void Corrections_charge_refund_and_can_leave_debt()
     {
