@@ -104,6 +104,49 @@ public sealed class PriceCatalogTests
         Assert.Contains("$.providers.anthropic: must be an object", ex.Errors);
     }
 
+    [Fact]
+    public void Two_prices_taking_effect_the_same_day_are_refused_not_silently_one_of_them()
+    {
+        const string json = """
+            { "version": "t", "providers": { "openai": { "models": { "m": { "prices": [
+                { "effectiveFrom": "2025-01-01", "input": 1, "output": 2 },
+                { "effectiveFrom": "2025-01-01", "input": 3, "output": 4 } ] } } } } }
+            """;
+        var ex = Assert.Throws<PriceCatalogException>(() => PriceCatalog.Parse(json));
+        Assert.Equal(new[] { "$.providers.openai.models.m.prices[1].effectiveFrom: 2025-01-01 must be after the previous entry's 2025-01-01" }, ex.Errors);
+    }
+
+    [Theory]
+    [InlineData("1", "$.providers.openai.batchDiscount: must be at least 0 and below 1")] // a batch discount of 100 % would make batch traffic free
+    [InlineData("-0.1", "$.providers.openai.batchDiscount: must not be negative")]
+    public void A_batch_discount_is_below_one(string discount, string error)
+    {
+        var json = """{ "version": "t", "providers": { "openai": { "batchDiscount": DISCOUNT, "models": { "m": { "prices": [ { "effectiveFrom": "2025-01-01", "input": 1, "output": 2 } ] } } } } }"""
+            .Replace("DISCOUNT", discount, StringComparison.Ordinal);
+        Assert.Contains(error, Assert.Throws<PriceCatalogException>(() => PriceCatalog.Parse(json)).Errors);
+        Assert.Equal(0.99m, PriceCatalog.Parse(json.Replace("\"batchDiscount\": " + discount, "\"batchDiscount\": 0.99", StringComparison.Ordinal))
+            .Find("openai", "m", Day("2025-02-01T00:00:00Z"))!.BatchDiscount);
+    }
+
+    [Fact]
+    public void Models_that_are_not_an_object_are_reported_not_crashed_on()
+    {
+        const string json = """{ "version": "t", "providers": { "openai": { "models": [ "gpt-4o" ] } } }""";
+        var ex = Assert.Throws<PriceCatalogException>(() => PriceCatalog.Parse(json));
+        Assert.Equal(new[] { "$.providers.openai.models: required (an object of models)" }, ex.Errors);
+    }
+
+    [Fact]
+    public void A_long_context_tier_that_is_not_an_object_is_reported_not_crashed_on()
+    {
+        const string json = """
+            { "version": "t", "providers": { "anthropic": { "models": { "m": { "prices": [
+                { "effectiveFrom": "2025-01-01", "input": 1, "output": 2, "longContext": 200000 } ] } } } } }
+            """;
+        var ex = Assert.Throws<PriceCatalogException>(() => PriceCatalog.Parse(json));
+        Assert.Equal(new[] { "$.providers.anthropic.models.m.prices[0].longContext.thresholdInputTokens: required (a positive whole number)" }, ex.Errors);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{")]

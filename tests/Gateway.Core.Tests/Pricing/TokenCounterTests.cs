@@ -41,6 +41,29 @@ public sealed class TokenCounterTests
         Assert.True(split <= TokenCounter.SegmentChars);
     }
 
+    [Fact]
+    public void Each_kind_counts_with_its_own_encoding()
+    {
+        // text on which the two encodings disagree (o200k has far more non-English tokens): a gpt-4 (cl100k) prompt is
+        // not counted as a gpt-4o (o200k) one, nor the other way round
+        const string text = "Привет, мир! Как дела? नमस्ते दुनिया। 数据科学和机器学习正在改变世界。";
+        var o200k = Whole.CountTokens(text);
+        var cl100k = TiktokenTokenizer.CreateForEncoding("cl100k_base").CountTokens(text);
+        Assert.NotEqual(o200k, cl100k);
+        Assert.Equal(o200k, TokenCounter.Count(TokenizerKind.O200k, text));
+        Assert.Equal(cl100k, TokenCounter.Count(TokenizerKind.Cl100k, text));
+    }
+
+    [Theory]
+    [InlineData(64, 256)] // a space at a quarter of the window or nearer the start would make a short segment: not a cut
+    [InlineData(65, 65)]  // just past the quarter: the segment ends before the word
+    [InlineData(256, 256)]
+    public void A_segment_ends_at_a_space_only_past_a_quarter_of_the_window(int space, int expected)
+    {
+        var text = new StringBuilder(new string('x', 400)) { [space] = ' ' }.ToString();
+        Assert.Equal(expected, TokenCounter.SegmentLength(text));
+    }
+
     [Property(MaxTest = 200)]
     public Property Counting_in_segments_never_counts_fewer_tokens_than_the_whole_text() =>
         Prop.ForAll(Arb.From(TextGen()), text =>

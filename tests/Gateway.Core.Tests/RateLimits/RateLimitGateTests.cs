@@ -22,7 +22,15 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
         var channel = new TestEntityChannel(time);
         var gate = new RateLimitGate(channel, time, new RateLimitOptions());
         Assert.Empty(gate.CountersFor("key_1", "gpt-4o"));
-        Assert.Same(RateLimitAdmission.Unlimited, await gate.AdmitAsync([], 100, Window, default));
+        var admission = await gate.AdmitAsync([], 100, Window, default);
+        Assert.Same(RateLimitAdmission.Unlimited, admission);
+        // admitted, with nothing to report: no x-ratelimit headers, no Retry-After, not refused by any counter
+        Assert.True(admission.Allowed);
+        Assert.False(admission.TooLarge);
+        Assert.False(admission.Undecided);
+        Assert.Null(admission.Status);
+        Assert.Null(admission.RetryAfter);
+        Assert.Null(admission.RefusedBy);
         Assert.Equal(0, channel.Messages);
     }
 

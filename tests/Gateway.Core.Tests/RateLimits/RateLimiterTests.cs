@@ -62,6 +62,18 @@ public sealed class RateLimiterTests
         Assert.Equal((RateLimitDenial.TooLarge, (TimeSpan?)null), (denied.Reason, denied.RetryAfter));
     }
 
+    [Theory]
+    [InlineData(RateLimitDefinition.MaxLimit + 1)]
+    [InlineData(-RateLimitDefinition.MaxLimit - 1)]
+    public void A_correction_beyond_the_largest_limit_is_refused(long delta)
+    {
+        // a usage figure that large is a bug upstream, not usage: it must not put the counter years into debt
+        var state = RateLimiter.Create(RateLimitDefinition.PerMinute(60, 1000), T0);
+        Assert.Throws<ArgumentOutOfRangeException>("deltaTokens", () => RateLimiter.Correct(state, delta, T0));
+        // the largest allowed correction is taken as it is
+        Assert.Equal(0, RateLimiter.Correct(state, RateLimitDefinition.MaxLimit, T0).Result.RemainingTokens);
+    }
+
     [Fact]
     public void Corrections_charge_refund_and_can_leave_debt()
     {
@@ -148,6 +160,19 @@ public sealed class RateLimiterTests
         var key = new RateLimitStatus(100, 10000, 40, 9000, TimeSpan.FromSeconds(36), TimeSpan.FromSeconds(6));
         var team = new RateLimitStatus(1000, null, 900, null, TimeSpan.FromSeconds(6), null);
         Assert.Equal(new RateLimitStatus(100, 10000, 40, 9000, TimeSpan.FromSeconds(36), TimeSpan.FromSeconds(6)), RateLimitStatus.Tightest(team, key));
+        // the order the limiters come in does not matter
+        Assert.Equal(RateLimitStatus.Tightest(team, key), RateLimitStatus.Tightest(key, team));
+    }
+
+    [Fact]
+    public void Each_dimension_comes_from_whichever_status_has_less_left()
+    {
+        // the first status is tighter on requests, the second on tokens: the result mixes them, limit and reset included
+        var a = new RateLimitStatus(100, 50_000, 5, 40_000, TimeSpan.FromSeconds(57), TimeSpan.FromSeconds(12));
+        var b = new RateLimitStatus(1000, 10_000, 600, 2_000, TimeSpan.FromSeconds(24), TimeSpan.FromSeconds(48));
+        var expected = new RateLimitStatus(100, 10_000, 5, 2_000, TimeSpan.FromSeconds(57), TimeSpan.FromSeconds(48));
+        Assert.Equal(expected, RateLimitStatus.Tightest(a, b));
+        Assert.Equal(expected, RateLimitStatus.Tightest(b, a));
     }
 
     [Fact]
