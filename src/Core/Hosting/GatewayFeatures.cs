@@ -33,47 +33,33 @@ public enum GatewayFeature
 /// </summary>
 public sealed record GatewayFeatures
 {
+    /// <summary>One bit per capability switched off (bit n: the <see cref="GatewayFeature"/> of value n).</summary>
+    private readonly int _off;
+
+    private GatewayFeatures(int off) => _off = off;
+
     /// <summary>Every capability on: the default.</summary>
-    public static readonly GatewayFeatures All = new();
+    public static readonly GatewayFeatures All = new(0);
 
     /// <summary>The flags' names, in the order of <see cref="GatewayFeature"/>.</summary>
     public static readonly ReadOnlyCollection<string> Names = Array.AsReadOnly(Enum.GetNames<GatewayFeature>());
 
-    public bool Cache { get; init; } = true;
-    public bool Coalescing { get; init; } = true;
-    public bool Budgets { get; init; } = true;
-    public bool RateLimits { get; init; } = true;
-    public bool ProviderQuotas { get; init; } = true;
-    public bool Safety { get; init; } = true;
-    public bool Audit { get; init; } = true;
-    public bool Analytics { get; init; } = true;
+    public bool Cache => IsOn(GatewayFeature.Cache);
+    public bool Coalescing => IsOn(GatewayFeature.Coalescing);
+    public bool Budgets => IsOn(GatewayFeature.Budgets);
+    public bool RateLimits => IsOn(GatewayFeature.RateLimits);
+    public bool ProviderQuotas => IsOn(GatewayFeature.ProviderQuotas);
+    public bool Safety => IsOn(GatewayFeature.Safety);
+    public bool Audit => IsOn(GatewayFeature.Audit);
+    public bool Analytics => IsOn(GatewayFeature.Analytics);
 
-    public bool IsOn(GatewayFeature feature) => feature switch
-    {
-        GatewayFeature.Cache => Cache,
-        GatewayFeature.Coalescing => Coalescing,
-        GatewayFeature.Budgets => Budgets,
-        GatewayFeature.RateLimits => RateLimits,
-        GatewayFeature.ProviderQuotas => ProviderQuotas,
-        GatewayFeature.Safety => Safety,
-        GatewayFeature.Audit => Audit,
-        GatewayFeature.Analytics => Analytics,
-        _ => throw new ArgumentOutOfRangeException(nameof(feature), feature, "Not a gateway feature."),
-    };
+    public bool IsOn(GatewayFeature feature) => (_off & Bit(feature)) == 0;
 
     /// <summary>A copy with one capability switched.</summary>
-    public GatewayFeatures With(GatewayFeature feature, bool on) => feature switch
-    {
-        GatewayFeature.Cache => this with { Cache = on },
-        GatewayFeature.Coalescing => this with { Coalescing = on },
-        GatewayFeature.Budgets => this with { Budgets = on },
-        GatewayFeature.RateLimits => this with { RateLimits = on },
-        GatewayFeature.ProviderQuotas => this with { ProviderQuotas = on },
-        GatewayFeature.Safety => this with { Safety = on },
-        GatewayFeature.Audit => this with { Audit = on },
-        GatewayFeature.Analytics => this with { Analytics = on },
-        _ => throw new ArgumentOutOfRangeException(nameof(feature), feature, "Not a gateway feature."),
-    };
+    public GatewayFeatures With(GatewayFeature feature, bool on) => new(on ? _off & ~Bit(feature) : _off | Bit(feature));
+
+    private static int Bit(GatewayFeature feature) =>
+        Enum.IsDefined(feature) ? 1 << (int)feature : throw new ArgumentOutOfRangeException(nameof(feature), feature, "Not a gateway feature.");
 
     /// <summary>Every capability on except the ones named.</summary>
     public static GatewayFeatures Without(params GatewayFeature[] off) => off.Aggregate(All, (features, f) => features.With(f, false));
