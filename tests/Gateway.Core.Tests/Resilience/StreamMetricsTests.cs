@@ -72,7 +72,9 @@ public sealed class StreamMetricsTests : IAsyncLifetime
 
         var record = Assert.Single(usage.Records);
         Assert.NotNull(record.TimeToFirstTokenMs);
-        Assert.True(record.InterTokenP50Ms > 0);
+        // the gaps as the gateway saw them: on a loaded machine chunks sent 15 ms apart can be read together, and the
+        // median gap is then 0.0 ms (Timing_is_computed_from_the_moments_chunks_went_out pins the arithmetic with a fake clock)
+        Assert.True(record.InterTokenP50Ms >= 0);
         Assert.True(record.InterTokenP95Ms >= record.InterTokenP50Ms);
         Assert.True(record.StreamDurationMs >= record.TimeToFirstTokenMs);
         Assert.True(record.OutputTokensPerSecond > 0);

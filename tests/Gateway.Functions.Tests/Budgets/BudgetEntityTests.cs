@@ -87,7 +87,11 @@ public sealed class BudgetEntityTests
         var channel = new EntityHostChannel(time);
         var keys = new InMemoryKeyStore();
         var instances = Enumerable.Range(0, 4)
-            .Select(i => new TestGateway(keys: keys, budgets: new BudgetGate(channel, time, new BudgetGateOptions { InstanceId = $"instance-{i}" })))
+            // a wide admission window: near the limit requests are decided one at a time, and on a loaded machine some
+            // would not be decided within the default 1.5 s and be refused as undecided (429 rate_limit_exceeded,
+            // tested on its own), which is not what this test is about
+            .Select(i => new TestGateway(keys: keys, configure: o => o.AdmissionTimeoutSeconds = 60,
+                budgets: new BudgetGate(channel, time, new BudgetGateOptions { InstanceId = $"instance-{i}" })))
             .ToArray();
         var key = await instances[0].CreateKeyAsync("agent", team: "payments", user: "bot");
         const string body = """{"model":"mock-1","max_tokens":16,"messages":[{"role":"user","content":"summarise the ledger for the quarter"}]}""";
