@@ -6,7 +6,9 @@
 #   BENCH_SCENARIOS="gateway limits" runs only those scenarios; BENCH_SKIP_MEMORY=1 skips the 30,000-request memory run.
 #   BENCH_SCENARIOS=bodies measures memory under 50 concurrent slow 8 MB uploads (BENCH_BODY_CLIENTS, BENCH_BODY_RATE).
 #   BENCH_SCENARIOS="stream-floor stream-gateway" measures streams: time to first byte through each (the upstream sends
-#   its first chunk at once, then one every 5 ms), reported with the gateway's added p50.
+#   its first chunk at once, then one every 5 ms), reported with the gateway's added p50. BENCH_STREAM_MAX_TOKENS (64)
+#   of 1,000 or more makes each stream max_tokens / 5 one-word chunks sent as fast as taken (5000: 1,000 chunks, ~150 KB),
+#   which fills the worker's output buffer (Gateway__StreamBufferBytes in the environment reaches the worker).
 #   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS; a list such as "50 100 150" runs each on a fresh host
 #   and fits the growth per stream as a slope) read long streams (BENCH_SLOW_CHUNKS, 20,000 chunks, ~3 MB each, produced
 #   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60), after a warm-up with slow readers
@@ -136,7 +138,7 @@ cat > "$work/catalog-quota.json" <<EOF
   "Models": [ { "Name": "gpt-4o-mini", "Deployments": [ "upstream" ] } ] } } }
 EOF
 echo '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/body.json"
-echo '{"model":"gpt-4o-mini","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/stream.json"
+echo '{"model":"gpt-4o-mini","max_tokens":'"${BENCH_STREAM_MAX_TOKENS:-64}"',"stream":true,"messages":[{"role":"user","content":"Summarise the quarterly ledger for the payments team in two sentences."}]}' > "$work/stream.json"
 body_file="body.json"
 
 host_pid=""; worker_pid=""; azurite_pid=""; port=""

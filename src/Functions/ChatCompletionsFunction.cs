@@ -55,7 +55,8 @@ public sealed partial class ChatCompletionsFunction(GatewayRuntime runtime, ILog
                         response.Headers["X-Accel-Buffering"] = "no";
                         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
                         await response.StartAsync(aborted).ConfigureAwait(false);
-                        var ended = await ChatStreamWriter.WriteAsync(streaming.Stream, response.Body, context.RequireRequest().IncludeUsage, aborted,
+                        // into Kestrel's pipe itself: a chunk waits for a slow client in the server's output blocks alone
+                        var ended = await ChatStreamWriter.WriteAsync(streaming.Stream, response.BodyWriter, context.RequireRequest().IncludeUsage, aborted,
                             TimeSpan.FromSeconds(runtime.Options.StreamWriteTimeoutSeconds)).ConfigureAwait(false);
                         // a client that stopped reading: the stream's disposal below cancels the upstream call, the record says why
                         if (ended.Error?.Code == ChatStreamWriter.ClientTooSlowCode) context.ClientTooSlow = true;

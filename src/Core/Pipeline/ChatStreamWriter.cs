@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -14,7 +16,8 @@ namespace Gateway.Core.Pipeline;
 /// and the stream ends without <c>[DONE]</c>, as OpenAI does; the caller then aborts the connection
 /// (<see cref="StreamOutcome.Error"/> is set), so no client can take the stream for a complete one.
 /// A client that stops reading holds the gateway to one chunk at a time: nothing is read from the upstream while a
-/// write waits (so what is buffered per stream is the server's own output buffer, 64 KiB in Kestrel, and the socket's);
+/// write waits (so what is buffered per stream is the server's own output buffer — Kestrel's, bounded by
+/// <c>StreamBufferBytes</c> — and the socket's; the chunk's serialiser buffer goes back to the pool before the wait);
 /// one that accepts nothing for <c>writeTimeout</c> is dropped (<c>client_too_slow</c>) and the upstream call ends with it.
 /// </summary>
 public static class ChatStreamWriter
@@ -30,8 +33,37 @@ public static class ChatStreamWriter
         $"The client read nothing for {timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s; the stream was dropped and the upstream call cancelled.",
         "client_error", null, ClientTooSlowCode);
 
-    /// <summary>Writes every chunk; returns how the stream ended.</summary>
+    /// <summary>
+    /// Writes every chunk to a stream, through a pipe over it; returns how the stream ended. What a failed or cancelled
+    /// write left in that pipe is dropped, never written later without a deadline.
+    /// </summary>
     public static async Task<StreamOutcome> WriteAsync(IChatStream stream, Stream output, bool includeUsage, CancellationToken cancellationToken, TimeSpan? writeTimeout = null)
+    {
+        var pipe = PipeWriter.Create(output, new StreamPipeWriterOptions(leaveOpen: true));
+        StreamOutcome? outcome = null;
+        try
+        {
+            outcome = await WriteAsync(stream, pipe, includeUsage, cancellationToken, writeTimeout).ConfigureAwait(false);
+            return outcome;
+        }
+        finally
+        {
+            // completed with an exception, the pipe returns its segments without writing what they hold
+            await pipe.CompleteAsync(outcome is { Error: null } ? null : new OperationCanceledException("the stream ended early")).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes every chunk to the response's pipe; returns how the stream ended. Each chunk is serialised into a buffer
+    /// rented for that chunk alone, copied into the pipe and the buffer returned before the flush: a flush that waits on a
+    /// slow client holds only what the pipe holds (Kestrel's output blocks), not a serialiser's buffer as well.
+    /// </summary>
+    public static Task<StreamOutcome> WriteAsync(IChatStream stream, PipeWriter output, bool includeUsage, CancellationToken cancellationToken, TimeSpan? writeTimeout = null) =>
+        WriteAsync(stream, output, includeUsage, ArrayPool<byte>.Shared, writeTimeout, cancellationToken);
+
+    /// <summary>As above, with the pool the chunk buffers come from (a test's, to see when they are rented and returned).</summary>
+    internal static async Task<StreamOutcome> WriteAsync(IChatStream stream, PipeWriter output, bool includeUsage, ArrayPool<byte> pool, TimeSpan? writeTimeout,
+        CancellationToken cancellationToken)
     {
         var chunks = 0;
         // the write timeout on a timer of its own: a server that aborts the connection when a write is cancelled (Kestrel
@@ -39,7 +71,7 @@ public static class ChatStreamWriter
         using var timer = writeTimeout is null ? null : new CancellationTokenSource();
         using var slow = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         var writeToken = slow?.Token ?? cancellationToken;
-        using var buffer = new PooledBufferWriter();
+        using var buffer = new PooledBufferWriter(pool);
         using var writer = new Utf8JsonWriter(buffer);
         try
         {
@@ -50,14 +82,16 @@ public static class ChatStreamWriter
                     if (chunk["choices"] is JsonArray { Count: 0 } && chunk.ContainsKey("usage")) continue;
                     chunk.Remove("usage");
                 }
-                buffer.Clear();
                 writer.Reset(buffer);
                 buffer.Write(DataPrefix);
                 chunk.WriteTo(writer);
                 writer.Flush();
                 buffer.Write(EventEnd);
+                // the whole event into the pipe at once (a chunk that fails to serialise leaves nothing half-written there),
+                // and the buffer back to the pool before the flush, which is where a slow client makes the stream wait
+                output.Write(buffer.WrittenSpan);
+                buffer.Release();
                 timer?.CancelAfter(writeTimeout!.Value);
-                await output.WriteAsync(buffer.WrittenMemory, writeToken).ConfigureAwait(false);
                 await output.FlushAsync(writeToken).ConfigureAwait(false);
                 timer?.CancelAfter(Timeout.InfiniteTimeSpan);
                 chunks++;
@@ -65,10 +99,10 @@ public static class ChatStreamWriter
             if (stream is IStreamTrailer { Trailer: { } trailer })
             {
                 // An SSE comment: shown to people reading the stream, ignored by SDKs.
-                await output.WriteAsync(Encoding.UTF8.GetBytes(": " + trailer.ReplaceLineEndings(" ") + "\n\n"), cancellationToken).ConfigureAwait(false);
+                output.Write(Encoding.UTF8.GetBytes(": " + trailer.ReplaceLineEndings(" ") + "\n\n"));
             }
 
-            await output.WriteAsync(Done, cancellationToken).ConfigureAwait(false);
+            output.Write(Done);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             return new StreamOutcome(chunks, null);
         }
@@ -82,10 +116,10 @@ public static class ChatStreamWriter
             var error = Errors.Errors.For(ex);
             try
             {
-                await output.WriteAsync(Encoding.UTF8.GetBytes("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n"), cancellationToken).ConfigureAwait(false);
+                output.Write(Encoding.UTF8.GetBytes("data: " + Encoding.UTF8.GetString(error.ToJsonBytes()) + "\n\n"));
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception writeFailed) when (writeFailed is IOException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception writeFailed) when (writeFailed is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
             {
                 // the connection is already gone: the caller aborts it all the same
             }
@@ -102,15 +136,31 @@ public sealed record StreamOutcome(int Chunks, GatewayError? Error)
     public Exception? Failure { get; init; }
 }
 
-/// <summary>A growable byte buffer for serialising one chunk at a time.</summary>
-internal sealed class PooledBufferWriter : System.Buffers.IBufferWriter<byte>, IDisposable
+/// <summary>
+/// A growable byte buffer for serialising one chunk at a time: it rents from the pool when first written to and goes back
+/// to the pool on <see cref="Release"/> (and on dispose), so between chunks it holds nothing.
+/// </summary>
+internal sealed class PooledBufferWriter(System.Buffers.ArrayPool<byte> pool) : System.Buffers.IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
+    private const int InitialSize = 4096;
+    private byte[]? _buffer;
     private int _written;
+
+    public PooledBufferWriter() : this(System.Buffers.ArrayPool<byte>.Shared) { }
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
-    public void Clear() => _written = 0;
+    /// <summary>Forgets what was written and returns the buffer to the pool; the next write rents one again.</summary>
+    public void Release()
+    {
+        _written = 0;
+        if (_buffer is null) return;
+        var buffer = _buffer;
+        _buffer = null;
+        pool.Return(buffer);
+    }
 
     public void Write(ReadOnlySpan<byte> bytes)
     {
@@ -134,12 +184,17 @@ internal sealed class PooledBufferWriter : System.Buffers.IBufferWriter<byte>, I
 
     private void Ensure(int sizeHint)
     {
+        if (_buffer is null)
+        {
+            _buffer = pool.Rent(Math.Max(InitialSize, sizeHint));
+            return;
+        }
         if (_buffer.Length - _written >= Math.Max(sizeHint, 1)) return;
-        var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        var bigger = pool.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(bigger);
-        System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+        pool.Return(_buffer);
         _buffer = bigger;
     }
 
-    public void Dispose() => System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+    public void Dispose() => Release();
 }

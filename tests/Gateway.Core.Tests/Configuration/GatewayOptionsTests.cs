@@ -7,18 +7,18 @@ namespace Gateway.Core.Tests.Configuration;
 public sealed class GatewayOptionsTests
 {
     [Fact]
-    public void Defaults_are_valid_and_bound_a_slow_reader_to_32_KiB()
+    public void Defaults_are_valid_and_bound_a_slow_reader_to_16_KiB()
     {
         var options = new GatewayOptions();
         Assert.Empty(options.Validate());
-        Assert.Equal(32 * 1024, options.StreamBufferBytes);
+        Assert.Equal(16 * 1024, options.StreamBufferBytes);
     }
 
     [Fact]
     public void Stream_buffer_is_read_from_app_settings()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Gateway:StreamBufferBytes"] = "16384" }).Build();
-        Assert.Equal(16384, GatewayConfiguration.Load(configuration).StreamBufferBytes);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Gateway:StreamBufferBytes"] = "32768" }).Build();
+        Assert.Equal(32768, GatewayConfiguration.Load(configuration).StreamBufferBytes);
     }
 
     [Theory]

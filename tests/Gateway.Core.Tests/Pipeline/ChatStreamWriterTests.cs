@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json.Nodes;
 using Gateway.Core.Errors;
@@ -207,5 +209,107 @@ public sealed class ChatStreamWriterTests
         Assert.StartsWith("data: ", events[0], StringComparison.Ordinal);
         Assert.DoesNotContain('\n', events[0]);
         Assert.Equal(text, (string?)JsonNode.Parse(events[0]["data: ".Length..])!["choices"]![0]!["delta"]!["content"]);
+    }
+
+    /// <summary>
+    /// An array pool that counts what is out, hands a returned array out again first (so a buffer used after its return
+    /// would be shared with the next chunk), and overwrites every returned array with '#' (so bytes read from a buffer
+    /// after its return show up as '#').
+    /// </summary>
+    private sealed class PoisoningPool : ArrayPool<byte>
+    {
+        private readonly Stack<byte[]> _free = new();
+        public int Outstanding { get; private set; }
+        public int Rents { get; private set; }
+
+        public override byte[] Rent(int minimumLength)
+        {
+            Outstanding++;
+            Rents++;
+            while (_free.TryPop(out var array))
+                if (array.Length >= minimumLength) return array;
+            return new byte[Math.Max(minimumLength, 16)];
+        }
+
+        public override void Return(byte[] array, bool clearArray = false)
+        {
+            Outstanding--;
+            array.AsSpan().Fill((byte)'#');
+            _free.Push(array);
+        }
+    }
+
+    /// <summary>A client's pipe that records, at each flush, what had been written and how many chunk buffers were out.</summary>
+    private sealed class FlushWatchingPipe(PoisoningPool pool) : PipeWriter
+    {
+        private readonly ArrayBufferWriter<byte> _written = new();
+        public List<int> OutstandingAtFlush { get; } = [];
+        public string Text => Encoding.UTF8.GetString(_written.WrittenSpan);
+
+        public override void Advance(int bytes) => _written.Advance(bytes);
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _written.GetMemory(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => _written.GetSpan(sizeHint);
+        public override void CancelPendingFlush() { }
+        public override void Complete(Exception? exception = null) { }
+
+        public override async ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            OutstandingAtFlush.Add(pool.Outstanding);
+            await Task.Yield();
+            return new FlushResult(isCanceled: false, isCompleted: false);
+        }
+    }
+
+    private static string ContentChunk(string id, string content) =>
+        new JsonObject { ["id"] = id, ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = content } }) }.ToJsonString();
+
+    [Fact]
+    public async Task No_chunk_buffer_is_held_while_a_flush_waits_and_many_chunks_arrive_intact()
+    {
+        // multibyte UTF-8 throughout (2, 3 and 4 bytes a character), chunks of every size around the 4 KiB the buffer
+        // starts at (so some grow it), and a returned buffer handed out again for the next chunk
+        var pieces = new[] { "é", "日本", "👋", "a", "ß€", "\"", "\n" };
+        var chunks = Enumerable.Range(0, 600).Select(i => ContentChunk($"c{i}",
+            string.Concat(Enumerable.Range(0, i % 7 == 0 ? 900 + i : 1 + i % 40).Select(j => pieces[(i + j) % pieces.Length])))).ToList();
+        var pool = new PoisoningPool();
+        var output = new FlushWatchingPipe(pool);
+
+        var outcome = await ChatStreamWriter.WriteAsync(new ScriptedStream(chunks), output, includeUsage: true, pool, null, default);
+
+        Assert.Equal(new StreamOutcome(600, null), outcome);
+        Assert.Equal(string.Concat(chunks.Select(Event)) + "data: [DONE]\n\n", output.Text);
+        // every flush (one per chunk, one for [DONE]) found the chunk's buffer already back in the pool
+        Assert.Equal(Enumerable.Repeat(0, 601), output.OutstandingAtFlush);
+        Assert.Equal(0, pool.Outstanding);
+        Assert.True(pool.Rents >= 600);
+    }
+
+    [Fact]
+    public async Task A_chunk_is_whole_in_the_pipe_before_its_buffer_goes_back_to_the_pool()
+    {
+        // through a real pipe read only after the writer is done: the text is what the pipe copied before each return
+        var pool = new PoisoningPool();
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0));
+        var chunks = Enumerable.Range(0, 50).Select(i => ContentChunk($"c{i}", new string('ü', 3000 + i))).ToList();
+
+        var outcome = await ChatStreamWriter.WriteAsync(new ScriptedStream(chunks), pipe.Writer, includeUsage: true, pool, null, default);
+        await pipe.Writer.CompleteAsync();
+
+        var read = await pipe.Reader.ReadAtLeastAsync(int.MaxValue);
+        Assert.True(read.IsCompleted);
+        Assert.Equal(string.Concat(chunks.Select(Event)) + "data: [DONE]\n\n", Encoding.UTF8.GetString(read.Buffer));
+        Assert.Equal(50, outcome.Chunks);
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    [Fact]
+    public async Task A_failure_mid_stream_leaves_no_chunk_buffer_out()
+    {
+        var pool = new PoisoningPool();
+        var output = new FlushWatchingPipe(pool);
+        var outcome = await ChatStreamWriter.WriteAsync(new ScriptedStream([Role, Hello], new InvalidOperationException("boom")), output, includeUsage: true, pool, null, default);
+        Assert.Equal(500, outcome.Error!.Status);
+        Assert.StartsWith(Event(Role) + Event(Hello) + "data: {\"error\"", output.Text, StringComparison.Ordinal);
+        Assert.Equal(0, pool.Outstanding);
     }
 }

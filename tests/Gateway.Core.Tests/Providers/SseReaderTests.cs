@@ -61,4 +61,22 @@ public sealed class SseReaderTests
         var events = await ReadAllAsync("data: " + payload + "\n\ndata: next\n\n", 1000);
         Assert.Equal([new SseEvent(null, payload), new SseEvent(null, "next")], events);
     }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(1000)]
+    [InlineData(5)]
+    public async Task Many_events_of_multibyte_text_cross_segment_boundaries_and_come_back_whole(int step)
+    {
+        // events of 2-, 3- and 4-byte characters whose lengths drift, so lines and characters fall across the pipe's
+        // segments at every offset
+        var pieces = new[] { "é", "東京", "🙂", "a", "ß€" };
+        var texts = Enumerable.Range(0, 2000).Select(i => string.Concat(Enumerable.Range(0, 1 + i % 97).Select(j => pieces[(i + j) % pieces.Length]))).ToList();
+        var wire = string.Concat(texts.Select(t => "data: {\"c\":\"" + t + "\"}\n\n"));
+        Assert.True(Encoding.UTF8.GetByteCount(wire) > 100 * SseReader.SegmentBytes);
+
+        var events = await ReadAllAsync(wire, step);
+
+        Assert.Equal(texts.Select(t => new SseEvent(null, "{\"c\":\"" + t + "\"}")), events);
+    }
 }
