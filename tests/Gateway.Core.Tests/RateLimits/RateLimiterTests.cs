@@ -194,4 +194,15 @@ public sealed class RateLimiterTests
         Assert.Equal(new RateLimitStatus(60, 1000, 59, 900, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(6)), RateLimiter.GetStatus(upgraded, T0));
         Assert.Throws<JsonException>(() => RateLimitStateCodec.Deserialize("""{"schemaVersion":3}"""));
     }
+
+    [Fact]
+    public void A_state_of_a_newer_version_is_refused_even_when_it_reads_as_this_one()
+    {
+        // a newer writer may mean the same fields differently: this code does not guess
+        var state = RateLimiter.Create(RateLimitDefinition.PerMinute(7, 1000), T0);
+        var document = System.Text.Json.Nodes.JsonNode.Parse(RateLimitStateCodec.Serialize(state))!.AsObject();
+        document["schemaVersion"] = RateLimitState.CurrentSchemaVersion + 1;
+        var refused = Assert.Throws<JsonException>(() => RateLimitStateCodec.Deserialize(document.ToJsonString()));
+        Assert.Contains("newer than this code", refused.Message);
+    }
 }
