@@ -142,6 +142,29 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Near_the_limit_concurrent_requests_are_asked_about_together_not_one_message_each()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var options = Options(100, null);
+        // another instance has used 80 of the 100; this one's first allotment leaves the counter under a quarter
+        var other = new RateLimitGate(channel, time, options);
+        for (var i = 0; i < 80; i++) Assert.True((await other.AdmitAsync(other.CountersFor("key_1", "m"), 10, Window, default)).Allowed);
+        var gate = new RateLimitGate(channel, time, options);
+        var counters = gate.CountersFor("key_1", "m");
+        for (var i = 0; i < 5; i++) Assert.True((await gate.AdmitAsync(counters, 10, Window, default)).Allowed);
+
+        // the counter holds back its answers: the first ask goes out, the others wait for the next message together
+        channel.Pause();
+        var messages = channel.Messages;
+        var pending = Enumerable.Range(0, 8).Select(_ => gate.AdmitAsync(counters, 10, Window, default)).ToList();
+        while (channel.Messages == messages) await Task.Delay(5);
+        await Task.Delay(100); // room for more messages, if each request sent its own
+        Assert.Equal(1, channel.Messages - messages);
+        Assert.All(pending, p => Assert.False(p.IsCompleted));
+    }
+
+    [Fact]
     public async Task Far_from_the_limit_the_headers_count_what_was_admitted_not_what_the_instance_took()
     {
         // the first request takes an allotment of 300 requests and 30,000 tokens (5 %); the headers still say that one
