@@ -165,6 +165,27 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_allotment_the_counter_cannot_fill_still_lets_the_request_that_asked_for_it_through_and_counts_its_tokens()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var options = Options(100, 1_000_000);
+        // another instance leaves 3 of the 100 requests (it decides the last quarter one request at a time)
+        var other = new RateLimitGate(channel, time, options);
+        for (var i = 0; i < 97; i++) Assert.True((await other.AdmitAsync(other.CountersFor("key_1", "m"), 10, Window, default)).Allowed);
+
+        // a new instance asks for an allotment of 5: it does not fit, the request itself does, in the same take (its
+        // tokens granted with it, not a request without tokens and a second take for them)
+        var gate = new RateLimitGate(channel, time, options);
+        var takes = channel.Count("ratelimit");
+        var admission = await gate.AdmitAsync(gate.CountersFor("key_1", "m"), 100, Window, default);
+        Assert.True(admission.Allowed);
+        Assert.Equal(1, channel.Count("ratelimit") - takes);
+        Assert.Equal(2, admission.Status!.RemainingRequests);
+        Assert.Equal(1_000_000 - (97 * 10) - 100, admission.Status.RemainingTokens);
+    }
+
+    [Fact]
     public async Task Far_from_the_limit_the_headers_count_what_was_admitted_not_what_the_instance_took()
     {
         // the first request takes an allotment of 300 requests and 30,000 tokens (5 %); the headers still say that one
