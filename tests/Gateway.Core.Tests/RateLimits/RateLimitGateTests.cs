@@ -84,6 +84,7 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
         var counters = gate.CountersFor("key_1", "m");
         var first = await gate.AdmitAsync(counters, 100, Window, default);
         Assert.True(first.Allowed);
+        Assert.False(first.TooLarge);
         Assert.Equal(3, first.Status!.LimitRequests);
         Assert.Equal(2, first.Status.RemainingRequests);
         Assert.Equal(900, first.Status.RemainingTokens);
