@@ -195,6 +195,18 @@ public sealed class RateLimiterTests
         Assert.Throws<JsonException>(() => RateLimitStateCodec.Deserialize("""{"schemaVersion":3}"""));
     }
 
+    [Theory]
+    [InlineData(-1, 0)]
+    [InlineData(0, -1)]
+    [InlineData(RateLimitDefinition.MaxLimit + 1, 0)]
+    [InlineData(0, RateLimitDefinition.MaxLimit + 1)]
+    public void A_negative_or_oversized_take_is_refused_not_counted(long requests, long tokens)
+    {
+        // a negative take would put capacity back; one beyond the largest limit is a caller's error, not a denial
+        var state = RateLimiter.Create(RateLimitDefinition.PerMinute(60, 1000), T0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RateLimiter.Admit(state, requests, tokens, T0));
+    }
+
     [Fact]
     public void A_state_of_a_newer_version_is_refused_even_when_it_reads_as_this_one()
     {
