@@ -196,6 +196,28 @@ public sealed class RateLimiterTests
     }
 
     [Theory]
+    [InlineData(1L, 1L, "00:00:01")]
+    [InlineData(RateLimitDefinition.MaxLimit, RateLimitDefinition.MaxLimit, "1.00:00:00")]
+    public void Limits_from_one_to_a_trillion_and_windows_from_a_second_to_a_day_are_accepted(long requests, long tokens, string window)
+    {
+        var definition = RateLimitDefinition.PerMinute(requests, tokens) with { Window = TimeSpan.Parse(window, CultureInfo.InvariantCulture) };
+        Assert.Equal(definition, RateLimiter.Create(definition, T0).Definition);
+    }
+
+    [Theory]
+    [InlineData(0L, null, "00:01:00")]
+    [InlineData(RateLimitDefinition.MaxLimit + 1, null, "00:01:00")]
+    [InlineData(null, 0L, "00:01:00")]
+    [InlineData(null, RateLimitDefinition.MaxLimit + 1, "00:01:00")]
+    [InlineData(1L, 1L, "00:00:00.9999999")]
+    [InlineData(1L, 1L, "1.00:00:00.0000001")]
+    public void A_counter_with_a_limit_or_window_out_of_range_is_not_created(long? requests, long? tokens, string window)
+    {
+        var definition = RateLimitDefinition.PerMinute(requests, tokens) with { Window = TimeSpan.Parse(window, CultureInfo.InvariantCulture) };
+        Assert.Throws<ArgumentException>(() => RateLimiter.Create(definition, T0));
+    }
+
+    [Theory]
     [InlineData(-1, 0)]
     [InlineData(0, -1)]
     [InlineData(RateLimitDefinition.MaxLimit + 1, 0)]
