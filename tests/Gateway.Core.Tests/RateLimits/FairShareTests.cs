@@ -15,6 +15,7 @@ public sealed class FairShareTests
         var state = FairShare.Create(100, Minute, T0);
         var (next, decision) = FairShare.TryTake(state, "noisy", 100, T0);
         Assert.True(decision.Allowed);
+        Assert.Equal(TimeSpan.Zero, decision.RetryAfter); // an allowed take has nothing to wait for
         Assert.Equal((100L, 1, 0L), (decision.Share, decision.ActiveKeys, decision.Unclaimed));
         Assert.False(FairShare.TryTake(next, "noisy", 1, T0.AddSeconds(10)).Decision.Allowed);
         Assert.Equal(TimeSpan.FromSeconds(50), FairShare.TryTake(next, "noisy", 1, T0.AddSeconds(10)).Decision.RetryAfter);

@@ -49,4 +49,23 @@ public sealed class RateLimitCommandsTests
         Assert.Equal(9, refused.Status.RemainingRequests);
         Assert.Equal(next.RequestLevel, unchanged.RequestLevel);
     }
+
+    [Fact]
+    public void A_take_is_decided_up_to_its_decide_by_time_and_refused_untaken_after_it()
+    {
+        var limits = RateLimitDefinition.PerMinute(60, null);
+        var (state, _) = RateLimitCommands.Apply(null, Take(limits, 1, 0), T0);
+
+        // reaching the counter at its decide-by time: still decided
+        var (taken, onTime) = RateLimitCommands.Apply(state, Take(limits, 1, 0) with { DecideBy = T0 }, T0);
+        Assert.True(onTime.Allowed);
+        Assert.Equal(58, onTime.Status.RemainingRequests);
+
+        // a tick later its sender has stopped waiting: refused, nothing taken
+        var (after, late) = RateLimitCommands.Apply(taken, Take(limits, 1, 0) with { DecideBy = T0 }, T0.AddTicks(1));
+        Assert.False(late.Allowed);
+        Assert.Equal(TimeSpan.FromSeconds(1), late.RetryAfter);
+        Assert.Equal((0L, 0L), (late.GrantedRequests, late.GrantedTokens));
+        Assert.Equal(taken.RequestLevel, after.RequestLevel);
+    }
 }

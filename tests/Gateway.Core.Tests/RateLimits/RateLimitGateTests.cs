@@ -84,6 +84,7 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
         var counters = gate.CountersFor("key_1", "m");
         var first = await gate.AdmitAsync(counters, 100, Window, default);
         Assert.True(first.Allowed);
+        Assert.False(first.TooLarge);
         Assert.Equal(3, first.Status!.LimitRequests);
         Assert.Equal(2, first.Status.RemainingRequests);
         Assert.Equal(900, first.Status.RemainingTokens);
@@ -93,11 +94,142 @@ public sealed class RateLimitGateTests(ITestOutputHelper output)
         var refused = await gate.AdmitAsync(counters, 100, Window, default);
         Assert.False(refused.Allowed);
         Assert.Equal("key:key_1", refused.RefusedBy);
+        Assert.False(refused.Undecided); // the counter answered: refused by the limit, not for want of an answer
         Assert.Equal(TimeSpan.FromSeconds(20), refused.RetryAfter); // one request refills every 20 s at 3 per minute
         Assert.Equal(0, refused.Status!.RemainingRequests);
 
         time.Advance(TimeSpan.FromSeconds(20));
         Assert.True((await gate.AdmitAsync(counters, 100, Window, default)).Allowed);
+    }
+
+    [Fact]
+    public async Task Near_the_limit_each_request_is_decided_by_the_counter_and_the_headers_count_down_to_zero()
+    {
+        // 8 a minute: allotments of one request while over a quarter is left, then each request asks the counter
+        var time = new FakeTimeProvider(Start);
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, Options(8, null));
+        var counters = gate.CountersFor("key_1", "m");
+        var admitted = new List<RateLimitAdmission>();
+        RateLimitAdmission last;
+        while ((last = await gate.AdmitAsync(counters, 10, Window, default)).Allowed) admitted.Add(last);
+
+        Assert.Equal(8, admitted.Count);
+        // the last two were decided by the counter one at a time: each reports what it had left after that request
+        Assert.Equal([1L, 0L], admitted.TakeLast(2).Select(a => a.Status!.RemainingRequests!.Value));
+        Assert.False(last.Undecided);
+        Assert.Equal(0, last.Status!.RemainingRequests);
+        Assert.Equal(TimeSpan.FromSeconds(7.5), last.RetryAfter); // one request refills every 7.5 s at 8 per minute
+    }
+
+    [Fact]
+    public async Task When_the_counter_has_room_again_an_instance_goes_back_to_allotments()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var gate = new RateLimitGate(channel, time, Options(100, null));
+        var counters = gate.CountersFor("key_1", "m");
+        while ((await gate.AdmitAsync(counters, 10, Window, default)).Allowed)
+        {
+        }
+
+        // a minute later the bucket is full again: the first request, asked one at a time, learns that there is plenty,
+        // and the instance takes allotments again instead of asking the counter about every request
+        time.Advance(TimeSpan.FromMinutes(1));
+        var before = channel.Count("ratelimit");
+        for (var i = 0; i < 40; i++) Assert.True((await gate.AdmitAsync(counters, 10, Window, default)).Allowed);
+        var takes = channel.Count("ratelimit") - before;
+        output.WriteLine($"{takes} takes for 40 requests after the refill");
+        Assert.True(takes <= 20, $"{takes} takes for 40 requests");
+    }
+
+    [Fact]
+    public async Task Near_the_limit_concurrent_requests_are_asked_about_together_not_one_message_each()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var options = Options(100, null);
+        // another instance has used 80 of the 100; this one's first allotment leaves the counter under a quarter
+        var other = new RateLimitGate(channel, time, options);
+        for (var i = 0; i < 80; i++) Assert.True((await other.AdmitAsync(other.CountersFor("key_1", "m"), 10, Window, default)).Allowed);
+        var gate = new RateLimitGate(channel, time, options);
+        var counters = gate.CountersFor("key_1", "m");
+        for (var i = 0; i < 5; i++) Assert.True((await gate.AdmitAsync(counters, 10, Window, default)).Allowed);
+
+        // the counter holds back its answers: the first ask goes out, the others wait for the next message together
+        channel.Pause();
+        var messages = channel.Messages;
+        var pending = Enumerable.Range(0, 8).Select(_ => gate.AdmitAsync(counters, 10, Window, default)).ToList();
+        while (channel.Messages == messages) await Task.Delay(5);
+        await Task.Delay(100); // room for more messages, if each request sent its own
+        Assert.Equal(1, channel.Messages - messages);
+        Assert.All(pending, p => Assert.False(p.IsCompleted));
+    }
+
+    [Fact]
+    public async Task An_allotment_the_counter_cannot_fill_still_lets_the_request_that_asked_for_it_through_and_counts_its_tokens()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var options = Options(100, 1_000_000);
+        // another instance leaves 3 of the 100 requests (it decides the last quarter one request at a time)
+        var other = new RateLimitGate(channel, time, options);
+        for (var i = 0; i < 97; i++) Assert.True((await other.AdmitAsync(other.CountersFor("key_1", "m"), 10, Window, default)).Allowed);
+
+        // a new instance asks for an allotment of 5: it does not fit, the request itself does, in the same take (its
+        // tokens granted with it, not a request without tokens and a second take for them)
+        var gate = new RateLimitGate(channel, time, options);
+        var takes = channel.Count("ratelimit");
+        var admission = await gate.AdmitAsync(gate.CountersFor("key_1", "m"), 100, Window, default);
+        Assert.True(admission.Allowed);
+        Assert.Equal(1, channel.Count("ratelimit") - takes);
+        Assert.Equal(2, admission.Status!.RemainingRequests);
+        Assert.Equal(1_000_000 - (97 * 10) - 100, admission.Status.RemainingTokens);
+    }
+
+    [Fact]
+    public async Task Far_from_the_limit_the_headers_count_what_was_admitted_not_what_the_instance_took()
+    {
+        // the first request takes an allotment of 300 requests and 30,000 tokens (5 %); the headers still say that one
+        // request and its 100 tokens are gone, as the counter's figures plus what this instance holds
+        var time = new FakeTimeProvider(Start);
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, Options(6000, 600_000));
+        var first = await gate.AdmitAsync(gate.CountersFor("key_1", "m"), 100, Window, default);
+        Assert.True(first.Allowed);
+        Assert.Equal((5999L, 599_900L), (first.Status!.RemainingRequests!.Value, first.Status.RemainingTokens!.Value));
+    }
+
+    [Fact]
+    public async Task A_counter_that_does_not_answer_within_the_window_leaves_the_request_undecided()
+    {
+        var time = new FakeTimeProvider(Start);
+        var channel = new TestEntityChannel(time);
+        var gate = new RateLimitGate(channel, time, Options(100, null));
+        var counters = gate.CountersFor("key_1", "m");
+
+        channel.Pause();
+        var pending = gate.AdmitAsync(counters, 10, Window, default);
+        while (channel.Count("ratelimit") < 1) await Task.Delay(5);
+        time.Advance(TimeSpan.FromSeconds(2));
+        var admission = await pending;
+
+        Assert.False(admission.Allowed);
+        Assert.True(admission.Undecided); // not refused by the limit: nothing is known about it, so no headers
+        Assert.Null(admission.Status);
+        Assert.Equal("key:key_1", admission.RefusedBy);
+        Assert.Equal(TimeSpan.FromSeconds(1), admission.RetryAfter);
+    }
+
+    [Theory]
+    [InlineData(10, 1000)]
+    [InlineData(1000, 10)]
+    public async Task The_headers_show_the_tightest_counter_whichever_is_asked_first(long keyRpm, long keyModelRpm)
+    {
+        var time = new FakeTimeProvider(Start);
+        var options = new RateLimitOptions { KeyRequestsPerMinute = keyRpm, KeyModelRequestsPerMinute = keyModelRpm };
+        var gate = new RateLimitGate(new TestEntityChannel(time), time, options);
+        var admission = await gate.AdmitAsync(gate.CountersFor("k", "m"), 10, Window, default);
+        Assert.True(admission.Allowed);
+        Assert.Equal((10L, 9L), (admission.Status!.LimitRequests!.Value, admission.Status.RemainingRequests!.Value));
     }
 
     [Fact]

@@ -194,4 +194,49 @@ public sealed class RateLimiterTests
         Assert.Equal(new RateLimitStatus(60, 1000, 59, 900, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(6)), RateLimiter.GetStatus(upgraded, T0));
         Assert.Throws<JsonException>(() => RateLimitStateCodec.Deserialize("""{"schemaVersion":3}"""));
     }
+
+    [Theory]
+    [InlineData(1L, 1L, "00:00:01")]
+    [InlineData(RateLimitDefinition.MaxLimit, RateLimitDefinition.MaxLimit, "1.00:00:00")]
+    public void Limits_from_one_to_a_trillion_and_windows_from_a_second_to_a_day_are_accepted(long requests, long tokens, string window)
+    {
+        var definition = RateLimitDefinition.PerMinute(requests, tokens) with { Window = TimeSpan.Parse(window, CultureInfo.InvariantCulture) };
+        Assert.Equal(definition, RateLimiter.Create(definition, T0).Definition);
+    }
+
+    [Theory]
+    [InlineData(0L, null, "00:01:00")]
+    [InlineData(RateLimitDefinition.MaxLimit + 1, null, "00:01:00")]
+    [InlineData(null, 0L, "00:01:00")]
+    [InlineData(null, RateLimitDefinition.MaxLimit + 1, "00:01:00")]
+    [InlineData(1L, 1L, "00:00:00.9999999")]
+    [InlineData(1L, 1L, "1.00:00:00.0000001")]
+    public void A_counter_with_a_limit_or_window_out_of_range_is_not_created(long? requests, long? tokens, string window)
+    {
+        var definition = RateLimitDefinition.PerMinute(requests, tokens) with { Window = TimeSpan.Parse(window, CultureInfo.InvariantCulture) };
+        Assert.Throws<ArgumentException>(() => RateLimiter.Create(definition, T0));
+    }
+
+    [Theory]
+    [InlineData(-1, 0)]
+    [InlineData(0, -1)]
+    [InlineData(RateLimitDefinition.MaxLimit + 1, 0)]
+    [InlineData(0, RateLimitDefinition.MaxLimit + 1)]
+    public void A_negative_or_oversized_take_is_refused_not_counted(long requests, long tokens)
+    {
+        // a negative take would put capacity back; one beyond the largest limit is a caller's error, not a denial
+        var state = RateLimiter.Create(RateLimitDefinition.PerMinute(60, 1000), T0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RateLimiter.Admit(state, requests, tokens, T0));
+    }
+
+    [Fact]
+    public void A_state_of_a_newer_version_is_refused_even_when_it_reads_as_this_one()
+    {
+        // a newer writer may mean the same fields differently: this code does not guess
+        var state = RateLimiter.Create(RateLimitDefinition.PerMinute(7, 1000), T0);
+        var document = System.Text.Json.Nodes.JsonNode.Parse(RateLimitStateCodec.Serialize(state))!.AsObject();
+        document["schemaVersion"] = RateLimitState.CurrentSchemaVersion + 1;
+        var refused = Assert.Throws<JsonException>(() => RateLimitStateCodec.Deserialize(document.ToJsonString()));
+        Assert.Contains("newer than this code", refused.Message);
+    }
 }
