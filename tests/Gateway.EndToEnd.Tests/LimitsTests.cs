@@ -108,7 +108,7 @@ public sealed class LimitsTests(HostFixture fixture, ITestOutputHelper output)
         output.WriteLine($"200 concurrent against a budget worth 50: {admitted.Count} admitted, {replies.Count(r => r.ErrorCode == "insufficient_quota")} insufficient_quota, " +
             $"{replies.Count(r => r.ErrorCode == "rate_limit_exceeded")} undecided (429 Retry-After); spent {spend} of {limit}; " +
             $"latency p50 {latencies[100]:0} ms, p99 {latencies[197]:0} ms, max {latencies[^1]:0} ms");
-        // never queued for minutes (the admission window is 1.5 s; the bound here is loose for a loaded test machine)
+        // never queued for minutes (the suite's admission window is 10 s; the bound here is loose for a loaded test machine)
         Assert.True(latencies[^1] < 30_000, $"a request took {latencies[^1]:0} ms");
         Assert.Equal(limit, (decimal)budget["limit_usd"]!);
     }
