@@ -6,7 +6,8 @@ namespace Gateway.Core.Usage;
 /// the whole duration and the output tokens per second of generation (after the first token). The first
 /// <see cref="ExactGaps"/> gaps are kept as they are, so the percentiles of a stream of up to that many are exact; past
 /// them every gap is counted in a fixed histogram (<see cref="GapHistogram"/>: 0.1 ms steps below 10 ms, then two
-/// significant digits up to 100 s), so a stream of any length holds about 2 KiB for its pace, not a list of every gap.
+/// significant digits up to 100 s), so a stream of any length holds at most 2 KiB for its pace (the exact gaps; then ~0.9 KiB of 16-bit counts, widened
+/// to 32 bits only if one bucket passes 65,535 gaps), not a list of every gap.
 /// </summary>
 public sealed class StreamTiming(long startedAt, TimeProvider time)
 {
@@ -86,14 +87,36 @@ internal sealed class GapHistogram
     private const int Fine = 100;          // 0.0–10.0 ms in 0.1 ms steps
     private const int PerDecade = 90;      // 10–100, 100–1,000, … in steps of a tenth of the decade's start
     private const int Decades = 4;         // up to 100 s
-    private readonly int[] _counts = new int[Fine + PerDecade * Decades + 1];
+    private const int Buckets = Fine + PerDecade * Decades + 1;
+    /// <summary>The counts in 16 bits (~0.9 KiB) until a bucket would pass 65,535; then in 32 (<see cref="_wide"/>).</summary>
+    private ushort[]? _narrow = new ushort[Buckets];
+    private int[]? _wide;
     private int _total;
 
     public void Add(float ms)
     {
-        _counts[Bucket(ms)]++;
+        var bucket = Bucket(ms);
+        if (_narrow is { } narrow)
+        {
+            if (narrow[bucket] < ushort.MaxValue)
+            {
+                narrow[bucket]++;
+                _total++;
+                return;
+            }
+
+            _wide = Array.ConvertAll(narrow, count => (int)count);
+            _narrow = null;
+        }
+
+        _wide![bucket]++;
         _total++;
     }
+
+    private int Count(int bucket) => _narrow is { } narrow ? narrow[bucket] : _wide![bucket];
+
+    /// <summary>Whether the counts have been widened to 32 bits (a bucket passed 65,535).</summary>
+    internal bool Wide => _wide is not null;
 
     private static int Bucket(float ms)
     {
@@ -122,12 +145,12 @@ internal sealed class GapHistogram
     {
         var rank = Math.Max(1, (int)Math.Ceiling(p * _total));
         var seen = 0;
-        for (var i = 0; i < _counts.Length; i++)
+        for (var i = 0; i < Buckets; i++)
         {
-            seen += _counts[i];
+            seen += Count(i);
             if (seen >= rank) return Middle(i);
         }
 
-        return Middle(_counts.Length - 1);
+        return Middle(Buckets - 1);
     }
 }

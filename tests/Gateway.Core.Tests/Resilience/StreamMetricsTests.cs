@@ -125,6 +125,33 @@ public sealed class StreamMetricsTests : IAsyncLifetime
         Assert.InRange(timing.InterTokenP50Ms!.Value, 2.0, 2.1);
     }
 
+    [Fact]
+    public void A_histogram_bucket_past_65535_gaps_widens_its_counts_and_loses_none()
+    {
+        var histogram = new GapHistogram();
+        for (var i = 0; i < 70_000; i++) histogram.Add(2.02f);
+        for (var i = 0; i < 1_000; i++) histogram.Add(250f);
+        Assert.True(histogram.Wide);
+        // 71,000 gaps: the 95th percentile's rank (67,450) is past the 16-bit counts' end, and still a 2 ms gap
+        Assert.InRange(histogram.Percentile(0.95), 2.0, 2.1);
+        // 5,000 more of 250 ms: rank 72,200 of 76,000 is past the 70,000 gaps of 2 ms, so every one of them was counted
+        for (var i = 0; i < 5_000; i++) histogram.Add(250f);
+        Assert.InRange(histogram.Percentile(0.95), 250, 260);
+        Assert.InRange(histogram.Percentile(0.92), 2.0, 2.1);
+        Assert.InRange(histogram.Percentile(0.93), 250, 260);
+    }
+
+    [Fact]
+    public void A_histogram_keeps_16_bit_counts_while_every_bucket_fits()
+    {
+        var histogram = new GapHistogram();
+        for (var i = 0; i < 65_535; i++) histogram.Add(2.02f);
+        Assert.False(histogram.Wide);
+        Assert.InRange(histogram.Percentile(1.0), 2.0, 2.1);
+        histogram.Add(2.02f);
+        Assert.True(histogram.Wide);
+    }
+
     /// <summary>A client that reads <paramref name="accepts"/> writes, then nothing.</summary>
     private sealed class StuckClient(int accepts) : MemoryStream
     {
