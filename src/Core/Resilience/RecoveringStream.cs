@@ -30,6 +30,7 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
     /// <summary>What the client was given so far, shared with pricing (<see cref="GatewayContext.StreamText"/>).</summary>
     private readonly StreamText _delivered = context.StreamText = new StreamText();
     private TokenUsage _earlier;
+    /// <summary>The first chunk's identity (id, created, model…), which every later chunk is given after a recovery.</summary>
     private JsonObject? _template;
     private StreamContinuation.Splicer? _splicer;
     private bool _finished;
@@ -120,7 +121,7 @@ public sealed class RecoveringStream(IChatStream first, DeploymentOptions deploy
     /// <summary>Rewrites a chunk into the client's stream (after a recovery) and notes what it carries.</summary>
     private void Splice(JsonObject chunk)
     {
-        if (_template is null) _template = chunk;
+        if (_template is null) _template = ChatChunks.IdentityOf(chunk);
         else if (_splicer is not null) ChatChunks.CopyIdentity(_template, chunk);
 
         if (chunk["choices"] is not JsonArray choices) return;
