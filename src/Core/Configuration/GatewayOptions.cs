@@ -27,7 +27,7 @@ public sealed class GatewayOptions
     /// much waits, the next write waits, and a stream reads nothing more from its upstream until the client takes some.
     /// </summary>
     public int StreamBufferBytes { get; set; } = DefaultStreamBufferBytes;
-    public const int DefaultStreamBufferBytes = 16 * 1024;
+    public const int DefaultStreamBufferBytes = 8 * 1024;
     public const int MinStreamBufferBytes = 4 * 1024;
     public CatalogOptions Catalog { get; set; } = new();
     /// <summary>The blob holding a model catalog replaced at runtime (container/name in the gateway's storage account).</summary>

@@ -7,11 +7,11 @@ namespace Gateway.Core.Tests.Configuration;
 public sealed class GatewayOptionsTests
 {
     [Fact]
-    public void Defaults_are_valid_and_bound_a_slow_reader_to_16_KiB()
+    public void Defaults_are_valid_and_bound_a_slow_reader_to_8_KiB()
     {
         var options = new GatewayOptions();
         Assert.Empty(options.Validate());
-        Assert.Equal(16 * 1024, options.StreamBufferBytes);
+        Assert.Equal(8 * 1024, options.StreamBufferBytes);
     }
 
     [Fact]
