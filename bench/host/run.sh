@@ -10,12 +10,14 @@
 #   of 1,000 or more makes each stream max_tokens / 5 one-word chunks sent as fast as taken (5000: 1,000 chunks, ~150 KB),
 #   which fills the worker's output buffer (Gateway__StreamBufferBytes in the environment reaches the worker).
 #   BENCH_SCENARIOS=slow-streams: 100 clients (BENCH_SLOW_CLIENTS; a list such as "50 100 150" runs each on a fresh host
-#   and fits the growth per stream as a slope) read long streams (BENCH_SLOW_CHUNKS, 20,000 chunks, ~3 MB each, produced
+#   and fits the growth per stream as a slope) read long streams (BENCH_SLOW_CHUNKS, 20,000 chunks of one word of the
+#   README each, in order, ~3 MB each, produced
 #   as fast as taken) at 1 KB/s (BENCH_SLOW_RATE) for BENCH_SLOW_SECONDS (60), after a warm-up with slow readers
 #   (BENCH_SLOW_WARMUP_SECONDS, 20); the worker's RSS growth per stream. The write timeout is BENCH_SLOW_WRITE_TIMEOUT
 #   (600 s) for the run, so no reader is dropped as too slow; the streams still open are counted at the snapshot.
 #   TCP socket buffers are clamped to BENCH_SOCKET_BUFFER (64 KiB; "off" leaves them) for that run (see clamp_socket_buffers).
-#   BENCH_GCDUMP=<folder> takes a heap snapshot of the worker (dotnet-gcdump) before and while the slow readers read.
+#   BENCH_GCDUMP=<folder> takes a heap snapshot of the worker (dotnet-gcdump) before and while the slow readers read, and
+#   lists its live objects by type and holder (bench/HeapWalk, <label>.tsv: subtract two to see what the streams hold).
 #   BENCH_GATEWAY_APP=<folder> runs another build output of the gateway (to compare builds or runtime settings).
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
@@ -58,6 +60,7 @@ echo "bench: building (Release)"
 dotnet build src/Functions -c Release -v quiet -nologo >/dev/null
 dotnet build bench/PassThrough -c Release -v quiet -nologo >/dev/null
 dotnet build bench/Upstream -c Release -v quiet -nologo >/dev/null
+[[ -z "${BENCH_GCDUMP:-}" ]] || dotnet build bench/HeapWalk -c Release -v quiet -nologo >/dev/null
 gateway_app="${BENCH_GATEWAY_APP:-$repo/src/Functions/bin/Release/net10.0}"   # BENCH_GATEWAY_APP: another build of the app, to compare
 floor_app="$repo/bench/PassThrough/bin/Release/net10.0"
 
@@ -118,11 +121,15 @@ heap_probe() {
   dotnet-gcdump collect -p "$worker_pid" -o "$dump" >/dev/null 2>&1 || { echo "  $1 $2: dotnet-gcdump failed"; return 0; }
   probe_rss="$(rss_mb "$worker_pid")" probe_committed="$committed"
   probe_live="$(dotnet-gcdump report "$dump" | awk '/GC Heap bytes/ { print $1 }' | tr -d ,)"
+  # and what the live objects are, by type and holder (bench/HeapWalk: two snapshots' .tsv subtract to what was added)
+  dotnet bench/HeapWalk/bin/Release/net10.0/Gateway.Bench.HeapWalk.dll "$worker_pid" "$BENCH_GCDUMP/$1-$2.tsv" >/dev/null ||
+    echo "  $1 $2: heap walk failed"
   echo "  $1 $2: $(awk '/Threads/ { print $2 }' "/proc/$worker_pid/status") threads, $probe_live live GC heap bytes, ${committed:-?} MB committed by the GC, allocating ${allocated:-?} MB/s, RSS $probe_rss MB ($dump)"
 }
 
 upstream_port="$(free_port)"
-dotnet bench/Upstream/bin/Release/net10.0/Gateway.Bench.Upstream.dll "$upstream_port" >"$work/upstream.log" 2>&1 &
+# long streams are the README's words, in order (prose, as an answer is: what a stream keeps of its text depends on it)
+dotnet bench/Upstream/bin/Release/net10.0/Gateway.Bench.Upstream.dll "$upstream_port" "$repo/README.md" >"$work/upstream.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$upstream_port/health" || { cat "$work/upstream.log"; exit 1; }
 
@@ -383,6 +390,10 @@ slow_streams_run() { # $1 clients, $2 rate, $3 seconds, $4 chunks per answer
   echo "  slow-streams $clients readers: $open streams open to the upstream after $seconds s"
   heap_probe "slow-streams-$clients" reading
   local gc_rss="$probe_rss" live="$probe_live" committed="$probe_committed"
+  if [[ -n "${BENCH_GCDUMP:-}" && -f "$BENCH_GCDUMP/slow-streams-$clients-reading.tsv" && "$open" -gt 0 ]]; then
+    dotnet bench/HeapWalk/bin/Release/net10.0/Gateway.Bench.HeapWalk.dll diff "$BENCH_GCDUMP/slow-streams-$clients-before.tsv" \
+      "$BENCH_GCDUMP/slow-streams-$clients-reading.tsv" "$open" 25 | sed 's/^/  slow-streams /' || true
+  fi
   kill "${readers[@]}" 2>/dev/null || true
   wait "${readers[@]}" 2>/dev/null || true
   kill "$sampler" 2>/dev/null || true
