@@ -1,13 +1,24 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Gateway.Bench.PassThrough;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddHttpClient("upstream", c => c.BaseAddress = new Uri(Environment.GetEnvironmentVariable("BENCH_UPSTREAM_URL") ?? "http://127.0.0.1:9/"));
+// with the gateway's output bound set (Gateway__StreamBufferBytes), the floor holds the same for a slow reader and reads
+// its upstream in 1 KiB pieces as the gateway's reader does: the memory floor a slow stream costs the platform itself
+if (Forward.OutputBound is { } bound)
+{
+    builder.Services.Configure<SocketTransportOptions>(sockets => sockets.MaxWriteBufferSize = bound);
+    builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxResponseBufferSize = bound);
+}
+
 builder.Build().Run();
 
 namespace Gateway.Bench.PassThrough
@@ -18,6 +29,9 @@ namespace Gateway.Bench.PassThrough
     /// </summary>
     public sealed class Forward(IHttpClientFactory clients)
     {
+        public static readonly int? OutputBound =
+            int.TryParse(Environment.GetEnvironmentVariable("Gateway__StreamBufferBytes"), System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : null;
+
         [Function("Forward")]
         public async Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/chat/completions")] HttpRequest request)
         {
@@ -30,7 +44,7 @@ namespace Gateway.Bench.PassThrough
             response.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
             request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
             await using var body = await upstream.Content.ReadAsStreamAsync(request.HttpContext.RequestAborted);
-            var buffer = new byte[16 * 1024];
+            var buffer = new byte[OutputBound is null ? 16 * 1024 : 1024];
             int read;
             while ((read = await body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
             {

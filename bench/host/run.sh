@@ -18,7 +18,9 @@
 #   TCP socket buffers are clamped to BENCH_SOCKET_BUFFER (64 KiB; "off" leaves them) for that run (see clamp_socket_buffers).
 #   BENCH_GCDUMP=<folder> takes a heap snapshot of the worker (dotnet-gcdump) before and while the slow readers read, and
 #   lists its live objects by type and holder (bench/HeapWalk, <label>.tsv: subtract two to see what the streams hold).
-#   BENCH_GATEWAY_APP=<folder> runs another build output of the gateway (to compare builds or runtime settings).
+#   BENCH_GATEWAY_APP=<folder> runs another build output of the gateway (to compare builds or runtime settings); the
+#   pass-through's (bench/PassThrough/bin/Release/net10.0) with Gateway__StreamBufferBytes set gives slow-streams' floor:
+#   the same output bound, the upstream read in 1 KiB pieces, no parsing — what a slow stream costs the platform itself.
 #
 #   (a) floor:    bench/PassThrough — a function app that forwards the body to the upstream and returns its answer
 #   (b) gateway:  the gateway, no limits configured
