@@ -6,8 +6,8 @@ namespace Gateway.Core.Usage;
 /// the whole duration and the output tokens per second of generation (after the first token). The first
 /// <see cref="ExactGaps"/> gaps are kept as they are, so the percentiles of a stream of up to that many are exact; past
 /// them every gap is counted in a fixed histogram (<see cref="GapHistogram"/>: 0.1 ms steps below 10 ms, then two
-/// significant digits up to 100 s), so a stream of any length holds at most 2 KiB for its pace (the exact gaps; then ~0.9 KiB of 16-bit counts, widened
-/// to 32 bits only if one bucket passes 65,535 gaps), not a list of every gap.
+/// significant digits up to 100 s), so a stream of any length holds at most 2 KiB for its pace (the exact gaps; then
+/// ~0.9 KiB of 16-bit counts, widened to 32 bits only if one bucket passes 65,535 gaps), not a list of every gap.
 /// </summary>
 public sealed class StreamTiming(long startedAt, TimeProvider time)
 {

@@ -86,6 +86,21 @@ public sealed class StreamTextTests
     }
 
     [Fact]
+    public void A_block_a_few_bytes_short_of_full_is_kept_at_its_length_and_the_segment_reused()
+    {
+        // 4,094 bytes of noise, then a character of three bytes that does not fit in the last two: the block is sealed
+        // at 4,094 bytes, kept as it is (noise), and the working segment goes on holding the euro sign
+        var random = new Random(3);
+        var noise = new string(Enumerable.Range(0, 4094).Select(_ => (char)random.Next(0, 128)).ToArray());
+        var text = new StreamText();
+        text.Append(noise);
+        text.Append("€ and more");
+        Assert.Equal(4094 + 3 + 9, text.Utf8Bytes);
+        Assert.Equal(4094 + StreamText.BlockBytes, text.CapacityBytes);
+        Assert.Equal(noise + "€ and more", text.ToString());
+    }
+
+    [Fact]
     public void Blocks_kept_as_they_are_and_compressed_ones_come_back_in_order()
     {
         var random = new Random(5);
