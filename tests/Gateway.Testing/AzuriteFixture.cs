@@ -40,24 +40,51 @@ public sealed class AzuriteFixture : IAsyncLifetime
     }
 
     /// <summary>Starts an Azurite of its own (in memory, free loopback ports) and returns it with its connection string.</summary>
-    public static async Task<(LocalServerProcess Server, string ConnectionString)> StartOwnAsync()
+    public static Task<(LocalServerProcess Server, string ConnectionString)> StartOwnAsync() => StartOwnAsync(LocalServerProcess.FreePort);
+
+    private const int StartAttempts = 3;
+
+    /// <summary>
+    /// As above, with the ports from <paramref name="freePort"/>. A port is free when chosen but may be taken before Azurite
+    /// binds it (the suites run side by side, each opening sockets): Azurite then exits with <c>EADDRINUSE</c>, and it is
+    /// started again on newly chosen ports, up to <see cref="StartAttempts"/> times in all.
+    /// </summary>
+    public static async Task<(LocalServerProcess Server, string ConnectionString)> StartOwnAsync(Func<int> freePort)
     {
+        ArgumentNullException.ThrowIfNull(freePort);
         var azurite = FindAzurite() ?? throw new InvalidOperationException(
             $"Azurite not found: run the tests with ./test.sh, run `npm ci` at the repository root, or set {EnvironmentVariable}.");
-        int blob = LocalServerProcess.FreePort(), queue = LocalServerProcess.FreePort(), table = LocalServerProcess.FreePort();
-        var server = LocalServerProcess.Start(azurite,
-        [
-            "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl",
-            "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ], "Azurite");
-        // all three services: the Functions host and the Durable extension read blobs first (leases, the config container)
-        await WaitForPort(server, table);
-        await WaitForPort(server, queue);
-        await WaitForPort(server, blob);
-        return (server, $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};");
+        for (var attempt = 1; ; attempt++)
+        {
+            int blob = freePort(), queue = freePort(), table = freePort();
+            var server = LocalServerProcess.Start(azurite,
+            [
+                "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableProductStyleUrl",
+                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ], "Azurite");
+            try
+            {
+                // all three services: the Functions host and the Durable extension read blobs first (leases, the config container)
+                await WaitForPort(server, table);
+                await WaitForPort(server, queue);
+                await WaitForPort(server, blob);
+            }
+            catch (InvalidOperationException) when (attempt < StartAttempts && server.Log.Contains("EADDRINUSE", StringComparison.Ordinal))
+            {
+                server.Dispose();
+                continue;
+            }
+            catch
+            {
+                server.Dispose();
+                throw;
+            }
+
+            return (server, $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
+                $"BlobEndpoint=http://127.0.0.1:{blob}/{Account};QueueEndpoint=http://127.0.0.1:{queue}/{Account};TableEndpoint=http://127.0.0.1:{table}/{Account};");
+        }
     }
 
     public Task DisposeAsync()
