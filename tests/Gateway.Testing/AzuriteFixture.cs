@@ -113,16 +113,21 @@ public sealed class AzuriteFixture : IAsyncLifetime
         while (DateTime.UtcNow < deadline)
         {
             if (server.ExitCode is { } code) throw new InvalidOperationException($"Azurite exited with code {code}: {server.Log}");
-            try
+            // Azurite's own word that it listens on the port: a connection alone could reach another process that took it
+            if (server.Log.Contains($"listening at http://127.0.0.1:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}", StringComparison.Ordinal))
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
+                try
+                {
+                    using var client = new TcpClient();
+                    await client.ConnectAsync(IPAddress.Loopback, port);
+                    return;
+                }
+                catch (SocketException)
+                {
+                }
             }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
+
+            await Task.Delay(100);
         }
 
         throw new TimeoutException($"Azurite did not listen on port {port} within {StartSeconds} s");

@@ -38,8 +38,16 @@ public sealed class LocalServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>The process's exit code once it has exited on its own, else null.</summary>
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    /// <summary>The process's exit code once it has exited on its own (its output then read to the end), else null.</summary>
+    public int? ExitCode
+    {
+        get
+        {
+            if (!_process.HasExited) return null;
+            _process.WaitForExit();   // the redirected output's last lines arrive after the exit itself
+            return _process.ExitCode;
+        }
+    }
 
     public string Log
     {
