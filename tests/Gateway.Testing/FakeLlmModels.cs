@@ -44,8 +44,10 @@ public sealed record Hang(TimeSpan Delay) : FakeFault;
 public sealed record ConnectionReset : FakeFault;
 
 /// <summary>Starts a normal answer, then aborts the connection after <paramref name="AfterChunks"/> stream events
-/// (or half the body when not streaming).</summary>
-public sealed record BrokenStream(int AfterChunks) : FakeFault;
+/// (or half the body when not streaming), <paramref name="Pause"/> (200 ms when not given) after the last of them: the
+/// reset makes the client's kernel drop what it has received and not yet read, so a client that may be slow to read (a
+/// worker on a loaded machine) needs a longer pause to have read the events before the break.</summary>
+public sealed record BrokenStream(int AfterChunks, TimeSpan? Pause = null) : FakeFault;
 
 /// <summary>Starts a normal stream, then sends the provider's error event after <paramref name="AfterChunks"/> events and ends.</summary>
 public sealed record StreamErrorEvent(int AfterChunks) : FakeFault;

@@ -268,7 +268,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
                 {
                     await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(payload[..(payload.Length / 2)]), aborted);
                     await context.Response.Body.FlushAsync(aborted);
-                    await BreakConnection(context);
+                    await BreakConnection(context, fault);
                     return;
                 }
 
@@ -406,7 +406,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
                         await Task.Delay(stall.For, aborted);
                         break;
                     default:
-                        await BreakConnection(context);
+                        await BreakConnection(context, fault);
                         return;
                 }
             }
@@ -422,7 +422,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
         if (breakAfter is not null && fault is BrokenStream or null)
         {
-            await BreakConnection(context);
+            await BreakConnection(context, fault);
             return;
         }
 
@@ -435,9 +435,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     /// <summary>Resets the connection mid-response. The pause first lets the client read what was already sent: a
     /// reset makes the client's kernel drop data it has received but not yet handed to the reader.</summary>
-    private static async Task BreakConnection(HttpContext context)
+    private static async Task BreakConnection(HttpContext context, FakeFault? fault = null)
     {
-        await Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None);
+        await Task.Delay((fault as BrokenStream)?.Pause ?? TimeSpan.FromMilliseconds(200), CancellationToken.None);
         context.Abort();
     }
 
